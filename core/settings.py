@@ -1,0 +1,52 @@
+"""One settings class for the API, the workers and the CLI (``BRAIN_*`` env vars, ``.env``)."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BRAIN_", env_file=".env", extra="ignore")
+
+    home: Path = Path(".brain")
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_api_key: SecretStr | None = None
+    task_queue: str = "brain"
+
+    # Empty means the embedded SQLite file under ``home``.
+    database_url: str = ""
+    redis_url: str = ""
+
+    jwt_secret: SecretStr = SecretStr("brain-local-dev-secret-change-me-0123456789")
+
+    ai_provider: Literal["rules", "openai"] = "rules"
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = 60.0
+    # Per-process model overrides, e.g. {"content_generation": "gpt-4o"}.
+    openai_models: dict[str, str] = Field(default_factory=dict)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8001
+    rate_limit_per_minute: int = 600
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.home / 'brain.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

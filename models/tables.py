@@ -1,0 +1,167 @@
+"""SQLModel tables. Every side effect has a unique key from the workflow, so a retried or
+replayed step writes nothing twice (the database, not the code, enforces it)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kw)
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+class PolicyRow(SQLModel, table=True):
+    """A global (``tenant='*'``) or tenant policy; a tenant row's NULL fields inherit."""
+
+    __tablename__ = "policies"
+    __table_args__ = (UniqueConstraint("process", "tenant", name="uq_policies_process_tenant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    process: str = Field(max_length=64)
+    tenant: str = Field(max_length=128)
+    hitl_enabled: bool | None = None
+    confidence_threshold: float | None = None
+    approval_timeout_seconds: int | None = None
+    on_timeout: str | None = Field(default=None, max_length=16)
+    version: int = 0
+    updated_by: str = Field(default="system", max_length=200)
+    updated_at: datetime = _ts()
+
+
+class PolicyChangeRow(SQLModel, table=True):
+    """Who changed which policy, when, from what to what."""
+
+    __tablename__ = "policy_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    process: str = Field(max_length=64, index=True)
+    tenant: str = Field(max_length=128)
+    version: int
+    changed_by: str = Field(max_length=200)
+    changed_at: datetime = _ts()
+    old: dict | None = _json()
+    new: dict | None = _json()
+
+
+class DecisionRow(SQLModel, table=True):
+    """The audit log: one row per decision, human or automatic."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("ix_decisions_tenant_process", "tenant", "process"),
+        Index("ix_decisions_workflow", "workflow_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    approval_id: str = Field(max_length=300, unique=True)
+    workflow_id: str = Field(max_length=300)
+    run_id: str = Field(max_length=64)
+    tenant: str = Field(max_length=128)
+    process: str = Field(max_length=64)
+    decision: str = Field(max_length=16)
+    actor: str = Field(max_length=200)
+    channel: str = Field(max_length=16)
+    confidence: float
+    threshold: float
+    hitl_enabled: bool
+    policy_version: int = 0
+    comment: str | None = None
+    original_proposal: dict | None = _json()
+    edits: dict | None = _json()
+    final_proposal: dict | None = _json()
+    model: str | None = Field(default=None, max_length=200)
+    model_call: dict | None = _json()
+    decided_at: datetime = Field(sa_type=DateTime(timezone=True))
+    recorded_at: datetime = _ts()
+
+
+class RunRow(SQLModel, table=True):
+    """One row per workflow, kept current by the gate's steps, so lists and the inbox are
+    answered from the database without asking a worker or waiting on visibility."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_tenant_created", "tenant", "created_at"),
+        Index("ix_runs_tenant_state_requested", "tenant", "state", "requested_at"),
+        Index("ix_runs_process_state_version", "process", "state", "policy_version"),
+    )
+
+    workflow_id: str = Field(primary_key=True, max_length=300)
+    run_id: str | None = Field(default=None, max_length=64)
+    tenant: str = Field(max_length=128)
+    process: str = Field(max_length=64)
+    state: str = Field(max_length=32)
+    requested_by: str | None = Field(default=None, max_length=200)
+    idempotency_key: str | None = Field(default=None, max_length=300)
+    input_hash: str | None = Field(default=None, max_length=64)
+    proposal: dict | None = _json()
+    confidence: float | None = None
+    ai: dict | None = _json()
+    approval: dict | None = _json()
+    approval_id: str | None = Field(default=None, max_length=300)
+    requested_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    policy_version: int | None = None
+    decision: dict | None = _json()
+    result: dict | None = _json()
+    error: str | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class _BusinessRow(SQLModel):
+    """Business rows are keyed by workflow id: the apply step is idempotent by it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(max_length=300, unique=True)
+    tenant: str = Field(max_length=128, index=True)
+    approval_id: str = Field(max_length=300)
+    created_at: datetime = _ts()
+
+
+class LeadRow(_BusinessRow, table=True):
+    __tablename__ = "leads"
+
+    name: str
+    email: str
+    company: str
+    score: int
+    tier: str
+    # Where the lead goes next, by tier.
+    route: str
+
+
+class PurchaseOrderDraftRow(_BusinessRow, table=True):
+    __tablename__ = "purchase_order_drafts"
+
+    product: str
+    quantity: int
+    supplier: str
+    unit_price: float
+    total_cost: float
+
+
+class CampaignChangeRow(_BusinessRow, table=True):
+    __tablename__ = "campaign_changes"
+
+    campaign_id: str
+    total_budget: float
+    budgets: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ContentRow(_BusinessRow, table=True):
+    __tablename__ = "content"
+
+    title: str
+    body: str
+    channel: str | None = None
+    status: str = "published"

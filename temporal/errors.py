@@ -1,0 +1,19 @@
+"""``ApplicationError.type`` strings shared by workflows, activities and the API.
+
+The API maps these to HTTP statuses; nobody matches on message text.
+"""
+
+NOTHING_PENDING = "NothingPending"
+STALE_APPROVAL = "StaleApproval"
+ALREADY_DECIDED = "AlreadyDecided"
+INVALID_EDITS = "InvalidEdits"
+INVALID_DECISION = "InvalidDecision"
+
+POLICY_NOT_CURRENT = "PolicyNotCurrent"
+MODEL_RATE_LIMITED = "ModelRateLimited"
+MODEL_UNAVAILABLE = "ModelUnavailable"
+MODEL_REJECTED_REQUEST = "ModelRejectedRequest"
+APPLY_FAILED = "ApplyFailed"
+
+# Decision refusals that mean "the approval moved on" (HTTP 409) vs "your edits are bad" (422).
+CONFLICT_TYPES = frozenset({NOTHING_PENDING, STALE_APPROVAL, ALREADY_DECIDED})

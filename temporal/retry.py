@@ -1,0 +1,32 @@
+"""Timeouts and retry policies in one place, so every workflow uses the same ones."""
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# Short database steps of the gate (local activities): retried quickly, for a while.
+DB_STEP_TIMEOUT = timedelta(seconds=30)
+DB_STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+)
+
+# The AI step: bounded attempts; when they run out the run parks for a person instead.
+AI_STEP_START_TO_CLOSE = timedelta(seconds=90)
+AI_STEP_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
+AI_STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+)
+
+# The apply step writes the business row; idempotent, so retries are safe.
+APPLY_STEP_TIMEOUT = timedelta(seconds=60)
+APPLY_STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=10,
+)

@@ -1,0 +1,42 @@
+"""Search attributes Brain sets on every run (SPEC §2).
+
+They must be registered before any worker runs: a workflow that upserts an unregistered
+attribute fails its workflow task over and over.
+"""
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+
+BRAIN_PROCESS = SearchAttributeKey.for_keyword("BrainProcess")
+BRAIN_TENANT = SearchAttributeKey.for_keyword("BrainTenant")
+BRAIN_STATE = SearchAttributeKey.for_keyword("BrainState")
+BRAIN_CONFIDENCE = SearchAttributeKey.for_float("BrainConfidence")
+
+ALL: tuple[SearchAttributeKey, ...] = (BRAIN_PROCESS, BRAIN_TENANT, BRAIN_STATE, BRAIN_CONFIDENCE)
+
+_INDEXED = {
+    "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "DOUBLE": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+}
+
+
+async def ensure_registered(client: Client, namespace: str) -> list[str]:
+    """Register any missing Brain attribute; return the names added (idempotent)."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    missing = {
+        key.name: _INDEXED[key.indexed_value_type.name]
+        for key in ALL
+        if key.name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)
