@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.ai import AIResult
+from models.ai import AIResult, ModelCall
 from models.processes import Action, Channel, Process, RunState
 
 GLOBAL_TENANT = "*"
@@ -81,6 +81,9 @@ class Decision(BaseModel):
     hitl_enabled: bool
     policy_version: int
     decided_at: datetime
+    # Which model proposed, and what the call cost: audited with the decision.
+    model: str | None = None
+    model_call: ModelCall | None = None
 
 
 class PolicyChange(BaseModel):

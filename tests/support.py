@@ -1,0 +1,106 @@
+"""A Brain worker for tests: real dev server, real database, a scripted AI so each test
+chooses the confidence it needs (the rules and OpenAI models have their own tests)."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlmodel import SQLModel
+from temporalio.client import Client, WorkflowHandle
+
+from activities.ai import ModelProvider
+from models.ai import AIResult
+from models.processes import Process
+from models.tables import DecisionRow, RunRow
+from models.workflow_io import ProcessResult
+from services.starting import start_process
+from store.policies import PolicyStore
+from tests.conftest import Database
+
+LEAD = {
+    "lead": {
+        "name": "Ada Lovelace",
+        "email": "ada@analytical.example",
+        "company": "Analytical Engines",
+        "title": "VP Engineering",
+        "company_size": 250,
+        "source": "referral",
+    }
+}
+
+
+def ai_result(
+    proposal: dict[str, Any] | None = None, confidence: float = 0.95, **kw: Any
+) -> AIResult:
+    if proposal is None and not kw.get("needs_review"):
+        proposal = {"score": 82, "tier": "hot", "rationale": "senior title, referral"}
+    return AIResult(
+        proposal=proposal, confidence=confidence, rationale="scripted", model="scripted", **kw
+    )
+
+
+class ScriptedModel:
+    """Answers each process with the next scripted result (or the default)."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.default = ai_result()
+        self.script: list[AIResult | Exception] = []
+        self.calls = 0
+
+    async def propose(self, process: Process, run_input: BaseModel) -> AIResult:
+        self.calls += 1
+        nxt = self.script.pop(0) if self.script else self.default
+        if isinstance(nxt, Exception):
+            raise nxt
+        return nxt
+
+
+@dataclass
+class Brain:
+    client: Client
+    task_queue: str
+    db: Database
+    policies: PolicyStore
+    model: ScriptedModel
+    tenant: str = field(default_factory=lambda: f"t-{uuid.uuid4().hex[:8]}")
+
+    async def start(
+        self, process: Process = Process.LEAD_SCORING, body: dict | None = None, **kw: Any
+    ) -> WorkflowHandle:
+        started = await start_process(
+            self.client,
+            self.db.sessions,
+            process=process,
+            tenant=kw.pop("tenant", self.tenant),
+            requested_by="tester",
+            body=body if body is not None else LEAD,
+            task_queue=self.task_queue,
+            **kw,
+        )
+        return self.client.get_workflow_handle(started.workflow_id, result_type=ProcessResult)
+
+    async def set_policy(self, process: Process = Process.LEAD_SCORING, **fields: Any) -> None:
+        await self.policies.set(process, self.tenant, changed_by="admin", **fields)
+
+    async def audit(self, workflow_id: str) -> list[DecisionRow]:
+        async with self.db.sessions() as s:
+            rows = await s.execute(select(DecisionRow).where(DecisionRow.workflow_id == workflow_id))
+            return list(rows.scalars())
+
+    async def run_row(self, workflow_id: str) -> RunRow | None:
+        async with self.db.sessions() as s:
+            return await s.get(RunRow, workflow_id)
+
+    async def rows(self, table: type[SQLModel], workflow_id: str) -> list[Any]:
+        async with self.db.sessions() as s:
+            result = await s.execute(select(table).where(table.workflow_id == workflow_id))  # type: ignore[attr-defined]
+            return list(result.scalars())
+
+
+def provider_factory(model: ModelProvider) -> Callable[[], ModelProvider]:
+    return lambda: model

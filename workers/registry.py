@@ -1,0 +1,44 @@
+"""What a Brain worker runs: the workflows and the activities bound to their clients.
+
+Shared by the worker entry point, the dev stack and the tests, so they never drift apart.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.ai import AIActivities, ModelProvider
+from activities.apply import ApplyActivities, ApplyGuard
+from activities.audit import AuditActivities
+from activities.policy import PolicyActivities
+from store.policies import PolicyStore
+from workflows import PROCESS_WORKFLOWS
+
+WORKFLOWS: Sequence[type] = PROCESS_WORKFLOWS
+
+
+def build_activities(
+    sessions: async_sessionmaker[AsyncSession],
+    policies: PolicyStore,
+    provider: ModelProvider,
+    apply_guard: ApplyGuard | None = None,
+) -> list[Callable[..., Any]]:
+    ai = AIActivities(provider)
+    gate = PolicyActivities(sessions, policies)
+    audit = AuditActivities(sessions)
+    apply = ApplyActivities(sessions, apply_guard)
+    return [
+        ai.score_lead,
+        ai.source_product,
+        ai.tune_campaign,
+        ai.generate_content,
+        gate.open_gate,
+        gate.refresh_policy,
+        audit.record_decision,
+        audit.record_outcome,
+        apply.apply_lead,
+        apply.apply_sourcing,
+        apply.apply_campaign,
+        apply.apply_content,
+    ]
