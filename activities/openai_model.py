@@ -1,29 +1,31 @@
 """An AI step served by any OpenAI-compatible chat-completions endpoint.
 
 Works with OpenAI, Azure OpenAI (its ``/openai/v1/`` base URL), vLLM, Ollama and LiteLLM.
-Retries belong to Temporal: the client runs with ``max_retries=0`` and HTTP failures
-become typed ``ApplicationError``s (``activities.model_errors`` style, below). An answer
-the engine cannot use is not an error: it becomes a proposal that needs review.
+Retries belong to Temporal: the client runs with ``max_retries=0`` and HTTP failures become
+typed ``ApplicationError``s. An answer the engine cannot use is not an error: it becomes a
+result that needs review, so the run parks for a person instead of burning retries.
 """
 
 import json
 import re
 import time
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 import openai
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities import confidence as conf
-from activities.model_answers import ANSWER_MODELS, FREE_TEXT_FIELDS, ModelAnswer
-from activities.model_errors import to_application_error
 from activities.prompts import load_prompt
 from core.settings import Settings
 from models.ai import AIResult, ModelCall
-from models.inputs import ContentGenerationInput, ProductSourcingInput
+from models.inputs import ContentGenerationInput
 from models.processes import Process
 from models.proposals import tier_for, validate_proposal
+from temporal import errors
 
 
 def build_openai_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -40,6 +42,84 @@ def build_openai_client(settings: Settings) -> openai.AsyncOpenAI:
     )
 
 
+# --- What the model is asked to answer --------------------------------------------------
+# Loose on purpose: strict structured output rejects most JSON-schema constraints, and the
+# proposal models validate every value against the run's input afterwards. The rationale
+# comes first so the model reasons before it decides; confidence comes last.
+
+_CONFIDENCE = "0..1: the probability that a careful reviewer accepts this answer unchanged"
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    if TYPE_CHECKING:
+        # Declared by each subclass, last, so the model states it after deciding.
+        confidence: float
+
+    def to_proposal(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"confidence"})
+
+
+class LeadScoringAnswer(_Answer):
+    rationale: str
+    score: int
+    tier: Literal["hot", "warm", "cold"]
+    confidence: float = Field(description=_CONFIDENCE)
+
+
+class ProductSourcingAnswer(_Answer):
+    rationale: str
+    supplier: str
+    unit_price: float
+    total_cost: float
+    confidence: float = Field(description=_CONFIDENCE)
+
+
+class BudgetLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str
+    amount: float
+
+
+class CampaignTuningAnswer(_Answer):
+    rationale: str
+    # A list, not a map: strict structured output allows no free-form object keys.
+    budgets: list[BudgetLine]
+    confidence: float = Field(description=_CONFIDENCE)
+
+    @model_validator(mode="after")
+    def _channels_once(self) -> "CampaignTuningAnswer":
+        names = [line.channel for line in self.budgets]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"channels listed more than once: {twice}")
+        return self
+
+    def to_proposal(self) -> dict[str, Any]:
+        budgets = {line.channel: line.amount for line in self.budgets}
+        return {"budgets": budgets, "rationale": self.rationale}
+
+
+class ContentGenerationAnswer(_Answer):
+    rationale: str
+    title: str
+    body: str
+    confidence: float = Field(description=_CONFIDENCE)
+
+
+ANSWER_MODELS: dict[Process, type[_Answer]] = {
+    Process.LEAD_SCORING: LeadScoringAnswer,
+    Process.PRODUCT_SOURCING: ProductSourcingAnswer,
+    Process.CAMPAIGN_TUNING: CampaignTuningAnswer,
+    Process.CONTENT_GENERATION: ContentGenerationAnswer,
+}
+
+
+# --- The provider ------------------------------------------------------------------------
+
+
 class OpenAIModel:
     def __init__(
         self,
@@ -53,7 +133,7 @@ class OpenAIModel:
         self._default_model = default_model
         # Keys may be API names or seed aliases; an unknown one fails at startup, not mid-run.
         self._models = {Process.parse(name): model for name, model in (models or {}).items()}
-        # Off by default: some servers reject ``logprobs`` with structured output.
+        # Off by default: some servers reject ``logprobs`` together with structured output.
         self._request_logprobs = request_logprobs
 
     @property
@@ -69,7 +149,8 @@ class OpenAIModel:
         extra: dict[str, Any] = {"logprobs": True} if self._request_logprobs else {}
         started = time.monotonic()
         try:
-            # The raw response keeps usage and content even when the answer is unusable.
+            # The raw response keeps usage and content even when the answer is unusable,
+            # where ``parse()`` alone would raise and lose both.
             raw = await self._client.chat.completions.with_raw_response.parse(
                 model=model,
                 messages=[
@@ -86,9 +167,8 @@ class OpenAIModel:
             body = raw.http_response.json()
         except ValueError:
             body = None
-        if not isinstance(body, dict):
-            body = {}
-        usage = body.get("usage") or {}
+        body = body if isinstance(body, dict) else {}
+        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
         call = ModelCall(
             model=str(body.get("model") or model),
             prompt_version=prompt_version,
@@ -97,137 +177,205 @@ class OpenAIModel:
             latency_ms=latency_ms,
             attempts=activity.info().attempt if activity.in_activity() else 1,
         )
-        return _Judge(process, run_input, model, call).judge(body)
+        return judge(process, run_input, body, model=model, call=call)
 
 
-class _Judge:
-    """Turns one chat completion into an ``AIResult``: checks first, confidence last."""
+# --- From a completion to an AIResult -----------------------------------------------------
 
-    def __init__(self, process: Process, run_input: BaseModel, model: str, call: ModelCall):
-        self.process, self.run_input, self.model, self.call = process, run_input, model, call
 
-    def judge(self, body: dict[str, Any]) -> AIResult:
-        choices = body.get("choices") or []
-        if not choices or not isinstance(choices[0], dict):
-            return self._review("the model endpoint answered without a choice", {})
-        choice = choices[0]
-        message = choice.get("message") or {}
-        if message.get("refusal"):
-            return self._review(f"the model refused: {message['refusal']}", {"refused": 1.0})
-        finish = choice.get("finish_reason")
-        if finish == "length":
-            reason = "the model's answer was cut off at its token limit (finish_reason=length)"
-            return self._review(reason, {"truncated": 1.0})
-        if finish == "content_filter":
-            reason = "the model's answer was stopped by the endpoint's content filter"
-            return self._review(reason, {"content_filtered": 1.0})
-        content = message.get("content")
-        if not isinstance(content, str) or not content.strip():
-            return self._review("the model returned no content", {"schema_valid": 0.0})
-        return self._judge_content(content, choice.get("logprobs"))
+def judge(
+    process: Process, run_input: BaseModel, body: dict[str, Any], *, model: str, call: ModelCall
+) -> AIResult:
+    """Check one chat completion and turn it into an ``AIResult``; never raises."""
 
-    def _judge_content(self, content: str, logprobs: Any) -> AIResult:
-        try:
-            data = json.loads(_strip_fences(content))
-        except json.JSONDecodeError as exc:
-            reason = f"the model's answer is not valid JSON ({exc.msg} at char {exc.pos})"
-            return self._review(reason, {"schema_valid": 0.0})
-        try:
-            answer: ModelAnswer = ANSWER_MODELS[self.process].model_validate(data)
-        except ValidationError as exc:
-            reason = f"the model's answer does not match the {self.process.value} schema: "
-            return self._review(reason + _summary(exc), {"schema_valid": 0.0})
-        stated = answer.confidence
-        try:
-            proposal = validate_proposal(self.process, self.run_input, answer.to_proposal())
-        except ValidationError as exc:
-            _, signals = conf.combine(conf.Evidence(stated=stated, input_valid=False))
-            reason = "the model's proposal is not valid for this input: " + _summary(exc)
-            return self._review(reason, signals)
-        evidence = conf.Evidence(
-            stated=stated,
-            consistency=_consistency(self.process, self.run_input, answer, proposal),
-            token_prob=self._token_prob(content, logprobs),
-            **_content_checks(self.process, self.run_input, proposal),
-        )
-        confidence, signals = conf.combine(evidence)
-        return AIResult(
-            proposal=proposal,
-            confidence=confidence,
-            rationale=proposal["rationale"],
-            model=self.model,
-            signals=signals,
-            call=self.call,
-        )
-
-    def _token_prob(self, content: str, logprobs: Any) -> float | None:
-        entries = (logprobs or {}).get("content") if isinstance(logprobs, dict) else None
-        if not entries:
-            return None
-        tokens = [(str(t.get("token", "")), float(t.get("logprob", 0.0))) for t in entries]
-        probs = conf.decision_token_prob(content, tokens, FREE_TEXT_FIELDS[self.process])
-        return probs[0] if probs else None
-
-    def _review(self, reason: str, signals: dict[str, float]) -> AIResult:
+    def review(reason: str, signals: dict[str, float]) -> AIResult:
         return AIResult(
             proposal=None,
             confidence=0.0,
             rationale=reason,
-            model=self.model,
+            model=model,
             needs_review=True,
             error=reason,
             signals=signals,
-            call=self.call,
+            call=call,
         )
 
+    choices = body.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    if not isinstance(choice, dict):
+        return review("the model endpoint answered without a choice", {})
+    message = choice.get("message") or {}
+    if message.get("refusal"):
+        return review(f"the model refused: {message['refusal']}", {"refused": 1.0})
+    if choice.get("finish_reason") == "length":
+        reason = "the model's answer was cut off at its token limit (finish_reason=length)"
+        return review(reason, {"truncated": 1.0})
+    if choice.get("finish_reason") == "content_filter":
+        return review("the endpoint's content filter stopped the answer", {"filtered": 1.0})
+    content = message.get("content")
+    if not isinstance(content, str) or not content.strip():
+        return review("the model returned no content", {"schema_valid": 0.0})
+    try:
+        data = json.loads(_strip_fences(content))
+    except json.JSONDecodeError as exc:
+        reason = f"the model's answer is not valid JSON ({exc.msg} at char {exc.pos})"
+        return review(reason, {"schema_valid": 0.0})
+    try:
+        answer = ANSWER_MODELS[process].model_validate(data)
+    except ValidationError as exc:
+        reason = f"the model's answer does not match the {process.value} schema: {_summary(exc)}"
+        return review(reason, {"schema_valid": 0.0})
+    try:
+        proposal = validate_proposal(process, run_input, answer.to_proposal())
+    except ValidationError as exc:
+        _, signals = conf.combine(conf.Evidence(stated=answer.confidence, input_valid=False))
+        return review(f"the model's proposal is invalid for this input: {_summary(exc)}", signals)
+    confidence, signals = conf.combine(
+        conf.Evidence(
+            stated=answer.confidence,
+            consistency=_consistency(process, answer, proposal),
+            token_prob=_token_prob(content, choice.get("logprobs")),
+            **_content_checks(run_input, proposal),
+        )
+    )
+    return AIResult(
+        proposal=proposal,
+        confidence=confidence,
+        rationale=proposal["rationale"],
+        model=model,
+        signals=signals,
+        call=call,
+    )
 
-def _consistency(
-    process: Process, run_input: BaseModel, answer: ModelAnswer, proposal: dict[str, Any]
-) -> float | None:
+
+def _consistency(process: Process, answer: _Answer, proposal: dict[str, Any]) -> float | None:
     """Share of derived fields the model computed as the engine does.
 
-    Validation silently recomputes them; a model that got them wrong misread the input.
+    Validation recomputes them silently; a model that got them wrong misread the input.
     """
     raw = answer.to_proposal()
     if process is Process.LEAD_SCORING:
         return float(raw["tier"] == tier_for(proposal["score"]))
-    if process is Process.PRODUCT_SOURCING and isinstance(run_input, ProductSourcingInput):
+    if process is Process.PRODUCT_SOURCING:
         fields = ("unit_price", "total_cost")
         agree = [abs(raw[f] - proposal[f]) <= 0.01 * max(abs(proposal[f]), 1.0) for f in fields]
         return sum(agree) / len(agree)
     return None
 
 
-def _content_checks(
-    process: Process, run_input: BaseModel, proposal: dict[str, Any]
-) -> dict[str, float | None]:
-    if process is not Process.CONTENT_GENERATION or not isinstance(
-        run_input, ContentGenerationInput
-    ):
+def _content_checks(run_input: BaseModel, proposal: dict[str, Any]) -> dict[str, float | None]:
+    if not isinstance(run_input, ContentGenerationInput):
         return {}
     brief = run_input.brief
     words = conf.word_count(proposal["body"])
+    text = f"{proposal['title']}\n{proposal['body']}"
     return {
         "length_ratio": words / brief.length_words if brief.length_words else None,
-        "keyword_coverage": conf.keyword_coverage(
-            f"{proposal['title']}\n{proposal['body']}", brief.keywords
-        ),
+        "keyword_coverage": conf.keyword_coverage(text, brief.keywords),
     }
+
+
+def _token_prob(content: str, logprobs: Any) -> float | None:
+    entries = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(entries, list) or not entries:
+        return None
+    tokens = [(str(e.get("token", "")), float(e.get("logprob", 0.0))) for e in entries]
+    probs = conf.decision_token_prob(content, tokens)
+    return probs[0] if probs else None
 
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(?P<body>.*)\n\s*```\s*$", re.DOTALL)
 
 
 def _strip_fences(content: str) -> str:
-    # Servers without strict structured output (older Ollama, some proxies) wrap JSON in fences.
+    # Servers without strict structured output (older Ollama, some proxies) fence their JSON.
     match = _FENCE.match(content)
     return match["body"] if match else content
 
 
 def _summary(exc: ValidationError, limit: int = 3) -> str:
-    parts = []
-    for error in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in error["loc"]) or "proposal"
-        parts.append(f"{where}: {error['msg']}")
-    more = len(exc.errors()) - limit
-    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+    found = exc.errors()
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in found]
+    more = f" (and {len(found) - limit} more)" if len(found) > limit else ""
+    return "; ".join(parts[:limit]) + more
+
+
+# --- HTTP failures become typed Temporal errors -------------------------------------------
+
+
+def to_application_error(exc: openai.APIError, model: str) -> ApplicationError:
+    """Map by exception class and status code, never by message text."""
+    if isinstance(exc, openai.APITimeoutError):
+        return _unavailable("the model endpoint did not answer within the client timeout")
+    if isinstance(exc, openai.APIConnectionError):
+        return _unavailable("could not connect to the model endpoint")
+    if not isinstance(exc, openai.APIStatusError):
+        return _unavailable(f"the model endpoint answered unreadably ({type(exc).__name__})")
+    status = exc.status_code
+    if status == 429 and exc.code == "insufficient_quota":
+        # Waiting does not refill a quota; a person must.
+        return _rejected("the model account has run out of quota (429 insufficient_quota)", status)
+    if status == 429:
+        return ApplicationError(
+            f"the model endpoint is rate limiting requests for {model!r} (429)",
+            {"status_code": status},
+            type=errors.MODEL_RATE_LIMITED,
+            next_retry_delay=retry_after(exc.response.headers),
+        )
+    if status >= 500 or status in (408, 409):
+        return _unavailable(f"the model endpoint failed ({status})", status)
+    messages = {
+        401: "the model endpoint rejected the API key (401)",
+        403: f"the model endpoint denied access to model {model!r} (403)",
+        404: f"the model endpoint knows no model {model!r} at this path (404); "
+        "check the base URL and the model name",
+    }
+    detail = _server_message(exc.body)
+    default = f"the model endpoint rejected the request for {model!r} ({status})"
+    return _rejected(messages.get(status, default + (f": {detail}" if detail else "")), status)
+
+
+def retry_after(headers: Any, now: datetime | None = None) -> timedelta | None:
+    """The server's requested wait: ``retry-after-ms``, or ``Retry-After`` seconds or date."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return _positive(timedelta(milliseconds=float(millis)))
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return _positive(timedelta(seconds=float(value)))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return _positive(when - (now or datetime.now(UTC)))
+
+
+def _positive(delay: timedelta) -> timedelta | None:
+    # Zero or past means "now": let the retry policy's own interval apply.
+    return delay if delay > timedelta(0) else None
+
+
+def _unavailable(message: str, status: int | None = None) -> ApplicationError:
+    return ApplicationError(message, {"status_code": status}, type=errors.MODEL_UNAVAILABLE)
+
+
+def _rejected(message: str, status: int) -> ApplicationError:
+    return ApplicationError(
+        message, {"status_code": status}, type=errors.MODEL_REJECTED_REQUEST, non_retryable=True
+    )
+
+
+def _server_message(body: object) -> str:
+    # The server's own explanation (e.g. "response_format is not supported") is what an
+    # operator needs to fix the configuration; it is relayed, never interpreted.
+    message = body.get("message") if isinstance(body, dict) else body
+    return str(message)[:300] if message else ""

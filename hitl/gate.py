@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from models.proposals import apply_edits
     from models.workflow_io import ProcessResult, ProcessStart
     from temporal import errors, retry
-    from temporal.search_attributes import BRAIN_CONFIDENCE, BRAIN_STATE
+    from temporal.search_attributes import BRAIN_CONFIDENCE, BRAIN_PROCESS, BRAIN_STATE
 
 _SIGNAL_PAYLOAD_HELP = (
     'Payload (JSON, all fields optional): {"by": "<your name>", "comment": "...", '
@@ -428,11 +428,16 @@ class GatedWorkflow:
         if state is self._state:
             return
         self._state = state
+        self._refresh_details()
+        # Runs started by Brain carry its attributes from the start. A run started bare (the
+        # time-skipping test server, a namespace without them) must not upsert attributes
+        # the server does not know: that would fail every workflow task.
+        if workflow.info().typed_search_attributes.get(BRAIN_PROCESS) is None:
+            return
         updates = [BRAIN_STATE.value_set(state.value)]
         if self._ai is not None:
             updates.append(BRAIN_CONFIDENCE.value_set(self._ai.confidence))
         workflow.upsert_search_attributes(updates)
-        self._refresh_details()
 
     def _refresh_details(self) -> None:
         workflow.set_current_details(

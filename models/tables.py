@@ -114,6 +114,9 @@ class RunRow(SQLModel, table=True):
     decision: dict | None = _json()
     result: dict | None = _json()
     error: str | None = None
+    # Who asked the REST API to cancel the run, and when (the cancel's audit trail).
+    cancel_requested_by: str | None = Field(default=None, max_length=200)
+    cancel_requested_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

@@ -22,6 +22,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.processes import Process, RunState
 from models.proposals import INPUT_MODELS
+from models.tables import RunRow
 from models.workflow_io import START_MODELS
 from store import runs
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
@@ -88,7 +89,7 @@ async def start_process(
     except WorkflowAlreadyStartedError:
         if idempotency_key is None:
             raise
-        return await _existing(client, workflow_id, process, digest)
+        return await _existing(client, sessions, workflow_id, process, digest)
     run_id = handle.result_run_id or ""
     async with sessions.begin() as session:
         await runs.create(
@@ -105,12 +106,26 @@ async def start_process(
     return StartedRun(workflow_id, run_id, process, RunState.RUNNING, created=True)
 
 
-async def _existing(client: Client, workflow_id: str, process: Process, digest: str) -> StartedRun:
+async def _existing(
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    workflow_id: str,
+    process: Process,
+    digest: str,
+) -> StartedRun:
     description = await client.get_workflow_handle(workflow_id).describe()
     memo = await description.memo()
     if memo.get(_MEMO_INPUT_HASH) != digest:
         raise IdempotencyConflict(
             f"the idempotency key was already used with a different body ({workflow_id})"
         )
-    state = description.typed_search_attributes.get(BRAIN_STATE) or RunState.RUNNING.value
+    # The runs table is kept current by the gate; the search attribute is only a fallback
+    # for a run whose row is missing (it never records terminated or timed-out runs).
+    async with sessions() as session:
+        row = await session.get(RunRow, workflow_id)
+    state = (
+        row.state
+        if row is not None
+        else description.typed_search_attributes.get(BRAIN_STATE) or RunState.RUNNING.value
+    )
     return StartedRun(workflow_id, description.run_id, process, RunState(state), created=False)

@@ -1,6 +1,8 @@
 """Engines, sessions and schema migrations for app data (SQLite embedded, PostgreSQL in prod)."""
 
+import asyncio
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +10,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +28,7 @@ SQLITE_BEGIN = "brain_sqlite_begin"
 sqlite_immediate: dict[str, Any] = {SQLITE_BEGIN: "IMMEDIATE"}
 # Any fixed 64-bit number: all Brain processes serialize their migrations on it.
 _MIGRATE_LOCK = 0x6272_6169_6E5F_6462  # "brain_db"
+_migrate_lock = threading.Lock()
 
 
 def is_sqlite(url: str) -> bool:
@@ -31,6 +39,9 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
     if is_sqlite(url):
         return _sqlite_engine(url, **kw)
     kw = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **kw}
+    if make_url(url).get_driver_name() == "asyncpg":
+        # asyncpg waits 60 s for an unreachable host by default; fail well before that.
+        kw.setdefault("connect_args", {"timeout": 10})
     return create_async_engine(url, **kw)
 
 
@@ -78,6 +89,18 @@ def alembic_config(url: str | None = None) -> Config:
 
 async def migrate(url: str) -> None:
     """Upgrade the schema to head; idempotent and safe for several processes at once."""
+    # Alembic keeps its running context in module globals (alembic.context, alembic.op), so
+    # two upgrades in one process must not interleave, not even on one event loop: serialize
+    # them on a thread lock, each in a worker thread with its own loop.
+    await asyncio.to_thread(_migrate_in_thread, url)
+
+
+def _migrate_in_thread(url: str) -> None:
+    with _migrate_lock:
+        asyncio.run(_migrate(url))
+
+
+async def _migrate(url: str) -> None:
     engine = make_engine(url)
     try:
         async with engine.connect() as conn:
@@ -109,9 +132,9 @@ def _upgrade(conn: Connection, url: str) -> None:
     conn.commit()
 
 
-async def ping(engine: AsyncEngine) -> bool:
+async def ping(engine: AsyncEngine, timeout_seconds: float = 5.0) -> bool:
     try:
-        async with engine.connect() as conn:
+        async with asyncio.timeout(timeout_seconds), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as e:  # any failure means "not reachable" to a health check
         log.debug("database ping failed: %s", e)

@@ -109,7 +109,7 @@ async def brain(client: Client, database: Database) -> AsyncIterator["Brain"]:
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(database.sessions, policies, model),
+        activities=build_activities(database.sessions, policies, model, client=client),
         workflow_runner=WORKFLOW_RUNNER,
     ):
         yield Brain(client, task_queue, database, policies, model)

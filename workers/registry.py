@@ -7,15 +7,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
 from activities.ai import AIActivities, ModelProvider
 from activities.apply import ApplyActivities, ApplyGuard
 from activities.audit import AuditActivities
+from activities.broadcast import BroadcastActivities
 from activities.policy import PolicyActivities
 from store.policies import PolicyStore
 from workflows import PROCESS_WORKFLOWS
+from workflows.policy_broadcast_workflow import PolicyBroadcastWorkflow
 
-WORKFLOWS: Sequence[type] = PROCESS_WORKFLOWS
+WORKFLOWS: Sequence[type] = (*PROCESS_WORKFLOWS, PolicyBroadcastWorkflow)
 
 
 def build_activities(
@@ -23,12 +26,15 @@ def build_activities(
     policies: PolicyStore,
     provider: ModelProvider,
     apply_guard: ApplyGuard | None = None,
+    client: Client | None = None,
 ) -> list[Callable[..., Any]]:
+    """``client``: the Temporal client the policy broadcast signals parked runs with; a worker
+    without it does not run broadcasts' activities (another worker must)."""
     ai = AIActivities(provider)
     gate = PolicyActivities(sessions, policies)
     audit = AuditActivities(sessions)
     apply = ApplyActivities(sessions, apply_guard)
-    return [
+    activities: list[Callable[..., Any]] = [
         ai.score_lead,
         ai.source_product,
         ai.tune_campaign,
@@ -42,3 +48,6 @@ def build_activities(
         apply.apply_campaign,
         apply.apply_content,
     ]
+    if client is not None:
+        activities.append(BroadcastActivities(client, sessions).signal_stale_runs)
+    return activities

@@ -21,6 +21,9 @@ _FULL_CLICKS = 1000.0
 # Top and bottom channels this many standard errors apart separate clearly.
 _CLEAR_Z = 2.0
 _MAX_CONFIDENCE = 0.97
+# The inputs allow infinity; capping keeps every rate and cent count finite.
+_CAP = 1e12
+_MIN_SPEND = 0.01
 _NO_SIGNAL_CAP = 0.4
 
 
@@ -48,8 +51,15 @@ def _merge(channels: list[ChannelStats]) -> list[_Channel]:
     for c in channels:
         acc = merged.setdefault(c.name, [0.0, 0.0, 0.0, 0.0])
         for i, value in enumerate((c.spend, c.clicks, c.conversions, c.revenue)):
-            acc[i] += value
-    return [_Channel(name, *values) for name, values in merged.items()]
+            acc[i] += min(value, _CAP)
+    out = []
+    for name, (spend, clicks, conversions, revenue) in merged.items():
+        # Sub-cent spend is noise, and dividing by it would make rates overflow.
+        spend = 0.0 if spend < _MIN_SPEND else min(spend, _CAP)
+        out.append(
+            _Channel(name, spend, min(clicks, _CAP), min(conversions, _CAP), min(revenue, _CAP))
+        )
+    return out
 
 
 def _evidence(c: _Channel) -> float:
@@ -140,20 +150,24 @@ def tune_campaign(inp: CampaignTuningInput) -> AIResult:
         lines: list[str] = []
     else:
         metric, rated = rating
-        shares = _shares([r.smoothed for r in rated], [r.low_data for r in rated])
+        # Score = spend x smoothed rate, the channel's smoothed return: budgets move from the
+        # current mix toward what performs. By rate alone the budget would pour into a tiny
+        # channel whose high ROAS will not survive a tenfold spend.
+        returns = [r.channel.spend * r.smoothed for r in rated]
+        shares = _shares(returns, [r.low_data for r in rated])
         z, top, bottom = _separation(rated)
         sep_term = 1.0 if len(rated) == 1 else 0.6 + 0.4 * min(1.0, z / _CLEAR_Z)
         confidence = min(_MAX_CONFIDENCE, data_term * sep_term)
         why = (
-            f"budget follows smoothed {metric} (each channel's own rate shrunk toward the "
-            f"pooled rate until it has ~{_SHRINK_CONVERSIONS:g} conversions); channels with "
+            f"budget follows smoothed return, spend x smoothed {metric} (each channel's own "
+            f"rate shrunk toward the pooled rate until it has ~{_SHRINK_CONVERSIONS:g} "
+            f"conversions), so strong channels grow and weak ones shrink; channels with "
             f"under {_LOW_DATA_CONVERSIONS:g} conversions or {_LOW_DATA_CLICKS:g} clicks keep "
             f"a floor of {min(_FLOOR_SHARE, 0.5 / len(rated)):.1%}"
         )
         if len(rated) > 1:
             why += (
-                f"; {top.channel.name} and {bottom.channel.name} are {z:.1f} standard "
-                "errors apart"
+                f"; {top.channel.name} and {bottom.channel.name} are {z:.1f} standard errors apart"
             )
         signals = {
             "data_evidence": data,
@@ -164,7 +178,7 @@ def tune_campaign(inp: CampaignTuningInput) -> AIResult:
         }
         lines = [_line(r, metric) for r in rated]
 
-    cents = _to_cents(inp.total_budget, shares)
+    cents = _to_cents(min(inp.total_budget, _CAP), shares)
     budgets = {c.name: cents[i] / 100 for i, c in enumerate(channels)}
     signals.update(
         total_clicks=sum(c.clicks for c in channels),

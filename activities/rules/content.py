@@ -2,9 +2,10 @@
 until the length is as close to the request as whole sentences allow."""
 
 import re
+from collections.abc import Callable
 
 from activities.rules._common import result
-from activities.rules.content_text import Voice, voice_for
+from activities.rules.content_text import Voice, sections_for, voice_for
 from models.ai import AIResult
 from models.inputs import Brief, ContentGenerationInput
 from models.processes import Process
@@ -17,7 +18,9 @@ _GENERIC_AUDIENCES = frozenset({"everyone", "anyone", "all", "general", "public"
 # What a complete brief adds beyond its topic, weighted by how much it shapes the draft.
 _BRIEF_WEIGHTS = {"keywords": 0.4, "tone": 0.3, "specific audience": 0.2, "channel": 0.1}
 _MAX_CONFIDENCE = 0.97
-_SMALL_WORDS = frozenset({"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "vs", "with"})  # fmt: skip
+_SMALL_WORDS = frozenset(
+    ("a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to")
+)
 
 
 def _keywords(brief: Brief) -> list[str]:
@@ -52,43 +55,39 @@ def _word_count(text: str) -> int:
     return len(text.split())
 
 
-def _fill(sections: list[list[str]], pools: list[list[str]], render, target: int) -> None:
-    """Round-robin extra sentences into sections while they bring the length closer."""
-    cursors = [0] * len(sections)
+def _fill(section: list[str], pool: list[str], render: Callable[[], str], target: int) -> bool:
+    """Add the pool's next sentence if it brings the length closer to the target."""
+    if not pool or len(section) > len(pool):
+        return False
     current = _word_count(render())
-    progressed = True
-    while current < target and progressed:
-        progressed = False
-        for i, pool in enumerate(pools):
-            if cursors[i] >= len(pool):
-                continue
-            sentence = pool[cursors[i]]
-            after = current + _word_count(sentence)
-            if abs(after - target) < abs(current - target):
-                sections[i].append(sentence)
-                cursors[i] += 1
-                current = after
-                progressed = True
-            if current >= target:
-                return
+    sentence = pool[len(section) - 1]
+    if abs(current + _word_count(sentence) - target) >= abs(current - target):
+        return False
+    section.append(sentence)
+    return True
 
 
 def _draft(brief: Brief, voice: Voice, channel: str, keywords: list[str], target: int) -> str:
     topic, audience = brief.topic, brief.audience
+    themes = sections_for(keywords, channel)
     intro = [voice.opener(topic, audience)]
-    keyword_sections = [[voice.keyword_lead(keyword, topic, audience)] for keyword in keywords]
+    middle = [[voice.keyword_lead(theme, topic, audience)] for theme in themes]
     closing = [voice.call_to_action(topic, channel)]
-    sections = [intro, *keyword_sections, closing]
-    pools = [
-        voice.intro_pool(topic, audience),
-        *[voice.keyword_pool(keyword, topic, audience) for keyword in keywords],
-        voice.short_pool(topic),
-    ]
+    sections = [intro, *middle, closing]
+    pools = [voice.intro_pool(topic), *[voice.keyword_pool(theme) for theme in themes]]
 
     def render() -> str:
-        return voice.layout(channel, keywords, sections, audience)
+        return voice.layout(channel, keywords, themes, sections)
 
-    _fill(sections, pools, render, target)
+    # Round-robin long sentences so sections grow evenly, then fine-tune the length with
+    # short ones in the closing section.
+    progressed = True
+    while progressed:
+        progressed = False
+        for section, pool in zip(sections[:-1], pools, strict=True):
+            progressed = _fill(section, pool, render, target) or progressed
+    while _fill(closing, voice.short_pool(), render, target):
+        pass
     return render()
 
 
@@ -104,8 +103,9 @@ def generate_content(inp: ContentGenerationInput) -> AIResult:
     body = _clip_words(_draft(brief, voice, channel, keywords, target), _BODY_LIMIT)
     words = _word_count(body)
 
-    lowered = body.lower()
-    covered = [k for k in keywords if k.lower() in lowered]
+    # casefold, not lower: some letters do not survive upper() then lower() (the micro sign).
+    folded = body.casefold()
+    covered = [k for k in keywords if k.casefold() in folded]
     coverage = len(covered) / len(keywords) if keywords else 1.0
     accuracy = max(0.0, 1 - abs(words - target) / target)
     present = {
@@ -122,7 +122,8 @@ def generate_content(inp: ContentGenerationInput) -> AIResult:
 
     missing = [k for k, given in present.items() if not given]
     rationale = (
-        f"Template draft for a {channel} piece in a {voice.name} voice for {brief.audience}: "
+        f"Template draft for {'an' if channel == 'email' else 'a'} {channel} piece in a "
+        f"{voice.name} voice for {brief.audience}: "
         f"intro, {len(keywords)} keyword section(s), call to action; {words} words against a "
         f"target of {target}. Confidence {confidence:.2f}: keyword coverage "
         f"{len(covered)}/{len(keywords)}, length accuracy {accuracy:.2f}, brief completeness "

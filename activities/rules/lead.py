@@ -3,6 +3,7 @@
 The score is a sum of capped points, so every point in it can be named in the rationale.
 """
 
+import math
 import re
 
 from activities.rules._common import result
@@ -136,7 +137,8 @@ def _evidence(lead: Lead) -> list[tuple[str, float, str | None]]:
 def score_lead(inp: LeadScoringInput) -> AIResult:
     lead = inp.lead
     evidence = _evidence(lead)
-    score = int(round(min(100.0, max(0.0, sum(points for _, points, _ in evidence)))))
+    # Half-up, not banker's rounding: 69.5 points should reach the hot tier.
+    score = math.floor(min(100.0, max(0.0, sum(p for _, p, _ in evidence))) + 0.5)
     tier = tier_for(score)
 
     present = sum(1 for name in _EVIDENCE_FIELDS if getattr(lead, name) not in (None, ""))

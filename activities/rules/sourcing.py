@@ -102,8 +102,7 @@ def source_product(inp: ProductSourcingInput) -> AIResult:
     confidence = min(_MAX_CONFIDENCE, margin_term * count_term * rating_term)
 
     versus = (
-        f"runner-up {runner_up.supplier.name} scored {runner_up.score:.3f} "
-        f"(margin {margin:.3f})"
+        f"runner-up {runner_up.supplier.name} scored {runner_up.score:.3f} (margin {margin:.3f})"
         if runner_up
         else "no other supplier meets the constraints"
     )

@@ -1,14 +1,16 @@
 import asyncio
+import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (the tables the migration must reproduce)
 from models.tables import PolicyRow
-from store.db import make_engine, migrate, ping
+from store.db import alembic_config, make_engine, migrate, ping
 
 EXPECTED_DEFAULTS = {
     "lead_scoring": (True, 0.85),
@@ -31,14 +33,25 @@ async def test_migrated_schema_matches_models(engine: AsyncEngine) -> None:
 async def test_migrate_twice_is_a_noop(engine: AsyncEngine, db_url: str) -> None:
     await migrate(db_url)
     async with engine.connect() as conn:
-        assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).all() == [
-            ("0001",)
-        ]
+        versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+        assert versions == [(ScriptDirectory.from_config(alembic_config()).get_current_head(),)]
         assert await conn.scalar(select(func.count()).select_from(PolicyRow)) == 4
 
 
 async def test_concurrent_migrations_do_not_crash(db_url: str) -> None:
-    await asyncio.gather(*(migrate(db_url) for _ in range(3)))
+    # Separate processes, as the API, the worker and the CLI are: in one process migrate()
+    # serializes itself, so only processes exercise the database-side locking.
+    code = "import asyncio, sys; from store.db import migrate; asyncio.run(migrate(sys.argv[1]))"
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, db_url, stderr=asyncio.subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    results = await asyncio.gather(*(p.communicate() for p in procs))
+    for proc, (_, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err.decode()
+    await asyncio.gather(migrate(db_url), migrate(db_url))
     engine = make_engine(db_url)
     try:
         async with engine.connect() as conn:

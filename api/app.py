@@ -1,0 +1,56 @@
+"""The Brain REST API (SPEC §4): ``create_app()`` and its lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from api import errors
+from api.routes import agents, approvals, audit, health, policies, workflows
+from api.state import AppState, build_state, close_state
+from core.settings import Settings, get_settings
+
+PREFIX = "/api/brain"
+
+
+class Lifespan(TypedDict):
+    brain: AppState
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Route names are unique and readable: a generated client gets ``approve``, not
+    # ``approve_api_brain_workflows__workflow_id__approve_post``.
+    return route.name
+
+
+def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
+    """``state``: prebuilt clients (tests); otherwise the lifespan builds them from settings."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Lifespan]:
+        built = state or await build_state(settings)
+        app.state.brain = built
+        try:
+            yield {"brain": built}
+        finally:
+            await close_state(built)
+
+    app = FastAPI(
+        title="Brain",
+        version="0.1.0",
+        summary="Durable AI business processes with a human in the loop",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    if state is not None:
+        # In-process tests skip the ASGI lifespan (httpx's ASGITransport does not run it).
+        app.state.brain = state
+    errors.install(app)
+    # Fixed paths before parameterised ones: /workflows/policies is not a workflow id.
+    for module in (health, policies, approvals, workflows, audit, agents):
+        app.include_router(module.router, prefix=PREFIX)
+    return app

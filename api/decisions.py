@@ -1,0 +1,166 @@
+"""The REST door of SPEC §3: a decision carried to the workflow as the Update ``decide``,
+and a cancel. Temporal's answers are translated into the API's error hierarchy here."""
+
+import asyncio
+import hashlib
+from typing import Any
+
+from temporalio.client import (
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api import errors, queries
+from api.auth import Principal
+from api.schemas import ApproveBody, CancelResponse, RejectBody
+from api.state import AppState
+from models.hitl import DecideRequest, Decision
+from models.processes import Action, Channel, Process, RunState
+from models.tables import RunRow
+from temporal import errors as types
+from workflows import PROCESS_WORKFLOWS
+
+_WORKFLOWS = {wf.process: wf for wf in PROCESS_WORKFLOWS}
+# A retry is safe (the update id dedupes), so tell clients to come back soon.
+_RETRY_AFTER_SECONDS = 2
+_REFUSALS: dict[str, type[errors.Conflict]] = {
+    types.NOTHING_PENDING: errors.NothingPending,
+    types.STALE_APPROVAL: errors.StaleApproval,
+    types.ALREADY_DECIDED: errors.AlreadyDecided,
+}
+# Closed-run answers of the frontend: the execution is gone or no longer takes updates.
+_CLOSED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
+
+
+async def visible_run(state: AppState, principal: Principal, workflow_id: str) -> RunRow:
+    """The run's row; another tenant's run answers exactly like a missing one."""
+    row = await queries.get_run(state.sessions, workflow_id)
+    if row is None or not principal.can_see(row.tenant):
+        raise errors.WorkflowNotFound(f"no workflow {workflow_id!r}")
+    return row
+
+
+def update_id(approval_id: str | None, action: Action, subject: str) -> str:
+    """Stable per (approval, action, subject): a retried request attaches to the first."""
+    key = "\x1f".join((approval_id or "-", action.value, subject))
+    return f"decide-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
+async def decide(
+    state: AppState,
+    principal: Principal,
+    workflow_id: str,
+    action: Action,
+    body: ApproveBody | RejectBody,
+) -> Decision:
+    row = await visible_run(state, principal, workflow_id)
+    # Pin the approval read now, so that retries of this request share one update id.
+    approval_id = body.approval_id or _pending_id(row)
+    request = DecideRequest(
+        action=action,
+        by=principal.sub,
+        approval_id=approval_id,
+        comment=body.comment,
+        edits=getattr(body, "edits", None),
+        channel=Channel.API,
+    )
+    handle = state.client.get_workflow_handle(workflow_id)
+    call = handle.execute_update(
+        _WORKFLOWS[Process(row.process)].decide,
+        request,
+        id=update_id(approval_id, action, principal.sub),
+    )
+    try:
+        return await asyncio.wait_for(call, timeout=state.confirm_timeout)
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise _not_confirmed() from None
+    except WorkflowUpdateFailedError as e:
+        raise _refusal(e.cause) from None
+    except RPCError as e:
+        if e.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+            raise errors.RateLimited(
+                "too many decisions in flight for this run", retry_after=_RETRY_AFTER_SECONDS
+            ) from None
+        if e.status in _CLOSED:
+            return await _first_outcome_or_closed(state, workflow_id, request)
+        if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise _not_confirmed() from None
+        raise
+
+
+def _pending_id(row: RunRow) -> str | None:
+    approval = row.approval if isinstance(row.approval, dict) else None
+    if approval and isinstance(approval.get("approval_id"), str):
+        return approval["approval_id"]
+    return row.approval_id
+
+
+def _not_confirmed() -> errors.NotConfirmed:
+    return errors.NotConfirmed(
+        "no worker confirmed the decision in time; retrying the same request is safe",
+        retry_after=_RETRY_AFTER_SECONDS,
+    )
+
+
+def _refusal(cause: BaseException | None) -> errors.BrainError:
+    if not isinstance(cause, ApplicationError):
+        return errors.Conflict(f"the run refused the decision: {cause}")
+    if cause.type == types.INVALID_EDITS:
+        details: Any = cause.details[0] if cause.details else {}
+        found = details.get("errors") if isinstance(details, dict) else None
+        return errors.InvalidEdits(
+            errors.field_errors(found, ("body", "edits"))
+            if found
+            else [{"loc": ["body", "edits"], "msg": cause.message, "type": "value_error"}]
+        )
+    refusal = _REFUSALS.get(cause.type or "", errors.Conflict)
+    return refusal(cause.message)
+
+
+async def _first_outcome_or_closed(
+    state: AppState, workflow_id: str, request: DecideRequest
+) -> Decision:
+    """The run has closed. If it closed on this very decision (a retry whose first answer
+    was lost), answer with that decision; otherwise say why nothing can be decided."""
+    row = await queries.get_run(state.sessions, workflow_id)
+    recorded = row.decision if row is not None else None
+    if not isinstance(recorded, dict):
+        raise errors.WorkflowClosed("the run is closed; nothing can be decided on it")
+    decision = Decision.model_validate(recorded)
+    if (
+        decision.channel is Channel.API
+        and decision.actor == request.by
+        and decision.action is request.action
+        and request.approval_id in (None, decision.approval_id)
+    ):
+        return decision
+    # A racing decision won and the run finished before this one reached it.
+    raise errors.AlreadyDecided(
+        f"approval {decision.approval_id} was already decided "
+        f"({decision.action.value} by {decision.actor})"
+    )
+
+
+async def cancel(state: AppState, principal: Principal, workflow_id: str) -> CancelResponse:
+    row = await visible_run(state, principal, workflow_id)
+    if row.state not in queries.CANCELABLE or isinstance(row.decision, dict):
+        raise errors.NotCancelable(f"the run is {row.state} and can no longer be canceled")
+    if not await queries.mark_cancel_requested(state.sessions, workflow_id, principal.sub):
+        raise errors.NotCancelable("the run moved on and can no longer be canceled")
+    try:
+        await state.client.get_workflow_handle(workflow_id).cancel()
+    except RPCError as e:
+        await queries.mark_cancel_requested(state.sessions, workflow_id, None)
+        if e.status in _CLOSED:
+            raise errors.WorkflowClosed("the run has already closed") from None
+        raise
+    marked = await visible_run(state, principal, workflow_id)
+    assert marked.cancel_requested_by and marked.cancel_requested_at
+    return CancelResponse(
+        workflow_id=workflow_id,
+        state=RunState(marked.state),
+        cancel_requested_by=marked.cancel_requested_by,
+        cancel_requested_at=queries.utc(marked.cancel_requested_at),
+    )

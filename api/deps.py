@@ -1,0 +1,75 @@
+"""FastAPI dependencies: the app's state, the caller and their role, the rate limit."""
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.auth import Principal, Role, decode_token
+from api.errors import Forbidden, Unauthorized
+from api.state import AppState
+from core.settings import Settings
+from store.policies import PolicyStore
+
+# auto_error off: a missing header is our 401 in our error format, not FastAPI's.
+_bearer = HTTPBearer(auto_error=False, description="JWT (HS256) with sub, tenant, role, exp")
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.brain
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_client(state: StateDep) -> Client:
+    return state.client
+
+
+def get_sessions(state: StateDep) -> async_sessionmaker[AsyncSession]:
+    return state.sessions
+
+
+def get_policies(state: StateDep) -> PolicyStore:
+    return state.policies
+
+
+ClientDep = Annotated[Client, Depends(get_client)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
+PoliciesDep = Annotated[PolicyStore, Depends(get_policies)]
+
+
+async def get_principal(
+    state: StateDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized("missing bearer token")
+    principal = decode_token(credentials.credentials, settings.jwt_secret.get_secret_value())
+    await state.limiter.hit(principal.sub)
+    return principal
+
+
+def require(role: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if principal.role < role:
+            raise Forbidden(f"needs role {role.name} or above; the token has {principal.role.name}")
+        return principal
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(require(Role.viewer))]
+Operator = Annotated[Principal, Depends(require(Role.operator))]
+Approver = Annotated[Principal, Depends(require(Role.approver))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]
+SuperAdmin = Annotated[Principal, Depends(require(Role.super_admin))]

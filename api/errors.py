@@ -1,0 +1,205 @@
+"""One error hierarchy for the API, rendered by one handler as ``{"error", "detail"}``.
+
+Routes raise these; Temporal and pydantic failures are translated into them at the edge
+(``api/decisions.py``, the handlers below), so no route returns a raw status integer.
+"""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: Any = None
+
+
+class BrainError(Exception):
+    status_code = 500
+
+    def __init__(self, detail: Any = None, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+
+    @property
+    def error(self) -> str:
+        return type(self).__name__
+
+
+class Unauthorized(BrainError):
+    status_code = 401
+
+    def __init__(self, detail: Any = "invalid or missing bearer token") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(BrainError):
+    status_code = 403
+
+
+class NotFound(BrainError):
+    status_code = 404
+
+
+class UnknownProcess(NotFound):
+    pass
+
+
+class WorkflowNotFound(NotFound):
+    pass
+
+
+class Conflict(BrainError):
+    status_code = 409
+
+
+class NothingPending(Conflict):
+    pass
+
+
+class StaleApproval(Conflict):
+    pass
+
+
+class AlreadyDecided(Conflict):
+    pass
+
+
+class WorkflowClosed(Conflict):
+    pass
+
+
+class NotCancelable(Conflict):
+    pass
+
+
+class ValidationFailed(BrainError):
+    """422 with ``detail`` a list of ``{"loc", "msg", "type"}``."""
+
+    status_code = 422
+
+
+class InvalidEdits(ValidationFailed):
+    pass
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    pass
+
+
+class RateLimited(BrainError):
+    status_code = 429
+
+    def __init__(self, detail: Any, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class Unavailable(BrainError):
+    status_code = 503
+
+    def __init__(self, detail: Any, *, retry_after: int | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        super().__init__(detail, headers=headers)
+
+
+class NotConfirmed(Unavailable):
+    """No worker confirmed the decision in time; retrying the same request is safe."""
+
+
+def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """pydantic errors reduced to JSON-safe ``{"loc", "msg", "type"}`` (``ctx`` may hold
+    exception objects, ``input`` may echo secrets)."""
+    return [
+        {
+            "loc": [*prefix, *e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+        }
+        for e in errors
+    ]
+
+
+def invalid(errors: ValidationError, *prefix: str | int) -> ValidationFailed:
+    return ValidationFailed(field_errors(errors.errors(include_url=False), prefix))
+
+
+_DESCRIPTIONS = {
+    401: "Missing, malformed, badly signed or expired token",
+    403: "The token's role is too low",
+    404: "Unknown process, or no such workflow for the caller's tenant",
+    409: "Nothing pending, stale approval id, already decided, or the run is closed",
+    422: "Validation failed; `detail` lists the failing fields",
+    429: "Rate limited, or too many decisions in flight for this run; see Retry-After",
+    503: "A dependency is down or no worker confirmed in time; see Retry-After",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error codes a route can answer."""
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def _render(status: int, error: str, detail: Any, headers: dict[str, str] | None = None) -> Any:
+    body = ErrorBody(error=error, detail=detail).model_dump(mode="json")
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _brain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BrainError)
+    return _render(exc.status_code, exc.error, exc.detail, exc.headers)
+
+
+async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return _render(422, "ValidationFailed", field_errors(list(exc.errors())))
+
+
+_HTTP_NAMES = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized", 403: "Forbidden"}
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot even decode: still a validation error.
+        detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
+        return _render(422, "ValidationFailed", detail)
+    name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
+    return _render(exc.status_code, name, exc.detail, dict(exc.headers or {}) or None)
+
+
+async def _rpc_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RPCError)
+    if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        log.warning("temporal unavailable: %s", exc)
+        return _render(503, "Unavailable", "Temporal is unavailable", {"Retry-After": "5"})
+    return await _unexpected(request, exc)
+
+
+async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc)
+    return _render(503, "Unavailable", "the database is unavailable", {"Retry-After": "5"})
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return _render(500, "InternalError", "an unexpected error occurred")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(BrainError, _brain_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RPCError, _rpc_error)
+    for db_error in (OperationalError, InterfaceError, ConnectionError):
+        app.add_exception_handler(db_error, _database_down)
+    app.add_exception_handler(Exception, _unexpected)

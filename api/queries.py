@@ -1,0 +1,139 @@
+"""Reads of the tables the gate keeps current (runs, decisions): no worker needed, no
+visibility lag. Filters arrive already parsed into enums; nothing is pasted into SQL."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api import paging
+from models.processes import Process, RunState
+from models.tables import DecisionRow, RunRow, utcnow
+
+Sessions = async_sessionmaker[AsyncSession]
+CANCELABLE = (RunState.RUNNING.value, RunState.AWAITING_APPROVAL.value)
+
+
+def utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every timestamp Brain writes is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _ts(raw: Any) -> datetime:
+    return utc(datetime.fromisoformat(paging.text(raw)))
+
+
+async def get_run(sessions: Sessions, workflow_id: str) -> RunRow | None:
+    async with sessions() as session:
+        return await session.get(RunRow, workflow_id)
+
+
+async def list_runs(
+    sessions: Sessions,
+    tenant: str,
+    *,
+    process: Process | None,
+    state: RunState | None,
+    page_size: int,
+    page_token: str | None,
+) -> tuple[list[RunRow], str | None]:
+    """Newest first, keyed by (created_at, workflow_id)."""
+    stmt = select(RunRow).where(RunRow.tenant == tenant)
+    if process is not None:
+        stmt = stmt.where(RunRow.process == process.value)
+    if state is not None:
+        stmt = stmt.where(RunRow.state == state.value)
+    key = paging.decode(page_token, _ts, paging.text)
+    if key is not None:
+        created, wid = key
+        stmt = stmt.where(
+            or_(
+                RunRow.created_at < created,
+                and_(RunRow.created_at == created, RunRow.workflow_id < wid),
+            )
+        )
+    stmt = stmt.order_by(RunRow.created_at.desc(), RunRow.workflow_id.desc())
+    rows = await _page(sessions, stmt, page_size)
+    return _next(rows, page_size, lambda r: [utc(r.created_at).isoformat(), r.workflow_id])
+
+
+async def list_approvals(
+    sessions: Sessions,
+    tenant: str,
+    *,
+    process: Process | None,
+    page_size: int,
+    page_token: str | None,
+) -> tuple[list[RunRow], str | None]:
+    """Pending approvals, oldest first, keyed by (requested_at, workflow_id)."""
+    stmt = select(RunRow).where(
+        RunRow.tenant == tenant, RunRow.state == RunState.AWAITING_APPROVAL.value
+    )
+    if process is not None:
+        stmt = stmt.where(RunRow.process == process.value)
+    key = paging.decode(page_token, _ts, paging.text)
+    if key is not None:
+        requested, wid = key
+        stmt = stmt.where(
+            or_(
+                RunRow.requested_at > requested,
+                and_(RunRow.requested_at == requested, RunRow.workflow_id > wid),
+            )
+        )
+    stmt = stmt.order_by(RunRow.requested_at.asc(), RunRow.workflow_id.asc())
+    rows = await _page(sessions, stmt, page_size)
+    return _next(
+        rows,
+        page_size,
+        lambda r: [utc(r.requested_at or r.created_at).isoformat(), r.workflow_id],
+    )
+
+
+async def list_audit(
+    sessions: Sessions,
+    tenant: str,
+    *,
+    workflow_id: str | None,
+    process: Process | None,
+    page_size: int,
+    page_token: str | None,
+) -> tuple[list[DecisionRow], str | None]:
+    """Newest first, keyed by the row id."""
+    stmt = select(DecisionRow).where(DecisionRow.tenant == tenant)
+    if workflow_id is not None:
+        stmt = stmt.where(DecisionRow.workflow_id == workflow_id)
+    if process is not None:
+        stmt = stmt.where(DecisionRow.process == process.value)
+    key = paging.decode(page_token, paging.integer)
+    if key is not None:
+        stmt = stmt.where(DecisionRow.id < key[0])
+    stmt = stmt.order_by(DecisionRow.id.desc())
+    rows = await _page(sessions, stmt, page_size)
+    return _next(rows, page_size, lambda r: [r.id])
+
+
+async def mark_cancel_requested(sessions: Sessions, workflow_id: str, by: str | None) -> bool:
+    """Record who asked to cancel, only while the run has not applied; ``by=None`` undoes."""
+    stmt = update(RunRow).where(RunRow.workflow_id == workflow_id)  # type: ignore[arg-type]
+    if by is not None:
+        stmt = stmt.where(RunRow.state.in_(CANCELABLE))  # type: ignore[attr-defined]
+    stmt = stmt.values(
+        cancel_requested_by=by, cancel_requested_at=utcnow() if by else None, updated_at=utcnow()
+    )
+    async with sessions.begin() as session:
+        result = await session.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def _page(sessions: Sessions, stmt: Any, page_size: int) -> list[Any]:
+    async with sessions() as session:
+        # One extra row tells whether another page exists.
+        return list((await session.execute(stmt.limit(page_size + 1))).scalars())
+
+
+def _next(rows: list[Any], page_size: int, key: Any) -> tuple[list[Any], str | None]:
+    if len(rows) <= page_size:
+        return rows, None
+    rows = rows[:page_size]
+    return rows, paging.encode(key(rows[-1]))

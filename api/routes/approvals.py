@@ -1,0 +1,60 @@
+"""The inbox and the REST door for decisions (SPEC §3)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api import decisions, queries
+from api.deps import Approver, StateDep, Viewer
+from api.errors import responses
+from api.paging import PageSize, PageToken
+from api.schemas import ApprovalView, ApproveBody, Page, ProcessName, RejectBody
+from api.views import approval_view
+from models.hitl import Decision
+from models.processes import Action, Process
+
+router = APIRouter(tags=["approvals"])
+
+WorkflowId = Annotated[str, Path(min_length=1, max_length=300)]
+_DECIDE_ERRORS = responses(401, 403, 404, 409, 422, 429, 503)
+
+
+@router.get("/approvals", name="list_approvals", responses=responses(401, 403, 422, 429))
+async def list_approvals(
+    principal: Viewer,
+    state: StateDep,
+    process: Annotated[ProcessName | None, Query()] = None,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> Page[ApprovalView]:
+    """Pending approvals of the caller's tenant, oldest first."""
+    rows, token = await queries.list_approvals(
+        state.sessions,
+        principal.tenant,
+        process=Process.parse(process) if process else None,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    items = [approval_view(r) for r in rows if isinstance(r.approval, dict)]
+    return Page[ApprovalView](items=items, next_page_token=token)
+
+
+@router.post("/workflows/{workflow_id}/approve", name="approve", responses=_DECIDE_ERRORS)
+async def approve(
+    workflow_id: WorkflowId, principal: Approver, state: StateDep, body: ApproveBody | None = None
+) -> Decision:
+    """Approve the pending proposal, optionally with edits. Retrying the same request is
+    safe: it is answered with the first outcome and never decides twice."""
+    return await decisions.decide(
+        state, principal, workflow_id, Action.APPROVE, body or ApproveBody()
+    )
+
+
+@router.post("/workflows/{workflow_id}/reject", name="reject", responses=_DECIDE_ERRORS)
+async def reject(
+    workflow_id: WorkflowId, principal: Approver, state: StateDep, body: RejectBody | None = None
+) -> Decision:
+    """Reject the pending proposal; the run completes with state `rejected`."""
+    return await decisions.decide(
+        state, principal, workflow_id, Action.REJECT, body or RejectBody()
+    )

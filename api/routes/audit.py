@@ -1,0 +1,35 @@
+"""The audit log (SPEC §3): every decision, human or automatic, newest first."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api import queries
+from api.deps import StateDep, Viewer
+from api.errors import responses
+from api.paging import PageSize, PageToken
+from api.schemas import AuditEntry, Page, ProcessName
+from api.views import audit_view
+from models.processes import Process
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit", name="list_audit", responses=responses(401, 403, 422, 429))
+async def list_audit(
+    principal: Viewer,
+    state: StateDep,
+    workflow_id: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
+    process: Annotated[ProcessName | None, Query()] = None,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> Page[AuditEntry]:
+    rows, token = await queries.list_audit(
+        state.sessions,
+        principal.tenant,
+        workflow_id=workflow_id,
+        process=Process.parse(process) if process else None,
+        page_size=page_size,
+        page_token=page_token,
+    )
+    return Page[AuditEntry](items=[audit_view(r) for r in rows], next_page_token=token)

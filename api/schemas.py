@@ -1,0 +1,158 @@
+"""Request and response bodies of the REST API (SPEC §4). The gate's own models (Policy,
+PendingApproval, Decision) are reused as they are, so the API cannot drift from them."""
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import TENANT_PATTERN
+from models.hitl import Decision, PendingApproval
+from models.processes import Action, Channel, Process, RunState
+
+# Names accepted wherever a process is named: API names and seed aliases (SPEC §1).
+ProcessName = Literal[
+    "lead_scoring",
+    "product_sourcing",
+    "campaign_tuning",
+    "content_generation",
+    "lead_processing",
+    "campaign_optimization",
+]
+_TENANT_OR_GLOBAL = r"^(\*|" + TENANT_PATTERN.pattern[1:-1] + r")$"
+T = TypeVar("T")
+
+
+def _tenant_field() -> Any:
+    return Field(
+        None,
+        pattern=_TENANT_OR_GLOBAL,
+        description="The tenant whose policy changes; omitted: the global row `*`",
+    )
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_page_token: str | None = None
+
+
+class StartResponse(BaseModel):
+    workflow_id: str
+    run_id: str
+    process: Process
+    state: RunState
+
+
+class WorkflowView(BaseModel):
+    workflow_id: str
+    run_id: str | None
+    process: Process
+    tenant: str
+    state: RunState
+    proposal: dict[str, Any] | None = None
+    confidence: float | None = None
+    # The pending approval; null once decided or before the gate.
+    approval: PendingApproval | None = None
+    decision: Decision | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    requested_by: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    cancel_requested_by: str | None = None
+    cancel_requested_at: datetime | None = None
+
+
+class ApprovalView(PendingApproval):
+    workflow_id: str
+    tenant: str
+    requested_by: str | None = None
+
+
+class ApproveBody(_Body):
+    approval_id: str | None = Field(None, min_length=1, max_length=300)
+    comment: str | None = Field(None, max_length=5000)
+    edits: dict[str, Any] | None = None
+
+
+class RejectBody(_Body):
+    approval_id: str | None = Field(None, min_length=1, max_length=300)
+    comment: str | None = Field(None, max_length=5000)
+
+
+class CancelResponse(BaseModel):
+    workflow_id: str
+    # The state when the cancel was requested; the run records ``canceled`` once it stops.
+    state: RunState
+    cancel_requested_by: str
+    cancel_requested_at: datetime
+
+
+class ToggleBody(_Body):
+    enabled: bool = Field(strict=True)
+    tenant: str | None = _tenant_field()
+
+
+class ThresholdBody(_Body):
+    threshold: float = Field(ge=0, le=1, allow_inf_nan=False)
+    tenant: str | None = _tenant_field()
+
+
+class AuditEntry(BaseModel):
+    id: int
+    workflow_id: str
+    run_id: str
+    tenant: str
+    process: Process
+    approval_id: str
+    decision: Action
+    actor: str
+    channel: Channel
+    confidence: float
+    threshold: float
+    hitl_enabled: bool
+    policy_version: int
+    comment: str | None = None
+    original_proposal: dict[str, Any] | None = None
+    edits: dict[str, Any] | None = None
+    final_proposal: dict[str, Any] | None = None
+    model: str | None = None
+    decided_at: datetime
+    recorded_at: datetime
+
+
+Up = Literal["up", "down"]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "down"]
+    temporal: Up
+    database: Up
+    redis: Literal["up", "down", "disabled"]
+
+
+class Poller(BaseModel):
+    identity: str
+    last_access_time: datetime | None = None
+    rate_per_second: float | None = None
+
+
+class TaskQueueStatus(BaseModel):
+    name: str
+    workflow_pollers: list[Poller]
+    activity_pollers: list[Poller]
+
+
+class ModelInUse(BaseModel):
+    provider: str
+    model: str
+    per_process: dict[str, str] = Field(default_factory=dict)
+
+
+class AgentsStatus(BaseModel):
+    task_queues: list[TaskQueueStatus]
+    ai: ModelInUse

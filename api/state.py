@@ -1,0 +1,75 @@
+"""What the API holds for its lifetime: built once by the lifespan, or injected by tests."""
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.ratelimit import RateLimiter
+from core.settings import Settings
+from store.db import make_engine, make_sessionmaker, migrate
+from store.policies import PolicyStore
+from store.policy_cache import RedisPolicyCache
+from temporal.client import connect
+
+log = logging.getLogger(__name__)
+
+# SPEC §3: how long the REST door waits for a worker to confirm a decision.
+CONFIRM_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class AppState:
+    client: Client
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    task_queue: str
+    policies: PolicyStore
+    redis: Redis | None = None
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None, 0))
+    confirm_timeout: float = CONFIRM_TIMEOUT_SECONDS
+    # Set by ``build_state``: the lifespan disposes only what it built itself.
+    owned: bool = False
+
+    @property
+    def namespace(self) -> str:
+        return self.client.namespace
+
+
+def make_redis(url: str) -> Redis:
+    # Short timeouts: Redis is an optimisation, a hung Redis must not hang requests.
+    return Redis.from_url(
+        url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
+    )
+
+
+async def build_state(settings: Settings) -> AppState:
+    url = settings.effective_database_url
+    await migrate(url)
+    client = await connect(settings)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    redis = make_redis(settings.redis_url) if settings.redis_url else None
+    cache = RedisPolicyCache(redis) if redis is not None else None
+    return AppState(
+        client=client,
+        sessions=sessions,
+        task_queue=settings.task_queue,
+        policies=PolicyStore(sessions, cache),
+        engine=engine,
+        redis=redis,
+        limiter=RateLimiter(redis, settings.rate_limit_per_minute),
+        owned=True,
+    )
+
+
+async def close_state(state: AppState) -> None:
+    if not state.owned:
+        return
+    if state.redis is not None:
+        with contextlib.suppress(Exception):
+            await state.redis.aclose()
+    await state.engine.dispose()

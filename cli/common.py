@@ -1,0 +1,133 @@
+"""What the CLI commands share: a Temporal client, the database, JSON in and out, errors."""
+
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from core.settings import Settings
+from models.processes import Process
+from store.db import make_engine, make_sessionmaker, migrate
+from store.policies import PolicyStore
+from store.policy_cache import RedisPolicyCache
+from temporal.client import connect
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def fail(error: str, detail: Any, code: int = 1) -> NoReturn:
+    """Print ``{"error", "detail"}`` (the API's error shape) on stderr and exit ``code``."""
+    typer.echo(json.dumps({"error": error, "detail": detail}, indent=2, default=str), err=True)
+    raise typer.Exit(code)
+
+
+def default_actor() -> str:
+    """Who to record when ``--by`` is not given: the OS user running the command."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def parse_process(name: str) -> Process:
+    try:
+        return Process.parse(name)
+    except ValueError:
+        known = ", ".join(p.value for p in Process)
+        raise typer.BadParameter(
+            f"unknown process {name!r}; one of {known} (or a seed alias)"
+        ) from None
+
+
+def read_json_file(path: str) -> Any:
+    """A JSON document from ``path``, or from stdin when ``path`` is ``-``."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as err:
+        raise typer.BadParameter(f"cannot read {path}: {err.strerror}") from None
+    return parse_json(text, path)
+
+
+def parse_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise typer.BadParameter(f"{what} is not valid JSON: {err}") from None
+
+
+async def temporal(settings: Settings) -> Client:
+    try:
+        return await connect(settings)
+    except RuntimeError as err:
+        fail(
+            "TemporalUnavailable",
+            f"cannot reach Temporal at {settings.temporal_address} "
+            f"(namespace {settings.temporal_namespace}): {err}. Is `brain up` running, or "
+            "BRAIN_TEMPORAL_ADDRESS set?",
+        )
+
+
+@asynccontextmanager
+async def database(
+    settings: Settings, *, migrate_first: bool = True
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the app database; migrated first so a fresh clone just works."""
+    url = settings.effective_database_url
+    if migrate_first:
+        await migrate(url)
+    engine = make_engine(url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def policy_store(settings: Settings) -> AsyncIterator[PolicyStore]:
+    """The policy store with the Redis cache when configured, so a change invalidates the
+    entries the workers and the API read."""
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    try:
+        async with database(settings) as sessions:
+            yield PolicyStore(sessions, RedisPolicyCache(redis) if redis else None)
+    finally:
+        if redis is not None:
+            await redis.aclose()
+
+
+def load_api_factory() -> Callable[[Settings], Any] | None:
+    """``api.app.create_app``, or None while the API is not part of this build."""
+    try:
+        from api.app import create_app
+    except ImportError as err:
+        if err.name in ("api", "api.app"):
+            return None
+        raise
+    return create_app
+
+
+def load_token_minter() -> Callable[..., str] | None:
+    try:
+        from api.auth import mint_token
+    except ImportError as err:
+        if err.name in ("api", "api.auth"):
+            return None
+        raise
+    return mint_token

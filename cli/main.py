@@ -1,0 +1,176 @@
+"""The ``brain`` command: run the stack or its parts, start and decide runs, manage policies.
+
+Configuration comes from ``BRAIN_*`` environment variables and ``.env`` (core/settings.py).
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from cli import runs
+from cli.common import fail, load_api_factory, load_token_minter
+from cli.policy import policy_app
+from core.settings import get_settings
+from temporal.devserver import DevServerError
+
+app = typer.Typer(
+    name="brain",
+    help="Durable AI business processes on Temporal, with a human in the loop.",
+    no_args_is_help=True,
+    add_completion=False,
+    # A plain traceback: the pretty one is pages long and would print locals (settings).
+    pretty_exceptions_enable=False,
+)
+app.add_typer(policy_app, name="policy")
+app.command()(runs.start)
+app.command()(runs.approve)
+app.command()(runs.reject)
+app.command()(runs.status)
+
+
+class AIProvider(StrEnum):
+    RULES = "rules"
+    OPENAI = "openai"
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    APPROVER = "approver"
+    ADMIN = "admin"
+    SUPER_ADMIN = "super_admin"
+
+
+def _logging(level: int) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic narrates every migration check at INFO.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+
+
+@app.command()
+def up(
+    api_port: Annotated[int, typer.Option(help="Port of the REST API.")] = 8001,
+    temporal_port: Annotated[int, typer.Option(help="Port of Temporal's frontend (gRPC).")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Port of the Temporal Web UI.")] = 8233,
+    ai: Annotated[AIProvider | None, typer.Option(help="AI model (default: settings).")] = None,
+    no_api: Annotated[bool, typer.Option("--no-api", help="Run without the REST API.")] = False,
+) -> None:
+    """Run everything on this machine: Temporal dev server + Web UI, a worker and the API."""
+    from cli.stack import StackError, run_stack
+
+    _logging(logging.WARNING)
+    settings = get_settings()
+    if ai is not None:
+        settings = settings.model_copy(update={"ai_provider": ai.value})
+    create_app = None if no_api else load_api_factory()
+    if not no_api and create_app is None:
+        typer.echo("note: the REST API (api/app.py) is not in this build yet; running without it")
+    try:
+        code = asyncio.run(
+            run_stack(
+                settings,
+                temporal_port=temporal_port,
+                ui_port=ui_port,
+                api_port=api_port,
+                create_app=create_app,
+            )
+        )
+    except (StackError, DevServerError) as err:
+        fail(type(err).__name__, str(err))
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker against the configured cluster (BRAIN_TEMPORAL_*); run more to scale out."""
+    from workers.main import run_worker
+
+    _logging(logging.INFO)
+    asyncio.run(run_worker(get_settings()))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Interface (default BRAIN_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default BRAIN_API_PORT).")] = None,
+) -> None:
+    """Run the REST API alone against the configured cluster and database."""
+    from cli.stack import StackError, run_api
+
+    create_app = load_api_factory()
+    if create_app is None:
+        fail("NotAvailable", "the REST API (api/app.py) is not in this build yet")
+    settings = get_settings()
+    updates = {k: v for k, v in (("api_host", host), ("api_port", port)) if v is not None}
+    try:
+        asyncio.run(run_api(settings.model_copy(update=updates), create_app))
+    except StackError as err:
+        fail(type(err).__name__, str(err))
+
+
+@app.command()
+def token(
+    sub: Annotated[str, typer.Option(help="Subject: who the token speaks for.")],
+    tenant: Annotated[str, typer.Option(help="Tenant of the token.")],
+    role: Annotated[Role, typer.Option(help="Role; each includes the ones before it.")],
+    ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Mint an API token (HS256 with BRAIN_JWT_SECRET) for local use."""
+    mint = load_token_minter()
+    if mint is None:
+        fail("NotAvailable", "the REST API's auth (api/auth.py) is not in this build yet")
+    try:
+        minted = mint(
+            sub=sub,
+            tenant=tenant,
+            role=role.value,
+            ttl_seconds=ttl,
+            secret=get_settings().jwt_secret.get_secret_value(),
+        )
+    except ValueError as err:
+        fail("InvalidToken", str(err))
+    typer.echo(minted)
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    typer.echo(str(code), err=True)
+    return 1
+
+
+def main() -> None:
+    """Console-script entry point.
+
+    Leaves with ``os._exit`` after flushing: a process that used a Temporal client can abort
+    while the interpreter finalizes (exit 134, ``PyGILState_Release``;
+    temporalio/sdk-python#300) after all its work succeeded. Nothing is left to finalize:
+    every command closes its own resources before returning.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:
+        # typer's hook prints the traceback (without locals).
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""``brain start``, ``approve``, ``reject`` and ``status``: one run at a time, printed as JSON."""
+
+import asyncio
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.client import (
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from cli.common import (
+    database,
+    default_actor,
+    echo_json,
+    fail,
+    parse_json,
+    parse_process,
+    read_json_file,
+    run,
+    temporal,
+)
+from core.settings import Settings, get_settings
+from hitl.gate import GatedWorkflow
+from models.hitl import DecideRequest
+from models.processes import Action, Channel, RunState
+from models.tables import RunRow
+from models.workflow_io import ProcessResult
+from services.starting import IdempotencyConflict, start_process
+from temporal import errors
+
+_QUERY_TIMEOUT = timedelta(seconds=5)
+_CLOSED_STATES = {
+    WorkflowExecutionStatus.FAILED: RunState.FAILED,
+    WorkflowExecutionStatus.CANCELED: RunState.CANCELED,
+    WorkflowExecutionStatus.TERMINATED: RunState.TERMINATED,
+    WorkflowExecutionStatus.TIMED_OUT: RunState.TIMED_OUT,
+}
+
+WorkflowId = Annotated[str, typer.Argument(help="The run's workflow id (from `brain start`).")]
+Comment = Annotated[str | None, typer.Option(help="Why; kept in the audit log.")]
+By = Annotated[
+    str | None, typer.Option(help="Who decides (the audit log's actor); default: your user.")
+]
+ApprovalId = Annotated[
+    str | None, typer.Option(help="Only decide this approval (refused if it is stale).")
+]
+_EDITS_HELP = "JSON object of the proposal fields to change, e.g. '{\"score\": 70}'."
+Wait = Annotated[float, typer.Option(help="Seconds to wait for a worker to confirm.")]
+
+
+def start(
+    process: Annotated[str, typer.Argument(help="Process name or seed alias, e.g. lead_scoring.")],
+    input_file: Annotated[str, typer.Option("--input", "-i", help="JSON start body; - = stdin.")],
+    tenant: Annotated[str, typer.Option(help="Tenant the run belongs to.")] = "local",
+    by: Annotated[str, typer.Option(help="Recorded as the run's requester.")] = "cli",
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="Same key and body: the same run, never a second one.")
+    ] = None,
+) -> None:
+    """Start a process run; print its workflow id and state."""
+    proc = parse_process(process)
+    body = read_json_file(input_file)
+    run(_start(get_settings(), proc, body, tenant, by, idempotency_key))
+
+
+async def _start(
+    settings: Settings, process: Any, body: Any, tenant: str, by: str, key: str | None
+) -> None:
+    client = await temporal(settings)
+    async with database(settings) as sessions:
+        try:
+            started = await start_process(
+                client,
+                sessions,
+                process=process,
+                tenant=tenant,
+                requested_by=by,
+                body=body,
+                task_queue=settings.task_queue,
+                idempotency_key=key,
+            )
+        except ValidationError as err:
+            fail("ValidationError", err.errors(include_url=False, include_context=False))
+        except IdempotencyConflict as err:
+            fail("IdempotencyConflict", str(err))
+    echo_json(
+        {
+            "workflow_id": started.workflow_id,
+            "run_id": started.run_id,
+            "process": started.process.value,
+            "state": started.state.value,
+            "created": started.created,
+        }
+    )
+
+
+def approve(
+    workflow_id: WorkflowId,
+    comment: Comment = None,
+    edits: Annotated[str | None, typer.Option(help=_EDITS_HELP)] = None,
+    by: By = None,
+    approval_id: ApprovalId = None,
+    wait: Wait = 30.0,
+) -> None:
+    """Approve the pending proposal (refusals are printed, exit code 1)."""
+    patch = parse_json(edits, "--edits") if edits is not None else None
+    if patch is not None and not isinstance(patch, dict):
+        raise typer.BadParameter("--edits must be a JSON object")
+    _decide(workflow_id, Action.APPROVE, by, approval_id, comment, patch, wait)
+
+
+def reject(
+    workflow_id: WorkflowId,
+    comment: Comment = None,
+    by: By = None,
+    approval_id: ApprovalId = None,
+    wait: Wait = 30.0,
+) -> None:
+    """Reject the pending proposal (refusals are printed, exit code 1)."""
+    _decide(workflow_id, Action.REJECT, by, approval_id, comment, None, wait)
+
+
+def _decide(
+    workflow_id: str,
+    action: Action,
+    by: str | None,
+    approval_id: str | None,
+    comment: str | None,
+    edits: dict[str, Any] | None,
+    wait: float,
+) -> None:
+    # The CLI is the Web UI's door (channel "signal"), but it sends the validated Update
+    # rather than a signal, so a refused decision is reported instead of silently ignored.
+    request = DecideRequest(
+        action=action,
+        by=by or default_actor(),
+        approval_id=approval_id,
+        comment=comment,
+        edits=edits,
+        channel=Channel.SIGNAL,
+    )
+    run(_send_decision(get_settings(), workflow_id, request, wait))
+
+
+async def _send_decision(
+    settings: Settings, workflow_id: str, request: DecideRequest, wait: float
+) -> None:
+    client = await temporal(settings)
+    handle = client.get_workflow_handle(workflow_id, result_type=ProcessResult)
+    try:
+        decision = await asyncio.wait_for(
+            handle.execute_update(GatedWorkflow.decide, request), wait
+        )
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError):
+            detail = {"message": cause.message, "details": list(cause.details)}
+            fail(cause.type or "DecisionRefused", detail)
+        fail("DecisionRefused", str(cause or err))
+    except RPCError as err:
+        await _fail_rpc(handle, workflow_id, err)
+    except TimeoutError:
+        fail(
+            "NotConfirmed",
+            f"no worker confirmed the decision within {wait:g} s; it may still apply once a "
+            "worker runs (check with `brain status`), or send the approve/reject signal, "
+            "which is accepted without a worker",
+        )
+    echo_json(decision.model_dump(mode="json"))
+
+
+async def _fail_rpc(handle: Any, workflow_id: str, err: RPCError) -> None:
+    if err.status is RPCStatusCode.NOT_FOUND:
+        try:
+            desc = await handle.describe()
+        except RPCError:
+            fail("NotFound", f"no workflow {workflow_id}")
+        if desc.status is WorkflowExecutionStatus.COMPLETED:
+            # The decision was taken and the run finished before this one arrived.
+            done: ProcessResult = await handle.result()
+            if done.decision is not None:
+                d = done.decision
+                fail(
+                    errors.ALREADY_DECIDED,
+                    f"approval {d.approval_id} was already decided ({d.action} by {d.actor} "
+                    f"via {d.channel}); the run is {done.state}",
+                )
+        if desc.status is not WorkflowExecutionStatus.RUNNING:
+            fail(errors.NOTHING_PENDING, f"the run is closed ({desc.status.name.lower()})")
+    fail(err.status.name, err.message)
+
+
+def status(workflow_id: WorkflowId) -> None:
+    """Print the run's state, proposal, pending approval and decision as JSON."""
+    run(_status(get_settings(), workflow_id))
+
+
+async def _status(settings: Settings, workflow_id: str) -> None:
+    client = await temporal(settings)
+    handle = client.get_workflow_handle(workflow_id, result_type=ProcessResult)
+    try:
+        desc = await handle.describe()
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            fail("NotFound", f"no workflow {workflow_id}")
+        raise
+    try:
+        # Answered by a worker (a closed run is replayed), so it can fail without one.
+        current = await handle.query(GatedWorkflow.status, rpc_timeout=_QUERY_TIMEOUT)
+    except (WorkflowQueryFailedError, RPCError) as err:
+        typer.echo(f"note: no answer to the status query ({err}); showing the record", err=True)
+    else:
+        echo_json(current.model_dump(mode="json"))
+        return
+    echo_json(await _recorded(settings, handle, desc))
+
+
+async def _recorded(
+    settings: Settings, handle: Any, desc: WorkflowExecutionDescription
+) -> dict[str, Any]:
+    """The run as the runs table and Temporal's history know it, without a worker."""
+    view: dict[str, Any] = {"workflow_id": desc.id, "temporal_status": desc.status.name.lower()}
+    row = await _run_row(settings, desc.id)
+    if row is not None:
+        view |= row.model_dump(
+            mode="json",
+            include={"process", "tenant", "state", "proposal", "confidence", "approval",
+                     "decision", "result", "error"},
+        )  # fmt: skip
+    if desc.status is WorkflowExecutionStatus.COMPLETED:
+        result: ProcessResult = await handle.result()
+        view |= result.model_dump(mode="json")
+    elif desc.status in _CLOSED_STATES:
+        view["state"] = _CLOSED_STATES[desc.status].value
+    return view
+
+
+async def _run_row(settings: Settings, workflow_id: str) -> RunRow | None:
+    try:
+        async with database(settings, migrate_first=False) as sessions, sessions() as session:
+            return await session.get(RunRow, workflow_id)
+    except SQLAlchemyError as err:
+        typer.echo(f"note: the runs table is not readable ({err.__class__.__name__})", err=True)
+        return None

@@ -1,0 +1,221 @@
+"""``brain up`` and ``brain api``: the dev server, the worker and the API on one event loop.
+
+Signals set one ``stop`` event; everything then shuts down in order (API, worker, dev
+server). The dev server runs in its own process group, so Ctrl-C reaches it only through
+``DevServer.stop()``, after the worker has let go of it.
+"""
+
+import asyncio
+import contextlib
+import errno
+import os
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
+
+import typer
+import uvicorn
+
+from cli.common import load_token_minter
+from core.settings import Settings
+from store.db import migrate
+from temporal.devserver import DevServer
+from workers.main import run_worker, stop_on_signals
+
+API_PREFIX = "/api/brain"
+LOCAL_TENANT = "local"
+TOKEN_TTL_SECONDS = 24 * 3600
+
+
+class StackError(RuntimeError):
+    """A part of the stack failed to start or stopped on its own."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the stack's ``stop`` event drives it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def api_server(app: Any, host: str, port: int, log_level: str) -> uvicorn.Server:
+    return _Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+
+
+async def serve(server: uvicorn.Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        # uvicorn exits the process when it cannot bind or its lifespan fails to start.
+        raise StackError(f"the API did not start (uvicorn exit {exc.code}); see above") from None
+    if not server.started:
+        raise StackError("the API did not start; see above")
+
+
+def ensure_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"failed: {exc}"
+            raise StackError(f"port {port} ({what}) on {host} {reason}") from exc
+
+
+async def run_api(settings: Settings, create_app: Callable[[Settings], Any]) -> None:
+    """``brain api``: the API alone, until SIGINT/SIGTERM."""
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    server = api_server(create_app(settings), settings.api_host, settings.api_port, "info")
+    await _run_until_stopped({asyncio.create_task(serve(server), name="api")}, stop, server)
+
+
+async def run_stack(
+    settings: Settings,
+    *,
+    temporal_port: int,
+    ui_port: int,
+    api_port: int,
+    create_app: Callable[[Settings], Any] | None,
+) -> int:
+    """``brain up``: returns the exit code (0 after a clean Ctrl-C)."""
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    if create_app is not None:
+        ensure_port_free(settings.api_host, api_port, "Brain API")
+    dev = DevServer(settings.home, temporal_port, ui_port, namespace=settings.temporal_namespace)
+    typer.echo(f"Starting the Temporal dev server (state in {dev.db_file}) ...")
+    try:
+        if not await _unless_stopped(dev.start(), stop):
+            return 130
+        local = settings.model_copy(
+            update={
+                "temporal_address": dev.address,
+                "temporal_tls": False,
+                "temporal_tls_cert": None,
+                "temporal_tls_key": None,
+                "temporal_api_key": None,
+                "api_port": api_port,
+            }
+        )
+        if not await _unless_stopped(migrate(local.effective_database_url), stop):
+            return 130
+        worker_ready = asyncio.Event()
+        tasks = {
+            asyncio.create_task(run_worker(local, stop=stop, ready=worker_ready), name="worker"),
+            asyncio.create_task(_watch(dev, stop), name="temporal dev server"),
+        }
+        app, server = None, None
+        started = False
+        try:
+            if create_app is not None:
+                app = create_app(local)
+                server = api_server(app, local.api_host, api_port, "warning")
+                tasks.add(asyncio.create_task(serve(server), name="api"))
+            if await _unless_stopped(_started(worker_ready, server), stop, watch=tasks):
+                _banner(dev, local, app)
+            started = True
+        finally:
+            if not started:
+                stop.set()
+            await _run_until_stopped(tasks, stop, server)
+    finally:
+        await dev.stop()
+    typer.echo("Brain stopped.")
+    return 0
+
+
+async def _unless_stopped(
+    aw: Awaitable[Any], stop: asyncio.Event, watch: Iterable[asyncio.Task[Any]] = ()
+) -> bool:
+    """Await ``aw``; True if it completed. False, with ``aw`` cancelled, when ``stop`` is set
+    or a task in ``watch`` ends first (the caller then collects that task's failure)."""
+    task = asyncio.ensure_future(aw)
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopper, *watch}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+async def _run_until_stopped(
+    tasks: set[asyncio.Task[Any]], stop: asyncio.Event, server: uvicorn.Server | None
+) -> None:
+    """Run until a signal or until one part ends; then stop every part and raise the first
+    failure, if any."""
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    early = [t for t in done if t is not stopper]
+    stop.set()
+    if server is not None:
+        server.should_exit = True
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task, result in zip(tasks, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise StackError(f"the {task.get_name()} failed: {result!r}") from result
+    if early:
+        raise StackError(f"the {early[0].get_name()} stopped on its own")
+
+
+async def _started(worker_ready: asyncio.Event, server: uvicorn.Server | None) -> None:
+    await worker_ready.wait()
+    # uvicorn exposes only a flag, not an event.
+    while server is not None and not server.started:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+
+
+async def _watch(dev: DevServer, stop: asyncio.Event) -> None:
+    """End (and so stop the stack) if the dev server dies under us."""
+    while not stop.is_set():
+        if not dev.running:
+            raise StackError(f"the Temporal dev server exited; see {dev.log_file}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def _banner(dev: DevServer, settings: Settings, app: Any | None) -> None:
+    lines = [
+        "",
+        "Brain is up.",
+        f"  Temporal   {dev.address} (namespace {settings.temporal_namespace})",
+        f"  Web UI     {dev.ui_url}",
+        f"  Worker     task queue {settings.task_queue}, AI model: {settings.ai_provider}",
+        f"  Database   {settings.effective_database_url}",
+    ]
+    if app is None:
+        lines.append("  API        not running (the REST API is not in this build, or --no-api)")
+    else:
+        host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
+        base = f"http://{host}:{settings.api_port}"
+        lines.append(f"  API        {base}{API_PREFIX}  (health: {base}{API_PREFIX}/health)")
+        if getattr(app, "docs_url", None):
+            lines.append(f"  API docs   {base}{app.docs_url}")
+        mint = load_token_minter()
+        if mint is not None:
+            token = mint(
+                sub="local-admin",
+                tenant=LOCAL_TENANT,
+                role="super_admin",
+                ttl_seconds=TOKEN_TTL_SECONDS,
+                secret=settings.jwt_secret.get_secret_value(),
+            )
+            lines.append(f"  Token      super_admin, tenant {LOCAL_TENANT}, valid 24 h:")
+            lines.append(f"             {token}")
+    lines += [
+        "",
+        f"Try:  {_prog()} start lead_scoring --input examples/lead_scoring_unsure.json",
+        "Ctrl-C stops everything.",
+    ]
+    typer.echo("\n".join(lines))
+
+
+def _prog() -> str:
+    # `make up` runs .venv/bin/brain, which is not on PATH: echo back what was run.
+    return sys.argv[0] if os.sep in sys.argv[0] else "brain"

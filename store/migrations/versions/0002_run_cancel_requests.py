@@ -1,0 +1,31 @@
+"""Who asked to cancel a run, and when (REST ``POST /workflows/{id}/cancel``).
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-01-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Batch mode: SQLite rebuilds the table, PostgreSQL alters it in place.
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(sa.Column("cancel_requested_by", sa.String(length=200), nullable=True))
+        batch.add_column(
+            sa.Column("cancel_requested_at", sa.DateTime(timezone=True), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("cancel_requested_at")
+        batch.drop_column("cancel_requested_by")

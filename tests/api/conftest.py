@@ -1,0 +1,79 @@
+"""The API in-process (httpx ASGITransport) over the test's dev server, worker, database and
+the real Redis on 127.0.0.1:6379."""
+
+import gc
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from api.app import create_app
+from api.ratelimit import RateLimiter
+from api.state import AppState, make_redis
+from core.settings import Settings
+from store.policies import PolicyStore
+from store.policy_cache import RedisPolicyCache
+from tests.api.support import SECRET, Api
+from tests.support import Brain
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> None:
+    """Collect the previous test's garbage before this test's worker loads its workflows.
+
+    On Python 3.11 a finalizer that imports while the sandbox holds a module lock fails the
+    load with ``KeyError: <thread id>`` (CPython bug 91351, temporalio/sdk-python#1833);
+    each test here builds an app and clients, so there is garbage to finalize. Freezing the
+    survivors keeps the next collection short.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
+        jwt_secret=SECRET, redis_url=REDIS_URL, rate_limit_per_minute=100_000, _env_file=None
+    )
+
+
+def app_state(brain: Brain, settings: Settings, **overrides: object) -> AppState:
+    redis = make_redis(settings.redis_url) if settings.redis_url else None
+    values: dict[str, object] = {
+        "client": brain.client,
+        "engine": brain.db.engine,
+        "sessions": brain.db.sessions,
+        "task_queue": brain.task_queue,
+        "policies": PolicyStore(brain.db.sessions, RedisPolicyCache(redis) if redis else None),
+        "redis": redis,
+        "limiter": RateLimiter(redis, settings.rate_limit_per_minute),
+        **overrides,
+    }
+    return AppState(**values)  # type: ignore[arg-type]
+
+
+async def open_api(brain: Brain, settings: Settings, **overrides: object) -> Api:
+    state = app_state(brain, settings, **overrides)
+    app = create_app(settings, state=state)
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://brain/api/brain"
+    )
+    return Api(http, brain, settings, state)
+
+
+async def close_api(api: Api) -> None:
+    await api.http.aclose()
+    if api.state.redis is not None:
+        await api.state.redis.aclose()
+
+
+@pytest_asyncio.fixture
+async def api(brain: Brain, settings: Settings) -> AsyncIterator[Api]:
+    opened = await open_api(brain, settings)
+    try:
+        yield opened
+    finally:
+        await close_api(opened)

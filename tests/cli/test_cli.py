@@ -1,0 +1,160 @@
+"""``brain start|status|approve|reject|policy`` in a subprocess; every exit code is asserted
+(a clean 0 or a deliberate 1/2, never 134 from the interpreter aborting at exit)."""
+
+import json
+import uuid
+
+from sqlalchemy import select
+
+from models.processes import Process, RunState
+from models.tables import DecisionRow, LeadRow, PolicyChangeRow
+from models.workflow_io import ProcessResult
+from tests.cli.conftest import EXAMPLES, CliEnv
+
+
+async def _start(cli: CliEnv, process: str, example: str) -> str:
+    done = await cli.brain("start", process, "--input", EXAMPLES / example)
+    assert done.code == 0, done
+    started = done.json()
+    assert started["state"] == RunState.RUNNING
+    assert started["created"] is True
+    return started["workflow_id"]
+
+
+async def _result(cli: CliEnv, workflow_id: str) -> ProcessResult:
+    handle = cli.client.get_workflow_handle(workflow_id, result_type=ProcessResult)
+    return await handle.result()
+
+
+async def _audit(cli: CliEnv, workflow_id: str) -> list[DecisionRow]:
+    async with cli.sessions() as s:
+        rows = await s.execute(select(DecisionRow).where(DecisionRow.workflow_id == workflow_id))
+        return list(rows.scalars())
+
+
+async def test_unsure_lead_parks_and_the_temporal_cli_signal_completes_it(cli: CliEnv) -> None:
+    workflow_id = await _start(cli, "lead_scoring", "lead_scoring_unsure.json")
+    await cli.parked(workflow_id)
+
+    status = await cli.brain("status", workflow_id)
+    assert status.code == 0, status
+    parked = status.json()
+    assert parked["state"] == RunState.AWAITING_APPROVAL
+    assert parked["approval"]["confidence"] < parked["approval"]["threshold"]
+
+    signal = await cli.temporal(
+        "workflow", "signal", "--workflow-id", workflow_id,
+        "--name", "approve", "--input", json.dumps({"by": "ops"}),
+    )  # fmt: skip
+    assert signal.code == 0, signal
+
+    result = await _result(cli, workflow_id)
+    assert result.state is RunState.COMPLETED
+    [row] = await _audit(cli, workflow_id)
+    assert (row.actor, row.channel, row.decision) == ("ops", "signal", "approve")
+    async with cli.sessions() as s:
+        leads = (await s.execute(select(LeadRow).where(LeadRow.workflow_id == workflow_id))).all()
+    assert len(leads) == 1
+
+    closed = await cli.brain("status", workflow_id)
+    assert closed.code == 0, closed
+    assert closed.json()["state"] == RunState.COMPLETED
+    assert closed.json()["decision"]["actor"] == "ops"
+
+
+async def test_approve_twice_refuses_the_second(cli: CliEnv) -> None:
+    # A seed alias is accepted wherever a process name is.
+    workflow_id = await _start(cli, "lead_processing", "lead_scoring_unsure.json")
+    await cli.parked(workflow_id)
+
+    invalid = await cli.brain("approve", workflow_id, "--edits", '{"score": 500}', "--by", "al")
+    assert invalid.code == 1, invalid
+    assert invalid.error()["error"] == "InvalidEdits"
+
+    first = await cli.brain("approve", workflow_id, "--by", "alice", "--comment", "looks right")
+    assert first.code == 0, first
+    decision = first.json()
+    assert (decision["actor"], decision["channel"], decision["action"]) == (
+        "alice", "signal", "approve",
+    )  # fmt: skip
+
+    second = await cli.brain("approve", workflow_id, "--by", "bob")
+    assert second.code == 1, second
+    assert second.error()["error"] == "AlreadyDecided"
+
+    assert (await _result(cli, workflow_id)).state is RunState.COMPLETED
+    [row] = await _audit(cli, workflow_id)
+    assert (row.actor, row.comment) == ("alice", "looks right")
+
+
+async def test_reject_completes_as_rejected(cli: CliEnv) -> None:
+    workflow_id = await _start(cli, "product_sourcing", "product_sourcing_unsure.json")
+    await cli.parked(workflow_id)
+
+    done = await cli.brain("reject", workflow_id, "--by", "buyer", "--comment", "too slow")
+    assert done.code == 0, done
+    assert done.json()["action"] == "reject"
+    assert (await _result(cli, workflow_id)).state is RunState.REJECTED
+
+
+async def test_policy_set_changes_and_audits_the_policy(cli: CliEnv) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    done = await cli.brain(
+        "policy", "set", "campaign_optimization", "--tenant", tenant, "--hitl", "on",
+        "--threshold", "0.6", "--timeout", "120", "--on-timeout", "approve", "--by", "admin",
+    )  # fmt: skip
+    assert done.code == 0, done
+    assert done.json()["hitl_enabled"] is True
+
+    policy = await cli.policies.effective(Process.CAMPAIGN_TUNING, tenant)
+    assert policy.hitl_enabled is True
+    assert policy.confidence_threshold == 0.6
+    assert (policy.approval_timeout_seconds, policy.on_timeout) == (120, "approve")
+    async with cli.sessions() as s:
+        change = await s.scalar(select(PolicyChangeRow).where(PolicyChangeRow.tenant == tenant))
+    assert change is not None and change.changed_by == "admin"
+
+    listed = await cli.brain("policy", "list", "--tenant", tenant)
+    assert listed.code == 0, listed
+    [campaign] = [p for p in listed.json() if p["process"] == "campaign_tuning"]
+    assert campaign["confidence_threshold"] == 0.6
+
+    nothing = await cli.brain("policy", "set", "lead_scoring", "--tenant", tenant)
+    assert nothing.code == 1, nothing
+    assert nothing.error()["error"] == "InvalidPolicy"
+
+
+async def test_policy_set_releases_a_parked_run(cli: CliEnv) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    body = EXAMPLES / "lead_scoring_unsure.json"
+    done = await cli.brain("start", "lead_scoring", "--input", body, "--tenant", tenant)
+    assert done.code == 0, done
+    workflow_id = done.json()["workflow_id"]
+    await cli.parked(workflow_id)
+
+    # Autonomous, and the lead's confidence (0.64) now clears the threshold.
+    flip = await cli.brain(
+        "policy", "set", "lead_scoring", "--tenant", tenant,
+        "--hitl", "off", "--threshold", "0.5", "--by", "admin",
+    )  # fmt: skip
+    assert flip.code == 0, flip
+
+    result = await _result(cli, workflow_id)
+    assert result.state is RunState.COMPLETED
+    assert result.decision is not None
+    assert (result.decision.channel, result.decision.actor) == ("policy", "admin")
+
+
+async def test_bad_requests_exit_non_zero_with_the_reason(cli: CliEnv) -> None:
+    missing = await cli.brain("status", "lead_scoring:local:no-such-run")
+    assert missing.code == 1, missing
+    assert missing.error()["error"] == "NotFound"
+
+    unknown = await cli.brain("start", "no_such_process", "--input", EXAMPLES / "x.json")
+    assert unknown.code == 2, unknown
+
+    invalid = await cli.brain(
+        "start", "lead_scoring", "--input", EXAMPLES / "content_generation_unsure.json"
+    )
+    assert invalid.code == 1, invalid
+    assert invalid.error()["error"] == "ValidationError"

@@ -1,0 +1,129 @@
+"""``brain up`` as a user runs it: the whole stack on free ports, a run started against it,
+then Ctrl-C, which must stop everything — including the dev server in its own process
+group — and exit 0."""
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cli.conftest import BRAIN, EXAMPLES, clean_env, run_cmd
+
+STARTUP_TIMEOUT = 120
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def _wait_for_port(port: int) -> None:
+    for _ in range(150):
+        if _answers(port):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"nothing answers on port {port}")
+
+
+async def _read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]) -> None:
+    while True:
+        line = await stream.readline()
+        if not line:
+            raise AssertionError("brain up ended before it was up:\n" + "".join(seen))
+        seen.append(line.decode())
+        if marker in seen[-1]:
+            return
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX only")
+async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    temporal_port, ui_port, api_port = _free_ports(3)
+    env = clean_env(home=str(tmp_path / ".brain"), redis_url="")
+    proc = await asyncio.create_subprocess_exec(
+        str(BRAIN), "up", "--temporal-port", str(temporal_port), "--ui-port", str(ui_port),
+        "--api-port", str(api_port),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    out: list[str] = []
+    servers: list[int] = []
+    try:
+        await asyncio.wait_for(_read_until(proc.stdout, "Brain is up.", out), STARTUP_TIMEOUT)
+        rest = asyncio.create_task(_read_until(proc.stdout, "Brain stopped.", out))
+        servers = _children(proc.pid)
+        assert servers, "no dev server process under brain up"
+        await _wait_for_port(ui_port)
+        if importlib.util.find_spec("api.app") is not None:
+            async with httpx.AsyncClient() as http:
+                health = await http.get(f"http://127.0.0.1:{api_port}/api/brain/health")
+            assert health.status_code == 200, health.text
+
+        cli_env = env | {"BRAIN_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
+        started = await run_cmd(
+            BRAIN, "start", "lead_scoring", "--input", EXAMPLES / "lead_scoring_unsure.json",
+            env=cli_env, cwd=tmp_path,
+        )  # fmt: skip
+        assert started.code == 0, started
+        workflow_id = started.json()["workflow_id"]
+        async with asyncio.timeout(30):
+            while True:
+                status = await run_cmd(BRAIN, "status", workflow_id, env=cli_env, cwd=tmp_path)
+                assert status.code == 0, status
+                if status.json()["state"] == "awaiting_approval":
+                    break
+                await asyncio.sleep(0.5)
+
+        proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 60)
+        await asyncio.wait_for(rest, 5)
+        assert code == 0, "".join(out)
+        assert "Brain stopped." in "".join(out)
+        assert not any(_alive(pid) for pid in servers), "the dev server outlived brain up"
+        assert not _answers(temporal_port)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        for pid in servers:
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)

@@ -1,0 +1,192 @@
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.hitl import Policy
+from models.processes import Process
+from store.db import make_sessionmaker
+from store.policies import PolicyStore, cache_key
+from store.policy_cache import RedisPolicyCache, make_redis
+
+LEAD = Process.LEAD_SCORING
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+async def test_effective_defaults(store: PolicyStore) -> None:
+    p = await store.effective(LEAD, "acme")
+    assert p == Policy(
+        process=LEAD, tenant="acme", hitl_enabled=True, confidence_threshold=0.85, version=1
+    )
+    assert [x.process for x in await store.effective_all("acme")] == list(Process)
+
+
+async def test_tenant_override_inherits_unset_fields(store: PolicyStore) -> None:
+    got = await store.set(LEAD, "acme", changed_by="alice", confidence_threshold=0.5)
+    assert (got.hitl_enabled, got.confidence_threshold, got.version) == (True, 0.5, 2)
+    assert got == await store.effective(LEAD, "acme")
+    # A later global change still reaches the fields the tenant did not set.
+    await store.set(LEAD, "*", changed_by="root", hitl_enabled=False, on_timeout="approve")
+    acme = await store.effective(LEAD, "acme")
+    assert (acme.hitl_enabled, acme.confidence_threshold, acme.on_timeout) == (
+        False,
+        0.5,
+        "approve",
+    )
+    assert acme.version == 3
+    other = await store.effective(LEAD, "other")
+    assert (other.hitl_enabled, other.confidence_threshold) == (False, 0.85)
+    [row] = await store.rows("acme")
+    assert (row.hitl_enabled, row.on_timeout, row.updated_by) == (None, None, "alice")
+    assert len(await store.rows()) == 5
+
+
+async def test_versions_are_monotonic_per_process_across_tenants(store: PolicyStore) -> None:
+    versions = [
+        (await store.set(LEAD, tenant, changed_by="a", hitl_enabled=False)).version
+        for tenant in ("t1", "t2", "*", "t1")
+    ]
+    assert versions == [2, 3, 4, 5]
+    # The global row is at 4, t1 at 5: t2's effective version is the newest it depends on.
+    assert (await store.effective(LEAD, "t2")).version == 4
+    assert (await store.effective(LEAD, "t1")).version == 5
+    # Another process keeps its own sequence.
+    other = await store.set(Process.CAMPAIGN_TUNING, "t1", changed_by="a", hitl_enabled=True)
+    assert other.version == 2
+
+
+async def test_change_log_records_old_and_new(store: PolicyStore) -> None:
+    await store.set(LEAD, "acme", changed_by="alice", confidence_threshold=0.6)
+    await store.set(
+        LEAD, "acme", changed_by="bob", confidence_threshold=0.7, approval_timeout_seconds=60
+    )
+    await store.set(Process.CAMPAIGN_TUNING, "*", changed_by="carol", hitl_enabled=True)
+    newest, older = await store.changes(LEAD)
+    assert (newest.changed_by, newest.tenant, newest.version) == ("bob", "acme", 3)
+    assert newest.old == {"confidence_threshold": 0.6, "approval_timeout_seconds": None}
+    assert newest.new == {"confidence_threshold": 0.7, "approval_timeout_seconds": 60}
+    assert (older.old, older.new) == ({"confidence_threshold": None}, {"confidence_threshold": 0.6})
+    [glob] = await store.changes(Process.CAMPAIGN_TUNING)
+    assert (glob.old, glob.new) == ({"hitl_enabled": False}, {"hitl_enabled": True})
+    assert len(await store.changes()) == 3
+    assert len(await store.changes(limit=1)) == 1
+
+
+async def test_concurrent_sets_get_distinct_versions(store: PolicyStore) -> None:
+    results = await asyncio.gather(
+        *(
+            store.set(
+                LEAD, f"t{i % 4}" if i % 5 else "*", changed_by=f"u{i}", hitl_enabled=i % 2 == 0
+            )
+            for i in range(20)
+        )
+    )
+    assert sorted(p.version for p in results) == list(range(2, 22))
+    changes = await store.changes(LEAD)
+    assert sorted(c.version for c in changes) == list(range(2, 22))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"confidence_threshold": 1.5},
+        {"confidence_threshold": -0.1},
+        {"confidence_threshold": float("nan")},
+        {"approval_timeout_seconds": 0},
+        {"on_timeout": "ignore"},
+        {"hitl_enabled": "yes"},
+        {},
+    ],
+)
+async def test_bad_values_raise(store: PolicyStore, kw: dict) -> None:
+    with pytest.raises(ValueError):
+        await store.set(LEAD, "acme", changed_by="alice", **kw)
+    assert await store.changes() == []
+
+
+async def test_unknown_process_raises(store: PolicyStore) -> None:
+    with pytest.raises(ValueError):
+        await store.effective("nope", "acme")  # type: ignore[arg-type]
+
+
+async def test_missing_global_row_is_a_key_error(engine: AsyncEngine, store: PolicyStore) -> None:
+    from sqlalchemy import delete
+
+    from models.tables import PolicyRow
+
+    async with make_sessionmaker(engine)() as s, s.begin():
+        await s.execute(delete(PolicyRow).where(PolicyRow.process == LEAD.value))
+    with pytest.raises(KeyError):
+        await store.effective(LEAD, "acme")
+    with pytest.raises(KeyError):
+        await store.set(LEAD, "acme", changed_by="a", hitl_enabled=True)
+    assert [p.process for p in await store.effective_all("acme")] == list(Process)[1:]
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    # Other suites may share the server: drop only our own keys.
+    async for key in client.scan_iter(match="brain:policy:*"):
+        await client.delete(key)
+    yield client
+    await client.aclose()
+
+
+async def test_redis_cache_read_through_and_invalidation(engine: AsyncEngine, redis: Redis) -> None:
+    store = PolicyStore(make_sessionmaker(engine), cache=RedisPolicyCache(redis, ttl_seconds=30))
+    first = await store.effective(LEAD, "acme")
+    cached = await redis.get(cache_key(LEAD, "acme"))
+    assert cached is not None and Policy.model_validate_json(cached) == first
+    assert 0 < await redis.ttl(cache_key(LEAD, "acme")) <= 30
+    # Served from the cache: a planted value comes back.
+    planted = first.model_copy(update={"confidence_threshold": 0.11})
+    await redis.set(cache_key(LEAD, "acme"), planted.model_dump_json())
+    assert await store.effective(LEAD, "acme") == planted
+    # min_version skips a cached value older than one the caller has seen.
+    assert (await store.effective(LEAD, "acme", min_version=2)).confidence_threshold == 0.85
+    await store.effective(LEAD, "other")
+    await store.effective(Process.CAMPAIGN_TUNING, "acme")
+    # A global change invalidates every tenant of that process, and only that process.
+    changed = await store.set(LEAD, "*", changed_by="root", confidence_threshold=0.4)
+    assert await redis.get(cache_key(LEAD, "acme")) is None
+    assert await redis.get(cache_key(LEAD, "other")) is None
+    assert await redis.get(cache_key(Process.CAMPAIGN_TUNING, "acme")) is not None
+    assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.4
+    assert (await store.effective(LEAD, "acme")).version == changed.version
+
+
+async def test_store_works_with_redis_down(engine: AsyncEngine) -> None:
+    dead = make_redis("redis://127.0.0.1:1/0")
+    try:
+        store = PolicyStore(make_sessionmaker(engine), cache=RedisPolicyCache(dead))
+        started = time.monotonic()
+        assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.85
+        got = await store.set(LEAD, "acme", changed_by="a", confidence_threshold=0.3)
+        assert got.confidence_threshold == 0.3
+        assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.3
+        # Fails fast, and stops asking a Redis that is down.
+        assert time.monotonic() - started < 3
+    finally:
+        await dead.aclose()
+
+
+async def test_invalidation_lost_to_an_outage_is_replayed(
+    engine: AsyncEngine, redis: Redis
+) -> None:
+    cache = RedisPolicyCache(redis, retry_after_seconds=0)
+    store = PolicyStore(make_sessionmaker(engine), cache=cache)
+    await store.effective(LEAD, "acme")
+    real_scan = redis.scan_iter
+
+    def broken(*a: object, **kw: object) -> None:
+        raise ConnectionError("redis went away")
+
+    redis.scan_iter = broken  # type: ignore[method-assign]
+    await store.set(LEAD, "acme", changed_by="a", confidence_threshold=0.2)
+    assert await redis.get(cache_key(LEAD, "acme")) is not None  # stale, for now
+    redis.scan_iter = real_scan  # type: ignore[method-assign]
+    assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.2

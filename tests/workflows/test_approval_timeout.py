@@ -1,0 +1,86 @@
+"""Approval timeouts measured in days, on the time-skipping test server."""
+
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from models.processes import Channel, Process, RunState
+from models.tables import LeadRow
+from models.workflow_io import ProcessResult
+from store.policies import PolicyStore
+from temporal.sandbox import WORKFLOW_RUNNER
+from tests.conftest import Database
+from tests.support import LEAD, Brain, ScriptedModel
+from workers.registry import WORKFLOWS, build_activities
+
+
+@pytest_asyncio.fixture(scope="module")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture
+async def slow_brain(
+    skipping_env: WorkflowEnvironment, database: Database
+) -> AsyncIterator[Brain]:
+    policies = PolicyStore(database.sessions)
+    model = ScriptedModel()
+    task_queue = f"brain-timeout-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        skipping_env.client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(database.sessions, policies, model),
+        workflow_runner=WORKFLOW_RUNNER,
+    ):
+        yield Brain(skipping_env.client, task_queue, database, policies, model)
+
+
+async def _start(brain: Brain) -> ProcessResult:
+    handle = await brain.client.start_workflow(
+        Process.LEAD_SCORING.workflow_type,
+        {"tenant": brain.tenant, "requested_by": "tester", "input": LEAD},
+        id=f"lead_scoring:{brain.tenant}:{uuid.uuid4().hex}",
+        task_queue=brain.task_queue,
+        result_type=ProcessResult,
+    )
+    return await handle.result()
+
+
+@pytest.mark.parametrize(("on_timeout", "state"), [("reject", "rejected"), ("approve", "completed")])
+async def test_no_decision_within_days_applies_the_policy_outcome(
+    slow_brain: Brain, on_timeout: str, state: str
+) -> None:
+    three_days = 3 * 86400
+    await slow_brain.set_policy(approval_timeout_seconds=three_days, on_timeout=on_timeout)
+    result = await _start(slow_brain)  # HITL on: parks, then the clock skips three days
+    assert result.state is RunState(state)
+    assert result.decision is not None
+    assert (result.decision.actor, result.decision.channel) == ("timeout", Channel.TIMEOUT)
+    waited = result.decision.decided_at - (await _requested_at(slow_brain, result.workflow_id))
+    assert waited.total_seconds() == pytest.approx(three_days, abs=5)
+    [audit] = await slow_brain.audit(result.workflow_id)
+    assert (audit.actor, audit.channel, audit.decision) == ("timeout", "timeout", on_timeout)
+    leads = await slow_brain.rows(LeadRow, result.workflow_id)
+    assert len(leads) == (1 if on_timeout == "approve" else 0)
+
+
+async def _requested_at(brain: Brain, workflow_id: str):  # type: ignore[no-untyped-def]
+    row = await brain.run_row(workflow_id)
+    assert row is not None and row.requested_at is not None
+    requested = row.requested_at
+    return requested if requested.tzinfo else requested.replace(tzinfo=__import__("datetime").UTC)
