@@ -25,11 +25,9 @@ from workflows import PROCESS_WORKFLOWS
 _WORKFLOWS = {wf.process: wf for wf in PROCESS_WORKFLOWS}
 # A retry is safe (the update id dedupes), so tell clients to come back soon.
 _RETRY_AFTER_SECONDS = 2
-_REFUSALS: dict[str, type[errors.Conflict]] = {
-    types.NOTHING_PENDING: errors.NothingPending,
-    types.STALE_APPROVAL: errors.StaleApproval,
-    types.ALREADY_DECIDED: errors.AlreadyDecided,
-}
+# The refusals that mean "the approval moved on" (409); the API's error classes carry the
+# same names as the workflow's ApplicationError types, so the JSON "error" is that type.
+_REFUSALS: dict[str, type[errors.Conflict]] = {t: getattr(errors, t) for t in types.CONFLICT_TYPES}
 # Closed-run answers of the frontend: the execution is gone or no longer takes updates.
 _CLOSED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
 

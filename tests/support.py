@@ -48,12 +48,16 @@ class ScriptedModel:
     name = "scripted"
 
     def __init__(self) -> None:
+        # When set, answers come from this real model (the rules) instead of the script.
+        self.delegate: ModelProvider | None = None
         self.default = ai_result()
         self.script: list[AIResult | Exception] = []
         self.calls = 0
 
     async def propose(self, process: Process, run_input: BaseModel) -> AIResult:
         self.calls += 1
+        if self.delegate is not None and not self.script:
+            return await self.delegate.propose(process, run_input)
         nxt = self.script.pop(0) if self.script else self.default
         if isinstance(nxt, Exception):
             raise nxt
@@ -89,7 +93,8 @@ class Brain:
 
     async def audit(self, workflow_id: str) -> list[DecisionRow]:
         async with self.db.sessions() as s:
-            rows = await s.execute(select(DecisionRow).where(DecisionRow.workflow_id == workflow_id))
+            query = select(DecisionRow).where(DecisionRow.workflow_id == workflow_id)
+            rows = await s.execute(query)
             return list(rows.scalars())
 
     async def run_row(self, workflow_id: str) -> RunRow | None:

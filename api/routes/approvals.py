@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from api import decisions, queries
 from api.deps import Approver, StateDep, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
+from api.params import WorkflowId
 from api.schemas import ApprovalView, ApproveBody, Page, ProcessName, RejectBody
 from api.views import approval_view
 from models.hitl import Decision
@@ -15,7 +16,6 @@ from models.processes import Action, Process
 
 router = APIRouter(tags=["approvals"])
 
-WorkflowId = Annotated[str, Path(min_length=1, max_length=300)]
 _DECIDE_ERRORS = responses(401, 403, 404, 409, 422, 429, 503)
 
 

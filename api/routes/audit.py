@@ -8,6 +8,7 @@ from api import queries
 from api.deps import StateDep, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
+from api.params import WorkflowIdFilter
 from api.schemas import AuditEntry, Page, ProcessName
 from api.views import audit_view
 from models.processes import Process
@@ -19,7 +20,7 @@ router = APIRouter(tags=["audit"])
 async def list_audit(
     principal: Viewer,
     state: StateDep,
-    workflow_id: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
+    workflow_id: WorkflowIdFilter = None,
     process: Annotated[ProcessName | None, Query()] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,

@@ -3,13 +3,14 @@
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ValidationError
 
 from api import decisions, errors, queries
 from api.deps import Operator, StateDep, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
+from api.params import WorkflowId
 from api.schemas import CancelResponse, Page, ProcessName, StartResponse, WorkflowView
 from api.views import run_view
 from models.processes import Process, RunState
@@ -26,7 +27,6 @@ IdempotencyKey = Annotated[
         description="Retry-safe start: the same key with the same body gives the same run",
     ),
 ]
-WorkflowId = Annotated[str, Path(min_length=1, max_length=300)]
 # Seed aliases (SPEC §1) start the same process, undocumented so a client has one name.
 _ALIASES = {n: Process.parse(n) for n in get_args(ProcessName) if n not in set(Process)}
 

@@ -1,7 +1,6 @@
 """The API in-process (httpx ASGITransport) over the test's dev server, worker, database and
 the real Redis on 127.0.0.1:6379."""
 
-import gc
 from collections.abc import AsyncIterator
 
 import httpx
@@ -18,19 +17,6 @@ from tests.api.support import SECRET, Api
 from tests.support import Brain
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture(autouse=True)
-def _collect_garbage() -> None:
-    """Collect the previous test's garbage before this test's worker loads its workflows.
-
-    On Python 3.11 a finalizer that imports while the sandbox holds a module lock fails the
-    load with ``KeyError: <thread id>`` (CPython bug 91351, temporalio/sdk-python#1833);
-    each test here builds an app and clients, so there is garbage to finalize. Freezing the
-    survivors keeps the next collection short.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 @pytest.fixture

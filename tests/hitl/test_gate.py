@@ -5,8 +5,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from models.hitl import DecideRequest
 from models.processes import Action, Channel, Process, RunState
@@ -17,9 +17,9 @@ from tests.support import Brain, ai_result
 from workflows import LeadScoringWorkflow
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
     """Poll an async check until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         value = await check()
         if value:
@@ -219,8 +219,9 @@ async def test_cancel_while_parked_marks_the_run_canceled(brain: Brain) -> None:
     handle = await brain.start()
     await parked(handle)
     await handle.cancel()
-    with pytest.raises(Exception):
+    with pytest.raises(WorkflowFailureError) as failure:
         await handle.result()
+    assert isinstance(failure.value.cause, CancelledError)
     row = await eventually(lambda: _row_in_state(brain, handle.id, "canceled"))
     assert row.state == "canceled"
     assert await brain.audit(handle.id) == []

@@ -61,7 +61,9 @@ async def _start(brain: Brain) -> ProcessResult:
     return await handle.result()
 
 
-@pytest.mark.parametrize(("on_timeout", "state"), [("reject", "rejected"), ("approve", "completed")])
+@pytest.mark.parametrize(
+    ("on_timeout", "state"), [("reject", "rejected"), ("approve", "completed")]
+)
 async def test_no_decision_within_days_applies_the_policy_outcome(
     slow_brain: Brain, on_timeout: str, state: str
 ) -> None:

@@ -1,0 +1,118 @@
+"""Record workflow histories into tests/histories/ for the Replayer test.
+
+Run after an intended workflow change (with ``workflow.patched`` where old runs must keep
+replaying): ``.venv/bin/python scripts/record_histories.py``. Committed histories are the
+contract that running workflows hold the code to.
+"""
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from activities.rules import RulesModel  # noqa: E402
+from models.hitl import DecideRequest  # noqa: E402
+from models.processes import Action, Process  # noqa: E402
+from services.starting import start_process  # noqa: E402
+from store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
+from store.policies import PolicyStore  # noqa: E402
+from temporal.sandbox import WORKFLOW_RUNNER  # noqa: E402
+from temporal.search_attributes import ALL  # noqa: E402
+from workers.registry import WORKFLOWS, build_activities  # noqa: E402
+from workflows.lead_scoring_workflow import LeadScoringWorkflow  # noqa: E402
+
+OUT = ROOT / "tests" / "histories"
+EXAMPLES = ROOT / "examples"
+
+
+async def _wait_parked(handle: WorkflowHandle) -> None:
+    for _ in range(200):
+        status = await handle.query(LeadScoringWorkflow.status)
+        if status.state == "awaiting_approval":
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{handle.id} never parked")
+
+
+async def _save(client: Client, workflow_id: str, name: str) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+    await handle.result()
+    history = await handle.fetch_history()
+    (OUT / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    print(f"recorded {name}")
+
+
+async def main() -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=ALL,
+    )
+    home = Path(tempfile.mkdtemp())
+    url = f"sqlite+aiosqlite:///{home / 'brain.db'}"
+    await migrate(url)
+    sessions = make_sessionmaker(make_engine(url))
+    policies = PolicyStore(sessions)
+    queue = f"record-{uuid.uuid4().hex[:6]}"
+    client = env.client
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(sessions, policies, RulesModel()),
+        workflow_runner=WORKFLOW_RUNNER,
+    ):
+
+        async def start(process: Process, example: str, tenant: str = "rec") -> WorkflowHandle:
+            body = json.loads((EXAMPLES / f"{process.value}_{example}.json").read_text())
+            run = await start_process(
+                client, sessions, process=process, tenant=tenant, requested_by="recorder",
+                body=body, task_queue=queue,
+            )
+            return client.get_workflow_handle(run.workflow_id)
+
+        for process in Process:
+            # HITL on for every process in tenant "rec": each one parks, then is approved.
+            await policies.set(process, "rec", changed_by="recorder", hitl_enabled=True)
+            handle = await start(process, "confident")
+            await _wait_parked(handle)
+            await handle.execute_update(
+                LeadScoringWorkflow.decide, DecideRequest(action=Action.APPROVE, by="alice")
+            )
+            await _save(client, handle.id, f"{process.value}_approved")
+            # Autonomous tenant "auto": the confident example applies on its own.
+            await policies.set(process, "auto", changed_by="recorder", hitl_enabled=False,
+                               confidence_threshold=0.5)
+            handle = await start(process, "confident", tenant="auto")
+            await _save(client, handle.id, f"{process.value}_auto")
+
+        handle = await start(Process.LEAD_SCORING, "unsure")
+        await _wait_parked(handle)
+        await handle.signal(LeadScoringWorkflow.approve, "malformed")
+        await handle.signal(LeadScoringWorkflow.reject, {"by": "ops", "comment": "not a fit"})
+        await _save(client, handle.id, "lead_scoring_rejected_by_signal")
+
+        handle = await start(Process.LEAD_SCORING, "unsure")
+        await _wait_parked(handle)
+        await handle.execute_update(
+            LeadScoringWorkflow.decide,
+            DecideRequest(action=Action.APPROVE, by="alice", edits={"score": 90}),
+        )
+        await _save(client, handle.id, "lead_scoring_approved_with_edits")
+    sys.stdout.flush()
+    os._exit(0)  # temporalio/sdk-python#300: skip interpreter finalization
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

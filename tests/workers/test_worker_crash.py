@@ -1,0 +1,92 @@
+"""A worker killed while runs are parked: decisions wait durably, a new worker applies each
+approval exactly once (one audit row, one business row)."""
+
+import asyncio
+import json
+import signal
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client
+
+from models.processes import Process, RunState
+from models.tables import LeadRow
+from models.workflow_io import ProcessResult
+from services.starting import start_process
+from tests.cli.conftest import BRAIN, EXAMPLES, clean_env
+from tests.conftest import Database
+from tests.hitl.test_gate import eventually
+from tests.support import Brain
+from workflows import LeadScoringWorkflow
+
+
+def _spawn_worker(client: Client, db: Database, task_queue: str, home: Path):
+    return asyncio.create_subprocess_exec(
+        str(BRAIN),
+        "worker",
+        env=clean_env(
+            temporal_address=client.service_client.config.target_host,
+            database_url=db.url,
+            task_queue=task_queue,
+            home=str(home),
+        ),
+        cwd=str(home),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def test_killed_worker_loses_nothing_and_applies_once(
+    client: Client, database: Database, tmp_path: Path
+) -> None:
+    task_queue = f"brain-crash-{uuid.uuid4().hex[:8]}"
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    body = json.loads((EXAMPLES / "lead_scoring_unsure.json").read_text())
+    worker = await _spawn_worker(client, database, task_queue, tmp_path)
+    try:
+        ids = [
+            (
+                await start_process(
+                    client,
+                    database.sessions,
+                    process=Process.LEAD_SCORING,
+                    tenant=tenant,
+                    requested_by="tester",
+                    body=body,
+                    task_queue=task_queue,
+                )
+            ).workflow_id
+            for _ in range(3)
+        ]
+        brain = Brain(client, task_queue, database, policies=None, model=None)  # type: ignore[arg-type]
+
+        async def all_parked() -> bool:
+            rows = [await brain.run_row(i) for i in ids]
+            return all(r is not None and r.state == "awaiting_approval" for r in rows)
+
+        await eventually(all_parked, within=60)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+
+    # No worker: signals are still accepted durably.
+    for workflow_id in ids:
+        await client.get_workflow_handle(workflow_id).signal(
+            LeadScoringWorkflow.approve, {"by": "ops"}
+        )
+    await asyncio.sleep(1)
+    states = [(await brain.run_row(i)).state for i in ids]
+    assert states == ["awaiting_approval"] * 3
+
+    worker = await _spawn_worker(client, database, task_queue, tmp_path)
+    try:
+        for workflow_id in ids:
+            handle = client.get_workflow_handle(workflow_id, result_type=ProcessResult)
+            result = await asyncio.wait_for(handle.result(), 60)
+            assert result.state is RunState.COMPLETED
+            [audit] = await brain.audit(workflow_id)
+            assert (audit.actor, audit.channel) == ("ops", "signal")
+            assert len(await brain.rows(LeadRow, workflow_id)) == 1
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await worker.wait()

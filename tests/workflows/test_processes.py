@@ -1,0 +1,105 @@
+"""Each process end to end with the embedded rules model: the auto path, a person's
+approval with edits (derived fields recomputed), invalid edits refused, and a rejection."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from activities.rules import RulesModel
+from models.hitl import DecideRequest
+from models.processes import Action, Channel, Process, RunState
+from models.tables import CampaignChangeRow, ContentRow, LeadRow, PurchaseOrderDraftRow
+from temporal import errors
+from tests.hitl.test_gate import parked
+from tests.support import Brain
+from workflows import LeadScoringWorkflow
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+# process: (business table, valid edits, what the edits must produce, invalid edits)
+CASES: dict[Process, tuple[Any, dict, dict, dict]] = {
+    Process.LEAD_SCORING: (LeadRow, {"score": 45}, {"score": 45, "tier": "warm"}, {"tier": "x"}),
+    Process.PRODUCT_SOURCING: (
+        PurchaseOrderDraftRow,
+        {"supplier": "Pacific Bottle Co."},
+        {"supplier": "Pacific Bottle Co.", "unit_price": 6.2, "total_cost": 12400.0},
+        {"supplier": "Nobody Ltd"},
+    ),
+    Process.CAMPAIGN_TUNING: (
+        CampaignChangeRow,
+        {"budgets": {"google_search": 10000, "meta_ads": 8000, "linkedin": 4000, "email": 3000}},
+        {"budgets": {"google_search": 10000, "meta_ads": 8000, "linkedin": 4000, "email": 3000}},
+        {"budgets": {"google_search": 20000, "meta_ads": 8000}},
+    ),
+    Process.CONTENT_GENERATION: (
+        ContentRow,
+        {"title": "Edited by a person"},
+        {"title": "Edited by a person"},
+        {"title": ""},
+    ),
+}
+
+
+def _body(process: Process, kind: str = "confident") -> dict:
+    return json.loads((EXAMPLES / f"{process.value}_{kind}.json").read_text())
+
+
+@pytest.fixture
+def rules_brain(brain: Brain) -> Brain:
+    brain.model.delegate = RulesModel()
+    return brain
+
+
+@pytest.mark.parametrize("process", list(Process))
+async def test_confident_proposal_applies_on_its_own_when_autonomous(
+    rules_brain: Brain, process: Process
+) -> None:
+    await rules_brain.set_policy(process, hitl_enabled=False)
+    handle = await rules_brain.start(process, _body(process))
+    result = await handle.result()
+    assert result.state is RunState.COMPLETED and result.decision.channel is Channel.AUTO
+    table = CASES[process][0]
+    [row] = await rules_brain.rows(table, handle.id)
+    assert result.result["id"] == row.id
+
+
+@pytest.mark.parametrize("process", list(Process))
+async def test_unsure_proposal_parks_even_when_autonomous(
+    rules_brain: Brain, process: Process
+) -> None:
+    await rules_brain.set_policy(process, hitl_enabled=False)
+    handle = await rules_brain.start(process, _body(process, "unsure"))
+    status = await parked(handle)
+    assert status.approval.confidence < status.approval.threshold
+    await handle.signal(LeadScoringWorkflow.reject, {"by": "ops"})
+    assert (await handle.result()).state is RunState.REJECTED
+    assert await rules_brain.rows(CASES[process][0], handle.id) == []
+
+
+@pytest.mark.parametrize("process", list(Process))
+async def test_person_approves_with_edits_and_invalid_edits_are_refused(
+    rules_brain: Brain, process: Process
+) -> None:
+    table, edits, expected, invalid = CASES[process]
+    await rules_brain.set_policy(process, hitl_enabled=True)
+    handle = await rules_brain.start(process, _body(process))
+    await parked(handle)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            LeadScoringWorkflow.decide, DecideRequest(action=Action.APPROVE, by="a", edits=invalid)
+        )
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.type == errors.INVALID_EDITS
+    decision = await handle.execute_update(
+        LeadScoringWorkflow.decide, DecideRequest(action=Action.APPROVE, by="a", edits=edits)
+    )
+    assert {k: decision.final_proposal[k] for k in expected} == expected
+    await handle.result()
+    [row] = await rules_brain.rows(table, handle.id)
+    assert {k: getattr(row, k) for k in expected} == expected
+    [audit] = await rules_brain.audit(handle.id)
+    assert audit.edits == edits and audit.final_proposal == decision.final_proposal
