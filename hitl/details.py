@@ -70,7 +70,8 @@ def render_details(
             f"until {approval.expires_at.isoformat()}."
         )
         if approval.needs_review:
-            lines.append(f"**Needs review:** {approval.error or 'the AI step produced no proposal'}")
+            reason = approval.error or "the AI step produced no proposal"
+            lines.append(f"**Needs review:** {reason}")
     if ai is not None:
         lines += [
             f"**Confidence:** {ai.confidence:.2f}"

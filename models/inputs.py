@@ -74,4 +74,6 @@ class ContentGenerationInput(_Input):
     brief: Brief
 
 
-ProcessInput = LeadScoringInput | ProductSourcingInput | CampaignTuningInput | ContentGenerationInput
+ProcessInput = (
+    LeadScoringInput | ProductSourcingInput | CampaignTuningInput | ContentGenerationInput
+)

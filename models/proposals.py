@@ -6,6 +6,7 @@ within the total), so models read it from the validation context:
 are recomputed here, so an edit can never leave them inconsistent.
 """
 
+import contextlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -128,8 +129,7 @@ def apply_edits(
     """Patch ``original`` with ``edits``, recompute derived fields and validate the result."""
     merged = {**(original or {}), **edits}
     if process is Process.LEAD_SCORING and "score" in edits and "tier" not in edits:
-        try:
+        # A bad score is reported by the validation below, with its field name.
+        with contextlib.suppress(TypeError, ValueError):
             merged["tier"] = tier_for(int(edits["score"]))
-        except (TypeError, ValueError):
-            pass  # validation below reports the bad score with its field name
     return validate_proposal(process, run_input, merged)

@@ -77,8 +77,13 @@ async def main() -> None:
         async def start(process: Process, example: str, tenant: str = "rec") -> WorkflowHandle:
             body = json.loads((EXAMPLES / f"{process.value}_{example}.json").read_text())
             run = await start_process(
-                client, sessions, process=process, tenant=tenant, requested_by="recorder",
-                body=body, task_queue=queue,
+                client,
+                sessions,
+                process=process,
+                tenant=tenant,
+                requested_by="recorder",
+                body=body,
+                task_queue=queue,
             )
             return client.get_workflow_handle(run.workflow_id)
 
@@ -92,8 +97,9 @@ async def main() -> None:
             )
             await _save(client, handle.id, f"{process.value}_approved")
             # Autonomous tenant "auto": the confident example applies on its own.
-            await policies.set(process, "auto", changed_by="recorder", hitl_enabled=False,
-                               confidence_threshold=0.5)
+            await policies.set(
+                process, "auto", changed_by="recorder", hitl_enabled=False, confidence_threshold=0.5
+            )
             handle = await start(process, "confident", tenant="auto")
             await _save(client, handle.id, f"{process.value}_auto")
 

@@ -21,9 +21,7 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     return settings.temporal_tls or settings.temporal_api_key is not None
 
 
-async def connect(
-    settings: Settings, interceptors: Sequence[Interceptor] = ()
-) -> Client:
+async def connect(settings: Settings, interceptors: Sequence[Interceptor] = ()) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,

@@ -1,4 +1,5 @@
-"""Product sourcing: the AI picks a supplier; a person confirms; a purchase-order draft is written."""
+"""Product sourcing: the AI picks a supplier; a person confirms; a purchase-order draft is
+written."""
 
 from temporalio import workflow
 
@@ -8,7 +9,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.ai import AIActivities
     from activities.apply import ApplyActivities
     from models.processes import Process
-    from models.workflow_io import ProductSourcingStart, ProcessResult
+    from models.workflow_io import ProcessResult, ProductSourcingStart
 
 
 @workflow.defn

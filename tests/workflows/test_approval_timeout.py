@@ -34,9 +34,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest_asyncio.fixture
-async def slow_brain(
-    skipping_env: WorkflowEnvironment, database: Database
-) -> AsyncIterator[Brain]:
+async def slow_brain(skipping_env: WorkflowEnvironment, database: Database) -> AsyncIterator[Brain]:
     policies = PolicyStore(database.sessions)
     model = ScriptedModel()
     task_queue = f"brain-timeout-{uuid.uuid4().hex[:8]}"

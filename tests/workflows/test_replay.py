@@ -56,6 +56,7 @@ async def test_a_non_deterministic_change_fails_replay() -> None:
     path = next(p for p in HISTORIES if p.stem == "lead_scoring_approved")
     result = await replayer.replay_workflow(_history(path), raise_on_replay_failure=False)
     assert result.replay_failure is not None
-    assert "Nondeterminism" in type(result.replay_failure).__name__ or "nondetermin" in str(
-        result.replay_failure
-    ).lower()
+    assert (
+        "Nondeterminism" in type(result.replay_failure).__name__
+        or "nondetermin" in str(result.replay_failure).lower()
+    )
