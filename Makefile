@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint bench services clean
+.PHONY: up test lint bench services browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,7 +19,11 @@ up: $(STAMP)
 services:
 	bash scripts/services.sh
 
-test: $(STAMP) services
+# Debian's Chromium for the Web UI browser test (tests/webui); Playwright is a dev extra.
+browser:
+	bash scripts/browser.sh
+
+test: $(STAMP) services browser
 	bash scripts/test.sh
 
 lint: $(STAMP)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 from temporalio import activity
 
+from hitl.metrics import GateMetrics, default_metrics
 from models.activity_io import ApplyRequest
 from models.processes import RunState
 from models.tables import CampaignChangeRow, ContentRow, LeadRow, PurchaseOrderDraftRow
@@ -25,10 +26,14 @@ ApplyGuard = Callable[[ApplyRequest], None]
 
 class ApplyActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], guard: ApplyGuard | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        guard: ApplyGuard | None = None,
+        metrics: GateMetrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._guard = guard
+        self._metrics = metrics or default_metrics()
 
     @activity.defn
     async def apply_lead(self, req: ApplyRequest) -> dict[str, Any]:
@@ -90,7 +95,8 @@ class ApplyActivities:
         if self._guard is not None:
             self._guard(req)
         async with self._sessions.begin() as session:
-            await audit.record(session, req.run, req.decision)
+            # Inserted here only when no person decided (those are recorded at the decision).
+            inserted = await audit.record(session, req.run, req.decision)
             row = await business.write_once(
                 session,
                 table,
@@ -105,4 +111,6 @@ class ApplyActivities:
                 result=row,
                 error=None,
             )
+        if inserted:
+            self._metrics.decided(req.run.process, req.decision)
         return row

@@ -2,30 +2,29 @@
 
 Works with OpenAI, Azure OpenAI (its ``/openai/v1/`` base URL), vLLM, Ollama and LiteLLM.
 Retries belong to Temporal: the client runs with ``max_retries=0`` and HTTP failures become
-typed ``ApplicationError``s. An answer the engine cannot use is not an error: it becomes a
-result that needs review, so the run parks for a person instead of burning retries.
+typed ``ApplicationError``s (``openai_errors``). An answer the engine cannot use is not an
+error: it becomes a result that needs review, so the run parks for a person instead of
+burning retries. What the model is asked to answer lives in ``openai_answers``.
 """
 
 import json
 import re
 import time
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import openai
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities import confidence as conf
+from activities.openai_answers import ANSWER_MODELS, Answer
+from activities.openai_errors import to_application_error
 from activities.prompts import load_prompt
 from core.settings import Settings
 from models.ai import AIResult, ModelCall
 from models.inputs import ContentGenerationInput
 from models.processes import Process
 from models.proposals import tier_for, validate_proposal
-from temporal import errors
 
 
 def build_openai_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -40,81 +39,6 @@ def build_openai_client(settings: Settings) -> openai.AsyncOpenAI:
         timeout=settings.openai_timeout_seconds,
         max_retries=0,
     )
-
-
-# --- What the model is asked to answer --------------------------------------------------
-# Loose on purpose: strict structured output rejects most JSON-schema constraints, and the
-# proposal models validate every value against the run's input afterwards. The rationale
-# comes first so the model reasons before it decides; confidence comes last.
-
-_CONFIDENCE = "0..1: the probability that a careful reviewer accepts this answer unchanged"
-
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    if TYPE_CHECKING:
-        # Declared by each subclass, last, so the model states it after deciding.
-        confidence: float
-
-    def to_proposal(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"confidence"})
-
-
-class LeadScoringAnswer(_Answer):
-    rationale: str
-    score: int
-    tier: Literal["hot", "warm", "cold"]
-    confidence: float = Field(description=_CONFIDENCE)
-
-
-class ProductSourcingAnswer(_Answer):
-    rationale: str
-    supplier: str
-    unit_price: float
-    total_cost: float
-    confidence: float = Field(description=_CONFIDENCE)
-
-
-class BudgetLine(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    channel: str
-    amount: float
-
-
-class CampaignTuningAnswer(_Answer):
-    rationale: str
-    # A list, not a map: strict structured output allows no free-form object keys.
-    budgets: list[BudgetLine]
-    confidence: float = Field(description=_CONFIDENCE)
-
-    @model_validator(mode="after")
-    def _channels_once(self) -> "CampaignTuningAnswer":
-        names = [line.channel for line in self.budgets]
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"channels listed more than once: {twice}")
-        return self
-
-    def to_proposal(self) -> dict[str, Any]:
-        budgets = {line.channel: line.amount for line in self.budgets}
-        return {"budgets": budgets, "rationale": self.rationale}
-
-
-class ContentGenerationAnswer(_Answer):
-    rationale: str
-    title: str
-    body: str
-    confidence: float = Field(description=_CONFIDENCE)
-
-
-ANSWER_MODELS: dict[Process, type[_Answer]] = {
-    Process.LEAD_SCORING: LeadScoringAnswer,
-    Process.PRODUCT_SOURCING: ProductSourcingAnswer,
-    Process.CAMPAIGN_TUNING: CampaignTuningAnswer,
-    Process.CONTENT_GENERATION: ContentGenerationAnswer,
-}
 
 
 # --- The provider ------------------------------------------------------------------------
@@ -248,7 +172,7 @@ def judge(
     )
 
 
-def _consistency(process: Process, answer: _Answer, proposal: dict[str, Any]) -> float | None:
+def _consistency(process: Process, answer: Answer, proposal: dict[str, Any]) -> float | None:
     """Share of derived fields the model computed as the engine does.
 
     Validation recomputes them silently; a model that got them wrong misread the input.
@@ -298,84 +222,3 @@ def _summary(exc: ValidationError, limit: int = 3) -> str:
     parts = [f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in found]
     more = f" (and {len(found) - limit} more)" if len(found) > limit else ""
     return "; ".join(parts[:limit]) + more
-
-
-# --- HTTP failures become typed Temporal errors -------------------------------------------
-
-
-def to_application_error(exc: openai.APIError, model: str) -> ApplicationError:
-    """Map by exception class and status code, never by message text."""
-    if isinstance(exc, openai.APITimeoutError):
-        return _unavailable("the model endpoint did not answer within the client timeout")
-    if isinstance(exc, openai.APIConnectionError):
-        return _unavailable("could not connect to the model endpoint")
-    if not isinstance(exc, openai.APIStatusError):
-        return _unavailable(f"the model endpoint answered unreadably ({type(exc).__name__})")
-    status = exc.status_code
-    if status == 429 and exc.code == "insufficient_quota":
-        # Waiting does not refill a quota; a person must.
-        return _rejected("the model account has run out of quota (429 insufficient_quota)", status)
-    if status == 429:
-        return ApplicationError(
-            f"the model endpoint is rate limiting requests for {model!r} (429)",
-            {"status_code": status},
-            type=errors.MODEL_RATE_LIMITED,
-            next_retry_delay=retry_after(exc.response.headers),
-        )
-    if status >= 500 or status in (408, 409):
-        return _unavailable(f"the model endpoint failed ({status})", status)
-    messages = {
-        401: "the model endpoint rejected the API key (401)",
-        403: f"the model endpoint denied access to model {model!r} (403)",
-        404: f"the model endpoint knows no model {model!r} at this path (404); "
-        "check the base URL and the model name",
-    }
-    detail = _server_message(exc.body)
-    default = f"the model endpoint rejected the request for {model!r} ({status})"
-    return _rejected(messages.get(status, default + (f": {detail}" if detail else "")), status)
-
-
-def retry_after(headers: Any, now: datetime | None = None) -> timedelta | None:
-    """The server's requested wait: ``retry-after-ms``, or ``Retry-After`` seconds or date."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return _positive(timedelta(milliseconds=float(millis)))
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return _positive(timedelta(seconds=float(value)))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return _positive(when - (now or datetime.now(UTC)))
-
-
-def _positive(delay: timedelta) -> timedelta | None:
-    # Zero or past means "now": let the retry policy's own interval apply.
-    return delay if delay > timedelta(0) else None
-
-
-def _unavailable(message: str, status: int | None = None) -> ApplicationError:
-    return ApplicationError(message, {"status_code": status}, type=errors.MODEL_UNAVAILABLE)
-
-
-def _rejected(message: str, status: int) -> ApplicationError:
-    return ApplicationError(
-        message, {"status_code": status}, type=errors.MODEL_REJECTED_REQUEST, non_retryable=True
-    )
-
-
-def _server_message(body: object) -> str:
-    # The server's own explanation (e.g. "response_format is not supported") is what an
-    # operator needs to fix the configuration; it is relayed, never interpreted.
-    message = body.get("message") if isinstance(body, dict) else body
-    return str(message)[:300] if message else ""

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from hitl.metrics import GateMetrics, default_metrics
 from hitl.rules import needs_human
 from models.activity_io import GateOpened, OpenGate, RefreshPolicy
 from models.hitl import PendingApproval, Policy
@@ -17,9 +18,15 @@ from temporal import errors
 
 
 class PolicyActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], policies: PolicyStore) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        policies: PolicyStore,
+        metrics: GateMetrics | None = None,
+    ) -> None:
         self._sessions = sessions
         self._policies = policies
+        self._metrics = metrics or default_metrics()
 
     @activity.defn
     async def open_gate(self, req: OpenGate) -> GateOpened:
@@ -55,6 +62,16 @@ class PolicyActivities:
                 requested_at=req.requested_at if approval else None,
                 policy_version=policy.version,
             )
+        if approval is not None:
+            self._metrics.approval_requested(req.run.process)
+            activity.logger.info(
+                "parked for a person: confidence %.2f, threshold %.2f, hitl %s",
+                ai.confidence,
+                policy.confidence_threshold,
+                policy.hitl_enabled,
+            )
+        else:
+            activity.logger.info("proceeds on its own: confidence %.2f", ai.confidence)
         return GateOpened(policy=policy, approval=approval)
 
     @activity.defn

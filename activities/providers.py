@@ -13,6 +13,7 @@ def build_provider(settings: Settings) -> ModelProvider:
             build_openai_client(settings),
             settings.openai_model,
             dict(settings.openai_models),
+            request_logprobs=settings.openai_logprobs,
         )
     from activities.rules import RulesModel
 

@@ -6,11 +6,13 @@ from typing import TypedDict
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from opentelemetry.trace import TracerProvider
 
 from api import errors
-from api.routes import agents, approvals, audit, health, policies, workflows
+from api.routes import agents, approvals, audit, health, metrics, policies, workflows
 from api.state import AppState, build_state, close_state
 from core.settings import Settings, get_settings
+from core.telemetry import instrument_app
 
 PREFIX = "/api/brain"
 
@@ -25,8 +27,14 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(settings: Settings | None = None, *, state: AppState | None = None) -> FastAPI:
-    """``state``: prebuilt clients (tests); otherwise the lifespan builds them from settings."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    state: AppState | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> FastAPI:
+    """``state``: prebuilt clients (tests); otherwise the lifespan builds them from settings.
+    ``tracer_provider``: where request spans go (default: the global one, see core/telemetry)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -53,4 +61,7 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
     # Fixed paths before parameterised ones: /workflows/policies is not a workflow id.
     for module in (health, policies, approvals, workflows, audit, agents):
         app.include_router(module.router, prefix=PREFIX)
+    # Where Prometheus looks by default, outside the versioned API.
+    app.include_router(metrics.router)
+    instrument_app(app, tracer_provider)
     return app

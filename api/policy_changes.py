@@ -9,6 +9,7 @@ from temporalio.service import RPCError
 from api import errors
 from api.auth import Principal
 from api.state import AppState
+from hitl.metrics import default_metrics
 from models.broadcast import PolicyBroadcast
 from models.hitl import GLOBAL_TENANT, Policy, PolicyChange
 from models.processes import Process
@@ -29,6 +30,7 @@ async def change_policy(
 ) -> Policy:
     tenant = tenant or GLOBAL_TENANT
     policy = await state.policies.set(process, tenant, changed_by=principal.sub, **fields)
+    default_metrics().policy_changed(process, (k for k, v in fields.items() if v is not None))
     change = PolicyChange(
         process=process, tenant=tenant, version=policy.version, changed_by=principal.sub
     )

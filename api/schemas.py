@@ -7,6 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import TENANT_PATTERN
+from models.ai import ModelCall
 from models.hitl import Decision, PendingApproval
 from models.processes import Action, Channel, Process, RunState
 
@@ -121,6 +122,8 @@ class AuditEntry(BaseModel):
     edits: dict[str, Any] | None = None
     final_proposal: dict[str, Any] | None = None
     model: str | None = None
+    # Per-step accounting: model, prompt version, tokens in and out, latency, attempts.
+    model_call: ModelCall | None = None
     decided_at: datetime
     recorded_at: datetime
 

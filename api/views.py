@@ -2,6 +2,7 @@
 
 from api.queries import utc
 from api.schemas import ApprovalView, AuditEntry, WorkflowView
+from models.ai import ModelCall
 from models.hitl import Decision, PendingApproval
 from models.processes import Process, RunState
 from models.tables import DecisionRow, RunRow
@@ -65,6 +66,7 @@ def audit_view(row: DecisionRow) -> AuditEntry:
         edits=row.edits,
         final_proposal=row.final_proposal,
         model=row.model,
+        model_call=ModelCall.model_validate(row.model_call) if row.model_call else None,
         decided_at=utc(row.decided_at),
         recorded_at=utc(row.recorded_at),
     )

@@ -16,7 +16,9 @@ import typer
 from cli import runs
 from cli.common import fail, load_api_factory, load_token_minter
 from cli.policy import policy_app
-from core.settings import get_settings
+from core.logs import setup_logging
+from core.settings import Settings, get_settings
+from core.telemetry import setup_tracing, shutdown_tracing
 from temporal.devserver import DevServerError
 
 app = typer.Typer(
@@ -47,10 +49,23 @@ class Role(StrEnum):
     SUPER_ADMIN = "super_admin"
 
 
-def _logging(level: int) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Alembic narrates every migration check at INFO.
-    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+LogFormatOption = Annotated[
+    LogFormat | None,
+    typer.Option("--log-format", help="text, or JSON lines (default BRAIN_LOG_FORMAT, text)."),
+]
+
+
+def _observed(level: int, log_format: LogFormat | None, service: str) -> Settings:
+    """Settings, with logging and tracing (from OTEL_*) set up for this process."""
+    settings = get_settings()
+    setup_logging(log_format.value if log_format else settings.log_format, level)
+    setup_tracing(service)
+    return settings
 
 
 @app.command()
@@ -60,12 +75,12 @@ def up(
     ui_port: Annotated[int, typer.Option(help="Port of the Temporal Web UI.")] = 8233,
     ai: Annotated[AIProvider | None, typer.Option(help="AI model (default: settings).")] = None,
     no_api: Annotated[bool, typer.Option("--no-api", help="Run without the REST API.")] = False,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Run everything on this machine: Temporal dev server + Web UI, a worker and the API."""
     from cli.stack import StackError, run_stack
 
-    _logging(logging.WARNING)
-    settings = get_settings()
+    settings = _observed(logging.WARNING, log_format, "brain")
     if ai is not None:
         settings = settings.model_copy(update={"ai_provider": ai.value})
     create_app = None if no_api else load_api_factory()
@@ -83,22 +98,31 @@ def up(
         )
     except (StackError, DevServerError) as err:
         fail(type(err).__name__, str(err))
+    finally:
+        shutdown_tracing()
     raise typer.Exit(code)
 
 
 @app.command()
-def worker() -> None:
-    """Run a worker against the configured cluster (BRAIN_TEMPORAL_*); run more to scale out."""
+def worker(log_format: LogFormatOption = None) -> None:
+    """Run a worker against the configured cluster (BRAIN_TEMPORAL_*); run more to scale out.
+
+    BRAIN_METRICS_PORT (e.g. 9464) serves its metrics, and the SDK's, for Prometheus.
+    """
     from workers.main import run_worker
 
-    _logging(logging.INFO)
-    asyncio.run(run_worker(get_settings()))
+    settings = _observed(logging.INFO, log_format, "brain-worker")
+    try:
+        asyncio.run(run_worker(settings))
+    finally:
+        shutdown_tracing()
 
 
 @app.command()
 def api(
     host: Annotated[str | None, typer.Option(help="Interface (default BRAIN_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default BRAIN_API_PORT).")] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Run the REST API alone against the configured cluster and database."""
     from cli.stack import StackError, run_api
@@ -106,12 +130,14 @@ def api(
     create_app = load_api_factory()
     if create_app is None:
         fail("NotAvailable", "the REST API (api/app.py) is not in this build yet")
-    settings = get_settings()
+    settings = _observed(logging.INFO, log_format, "brain-api")
     updates = {k: v for k, v in (("api_host", host), ("api_port", port)) if v is not None}
     try:
         asyncio.run(run_api(settings.model_copy(update=updates), create_app))
     except StackError as err:
         fail(type(err).__name__, str(err))
+    finally:
+        shutdown_tracing()
 
 
 @app.command()

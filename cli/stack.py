@@ -18,6 +18,7 @@ import typer
 import uvicorn
 
 from cli.common import load_token_minter
+from core.logs import json_logging
 from core.settings import Settings
 from store.db import migrate
 from temporal.devserver import DevServer
@@ -41,7 +42,11 @@ class _Server(uvicorn.Server):
 
 
 def api_server(app: Any, host: str, port: int, log_level: str) -> uvicorn.Server:
-    return _Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    # With JSON logs, uvicorn's loggers must reach the root handler, not print text.
+    log_config = None if json_logging() else uvicorn.config.LOGGING_CONFIG
+    return _Server(
+        uvicorn.Config(app, host=host, port=port, log_level=log_level, log_config=log_config)
+    )
 
 
 async def serve(server: uvicorn.Server) -> None:

@@ -35,10 +35,19 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = 60.0
     # Per-process model overrides, e.g. {"content_generation": "gpt-4o"}.
     openai_models: dict[str, str] = Field(default_factory=dict)
+    # Ask for token log-probabilities as one more confidence signal. Off by default: some
+    # servers reject ``logprobs`` together with structured output.
+    openai_logprobs: bool = False
 
     api_host: str = "127.0.0.1"
     api_port: int = 8001
     rate_limit_per_minute: int = 600
+
+    # Observability. Tracing is configured by the standard OTEL_* variables instead.
+    # A worker serves Prometheus metrics (its own and the SDK's) on this port when set.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    log_format: Literal["text", "json"] = "text"
 
     @property
     def effective_database_url(self) -> str:

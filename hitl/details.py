@@ -24,6 +24,21 @@ def _policy_line(policy: Policy | None) -> str:
     )
 
 
+def _model_line(ai: AIResult) -> str:
+    call = ai.call
+    if call is None:
+        return ai.model
+    parts = [call.model]
+    if call.prompt_version:
+        parts.append(f"prompt {call.prompt_version}")
+    if call.tokens_in is not None or call.tokens_out is not None:
+        parts.append(f"tokens {call.tokens_in or 0} in / {call.tokens_out or 0} out")
+    if call.latency_ms is not None:
+        parts.append(f"{call.latency_ms:.0f} ms")
+    parts.append(f"attempt {call.attempts}")
+    return " · ".join(parts)
+
+
 def _how_to_decide(workflow_id: str, approval: PendingApproval) -> list[str]:
     approve = {"by": "<your name>", "approval_id": approval.approval_id, "comment": "..."}
     if approval.proposal is None:
@@ -76,7 +91,7 @@ def render_details(
         lines += [
             f"**Confidence:** {ai.confidence:.2f}"
             + (f" (threshold {policy.confidence_threshold:.2f})" if policy else ""),
-            f"**Model:** {ai.model}",
+            f"**Model:** {_model_line(ai)}",
             f"**Why:** {ai.rationale}",
             "### Proposal",
             "```json",

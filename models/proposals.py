@@ -51,6 +51,23 @@ class SourcingProposal(_Proposal):
     unit_price: float = Field(gt=0)
     total_cost: float = Field(gt=0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_missing(cls, data: Any, info: ValidationInfo) -> Any:
+        # A person who names a supplier (say, approving a step that needs review, which has
+        # no proposal to patch) need not type what derives from it.
+        run_input: ProductSourcingInput | None = _input_of(info, ProductSourcingInput)
+        if run_input is None or not isinstance(data, dict):
+            return data
+        chosen = next((s for s in run_input.suppliers if s.name == data.get("supplier")), None)
+        if chosen is None:
+            return data
+        derived = {
+            "unit_price": chosen.unit_price,
+            "total_cost": round(chosen.unit_price * run_input.quantity, 2),
+        }
+        return {**derived, **data}
+
     @model_validator(mode="after")
     def _supplier_from_input(self, info: ValidationInfo) -> "SourcingProposal":
         run_input: ProductSourcingInput | None = _input_of(info, ProductSourcingInput)

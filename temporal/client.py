@@ -2,10 +2,13 @@
 
 from collections.abc import Sequence
 
+from opentelemetry.trace import TracerProvider
 from temporalio.client import Client, Interceptor, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from core.settings import Settings
+from core.telemetry import tracing_interceptor
 
 
 def _tls(settings: Settings) -> TLSConfig | bool:
@@ -21,7 +24,16 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     return settings.temporal_tls or settings.temporal_api_key is not None
 
 
-async def connect(settings: Settings, interceptors: Sequence[Interceptor] = ()) -> Client:
+async def connect(
+    settings: Settings,
+    interceptors: Sequence[Interceptor] = (),
+    *,
+    tracer_provider: TracerProvider | None = None,
+    runtime: Runtime | None = None,
+) -> Client:
+    """Always traced (a no-op until ``core.telemetry.setup_tracing`` installs a provider);
+    workers built from this client trace their workflows and activities as well.
+    ``runtime``: one that exports the SDK's own metrics (``core.metrics.sdk_runtime``)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
@@ -30,5 +42,6 @@ async def connect(settings: Settings, interceptors: Sequence[Interceptor] = ()) 
         ),
         tls=_tls(settings),
         data_converter=pydantic_data_converter,
-        interceptors=list(interceptors),
+        interceptors=[tracing_interceptor(tracer_provider), *interceptors],
+        runtime=runtime,
     )

@@ -10,10 +10,12 @@ import signal
 
 from redis.asyncio import Redis
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.providers import build_provider
+from core.metrics import worker_telemetry
 from core.settings import Settings
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
@@ -46,7 +48,24 @@ async def run_worker(
     if stop is None:
         stop = asyncio.Event()
         stop_on_signals(stop)
-    client = await connect(settings)
+    runtime, stop_metrics = None, None
+    if settings.metrics_port is not None:
+        # Brain's metrics and the SDK's own, on one endpoint.
+        runtime, stop_metrics = worker_telemetry(settings.metrics_port, settings.metrics_host)
+    try:
+        await _serve(settings, stop, ready, runtime)
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
+
+
+async def _serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None,
+    runtime: Runtime | None,
+) -> None:
+    client = await connect(settings, runtime=runtime)
     await _check_search_attributes(client, settings.temporal_namespace)
     await migrate(settings.effective_database_url)
     engine = make_engine(settings.effective_database_url)

@@ -14,6 +14,7 @@ from activities.apply import ApplyActivities, ApplyGuard
 from activities.audit import AuditActivities
 from activities.broadcast import BroadcastActivities
 from activities.policy import PolicyActivities
+from hitl.metrics import GateMetrics
 from store.policies import PolicyStore
 from workflows import PROCESS_WORKFLOWS
 from workflows.policy_broadcast_workflow import PolicyBroadcastWorkflow
@@ -27,13 +28,15 @@ def build_activities(
     provider: ModelProvider,
     apply_guard: ApplyGuard | None = None,
     client: Client | None = None,
+    metrics: GateMetrics | None = None,
 ) -> list[Callable[..., Any]]:
     """``client``: the Temporal client the policy broadcast signals parked runs with; a worker
-    without it does not run broadcasts' activities (another worker must)."""
+    without it does not run broadcasts' activities (another worker must). ``metrics``: where
+    the gate's metrics go (default: the process's registry)."""
     ai = AIActivities(provider)
-    gate = PolicyActivities(sessions, policies)
-    audit = AuditActivities(sessions)
-    apply = ApplyActivities(sessions, apply_guard)
+    gate = PolicyActivities(sessions, policies, metrics)
+    audit = AuditActivities(sessions, metrics)
+    apply = ApplyActivities(sessions, apply_guard, metrics)
     activities: list[Callable[..., Any]] = [
         ai.score_lead,
         ai.source_product,

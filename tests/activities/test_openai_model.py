@@ -17,8 +17,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import confidence as conf
-from activities.openai_model import ANSWER_MODELS, OpenAIModel, build_openai_client, retry_after
+from activities.openai_answers import ANSWER_MODELS
+from activities.openai_errors import retry_after
+from activities.openai_model import OpenAIModel, build_openai_client
 from activities.prompts import load_prompt
+from activities.providers import build_provider
+from activities.rules import RulesModel
 from core.settings import Settings
 from models.inputs import (
     CampaignTuningInput,
@@ -487,6 +491,30 @@ async def test_client_from_settings_has_no_retries_and_works_keyless(
     )
     assert keyed.api_key == "sk-1"
     await keyed.close()
+
+
+@pytest.mark.parametrize("logprobs", [False, True])
+async def test_build_provider_wires_the_openai_settings(
+    fake_openai: FakeOpenAIServer, logprobs: bool
+) -> None:
+    settings = Settings(
+        ai_provider="openai",
+        openai_base_url=fake_openai.base_url,
+        openai_model="base-model",
+        openai_models={"campaign_optimization": "campaign-model"},  # a seed alias
+        openai_logprobs=logprobs,
+    )
+    provider = build_provider(settings)
+    assert isinstance(provider, OpenAIModel) and provider.name == "openai:base-model"
+    assert provider.model_for(Process.CAMPAIGN_TUNING) == "campaign-model"
+    fake_openai.script(answer(GOOD_LEAD))
+
+    await provider.propose(Process.LEAD_SCORING, LEAD)
+
+    [sent] = fake_openai.requests
+    assert sent.body["model"] == "base-model"
+    assert sent.body.get("logprobs", False) is logprobs
+    assert isinstance(build_provider(Settings(ai_provider="rules")), RulesModel)
 
 
 async def test_attempt_comes_from_the_activity_context(

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.cli.conftest import BRAIN, EXAMPLES, clean_env, run_cmd
+from tests.fakes.openai_server import FakeOpenAIServer, answer
 
 STARTUP_TIMEOUT = 120
 
@@ -127,3 +128,60 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
             if _alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
+
+
+async def test_brain_up_with_ai_openai_calls_the_configured_endpoint(tmp_path: Path) -> None:
+    """``--ai openai`` plus ``BRAIN_OPENAI_BASE_URL``, and nothing else, serves the AI step."""
+    good = {"rationale": "VP, referred, asked for a demo.", "score": 88, "tier": "hot"}
+    temporal_port, ui_port, api_port = _free_ports(3)
+    with FakeOpenAIServer() as server:
+        server.script(answer({**good, "confidence": 0.95}, usage=(100, 20)))
+        env = clean_env(
+            home=str(tmp_path / ".brain"),
+            redis_url="",
+            openai_base_url=server.base_url,
+            openai_model="local-model",
+        )
+        proc = await asyncio.create_subprocess_exec(
+            str(BRAIN), "up", "--ai", "openai", "--no-api", "--temporal-port", str(temporal_port),
+            "--ui-port", str(ui_port), "--api-port", str(api_port),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        out: list[str] = []
+        servers: list[int] = []
+        try:
+            await asyncio.wait_for(_read_until(proc.stdout, "Brain is up.", out), STARTUP_TIMEOUT)
+            servers = _children(proc.pid)
+            cli_env = env | {"BRAIN_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
+            started = await run_cmd(
+                BRAIN, "start", "lead_scoring", "--input", EXAMPLES / "lead_scoring_confident.json",
+                env=cli_env, cwd=tmp_path,
+            )  # fmt: skip
+            assert started.code == 0, started
+            workflow_id = started.json()["workflow_id"]
+            async with asyncio.timeout(30):
+                while True:
+                    status = await run_cmd(BRAIN, "status", workflow_id, env=cli_env, cwd=tmp_path)
+                    assert status.code == 0, status
+                    if status.json()["state"] == "awaiting_approval":  # HITL is on by default
+                        break
+                    await asyncio.sleep(0.5)
+            ai = status.json()["ai"]
+            assert ai["proposal"] == good and ai["confidence"] == 0.95
+            assert ai["call"]["model"] == "local-model" and ai["call"]["tokens_in"] == 100
+            [request] = server.requests
+            assert request.path == "/v1/chat/completions" and request.body["model"] == "local-model"
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    await asyncio.wait_for(proc.wait(), 60)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+            for pid in servers:
+                if _alive(pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
+        assert proc.returncode == 0, "".join(out)

@@ -1,0 +1,56 @@
+"""``GET /metrics``: Prometheus exposition of the process's registry plus the parked-runs
+gauge, read from the runs table at scrape time. Unauthenticated, like any scrape target:
+it carries counts, never tenants' data."""
+
+import logging
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from api.deps import StateDep
+from hitl.metrics import parked_runs
+from models.processes import RunState
+from models.tables import RunRow
+
+router = APIRouter(tags=["metrics"])
+log = logging.getLogger(__name__)
+
+
+class _Computed(Collector):
+    """Families computed for one scrape."""
+
+    def __init__(self, *families: Metric) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._families)
+
+
+async def _parked_counts(state: StateDep) -> dict[str, int]:
+    query = (
+        select(RunRow.process, func.count())
+        .where(RunRow.state == RunState.AWAITING_APPROVAL.value)  # type: ignore[arg-type]
+        .group_by(RunRow.process)
+    )
+    async with state.sessions() as session:
+        rows = await session.execute(query)
+        return {process: int(count) for process, count in rows.all()}
+
+
+@router.get("/metrics", name="metrics", include_in_schema=False)
+async def metrics(state: StateDep) -> Response:
+    body = generate_latest(REGISTRY)
+    try:
+        counts = await _parked_counts(state)
+    except Exception as err:
+        # The database being down must not hide every other metric.
+        log.warning("parked-runs gauge unavailable: %s", err)
+    else:
+        scrape = CollectorRegistry()
+        scrape.register(_Computed(parked_runs(counts)))
+        body += generate_latest(scrape)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,165 @@
+"""The load generator's two doors: Brain over REST, the baseline over the bare SDK."""
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client, WorkflowHandle
+
+from api.auth import mint_token
+from bench.baseline import TASK_QUEUE, BaselineDecision, BaselineInput, BaselineWorkflow
+from bench.stack import JWT_SECRET
+from bench.stats import now
+from models.tables import RunRow
+
+LEAD: dict[str, Any] = {
+    "name": "Ada Lovelace",
+    "email": "ada@analytical.example",
+    "company": "Analytical Engines",
+    "title": "VP Engineering",
+    "company_size": 250,
+    "source": "referral",
+    "engagement": {"page_views": 12, "email_opens": 4, "demo_requested": True},
+}
+_TTL = 6 * 3600
+
+
+def _token(tenant: str, role: str) -> str:
+    return mint_token("bench", tenant, role, _TTL, JWT_SECRET)
+
+
+class ApiError(RuntimeError):
+    pass
+
+
+@dataclass
+class BrainApi:
+    """Brain's REST API, as a client application uses it."""
+
+    base_url: str
+    http: httpx.AsyncClient = field(init=False)
+    _tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=120,
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
+        )
+
+    def _auth(self, tenant: str, role: str) -> dict[str, str]:
+        key = (tenant, role)
+        if key not in self._tokens:
+            self._tokens[key] = _token(tenant, role)
+        return {"Authorization": f"Bearer {self._tokens[key]}"}
+
+    async def _call(
+        self, method: str, path: str, tenant: str, role: str, **kw: Any
+    ) -> tuple[dict[str, Any], float]:
+        t0 = now()
+        resp = await self.http.request(method, path, headers=self._auth(tenant, role), **kw)
+        elapsed = now() - t0
+        if resp.status_code >= 300:
+            raise ApiError(f"{method} {path}: {resp.status_code} {resp.text[:500]}")
+        return resp.json(), elapsed
+
+    async def start(self, tenant: str) -> tuple[str, float]:
+        body, elapsed = await self._call(
+            "POST", "/workflows/lead_scoring", tenant, "operator", json={"lead": LEAD}
+        )
+        return body["workflow_id"], elapsed
+
+    async def approve(self, tenant: str, workflow_id: str) -> float:
+        _, elapsed = await self._call(
+            "POST", f"/workflows/{workflow_id}/approve", tenant, "approver", json={}
+        )
+        return elapsed
+
+    async def get(self, tenant: str, workflow_id: str) -> tuple[dict[str, Any], float]:
+        return await self._call("GET", f"/workflows/{workflow_id}", tenant, "viewer")
+
+    async def approvals(self, tenant: str) -> tuple[dict[str, Any], float]:
+        return await self._call("GET", "/approvals", tenant, "viewer")
+
+    async def set_policy(
+        self, tenant: str, *, hitl: bool | None = None, threshold: float | None = None
+    ) -> float:
+        elapsed = 0.0
+        if threshold is not None:
+            _, t = await self._call(
+                "PUT",
+                "/workflows/confidence/lead_scoring",
+                "*",
+                "super_admin",
+                json={"threshold": threshold, "tenant": tenant},
+            )
+            elapsed += t
+        if hitl is not None:
+            _, t = await self._call(
+                "POST",
+                "/workflows/hitl/lead_scoring/toggle",
+                "*",
+                "super_admin",
+                json={"enabled": hitl, "tenant": tenant},
+            )
+            elapsed += t
+        return elapsed
+
+    async def wait_parked(self, tenant: str, workflow_id: str, timeout: float = 60) -> None:
+        deadline = now() + timeout
+        while now() < deadline:
+            body, _ = await self.get(tenant, workflow_id)
+            if body["state"] == "awaiting_approval":
+                return
+            await asyncio.sleep(0.02)
+        raise ApiError(f"{workflow_id} did not park within {timeout} s")
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+@dataclass
+class Baseline:
+    """The bare-SDK baseline, driven from the same Temporal client."""
+
+    client: Client
+
+    async def start(self, wait_for_decision: bool = False) -> tuple[WorkflowHandle, float]:
+        t0 = now()
+        handle = await self.client.start_workflow(
+            BaselineWorkflow.run,
+            BaselineInput(lead=LEAD, wait_for_decision=wait_for_decision),
+            id=f"baseline-{uuid.uuid4().hex}",
+            task_queue=TASK_QUEUE,
+        )
+        return handle, now() - t0
+
+    async def wait_parked(self, handle: WorkflowHandle, timeout: float = 60) -> None:
+        deadline = now() + timeout
+        while now() < deadline:
+            if await handle.query(BaselineWorkflow.waiting):
+                return
+            await asyncio.sleep(0.02)
+        raise ApiError(f"{handle.id} did not park within {timeout} s")
+
+    async def decide_by_update(self, handle: WorkflowHandle) -> None:
+        await handle.execute_update(BaselineWorkflow.decide, BaselineDecision())
+
+    async def decide_by_signal(self, handle: WorkflowHandle) -> None:
+        await handle.signal(BaselineWorkflow.approve, BaselineDecision())
+
+
+async def count_runs(
+    sessions: async_sessionmaker[AsyncSession], tenant: str, state: str
+) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(RunRow)
+        .where(RunRow.tenant == tenant, RunRow.state == state)  # type: ignore[arg-type]
+    )
+    async with sessions() as session:
+        return int((await session.execute(stmt)).scalar_one())

@@ -1,0 +1,219 @@
+"""The stack the bench measures, all on this machine: an in-memory Temporal dev server, a
+Brain worker and a baseline worker (each in its own process), and the API under uvicorn in
+another process, so that the load generator never shares an event loop with what it
+measures."""
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from store.db import make_engine, make_sessionmaker, migrate
+from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+BRAIN_QUEUE = "bench-brain"
+JWT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+_REPO = Path(__file__).resolve().parent.parent
+_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def rss_bytes(self) -> int:
+        return int(psutil.Process(self.pid).memory_info().rss)
+
+    def check(self) -> None:
+        if self.popen.poll() is not None:
+            raise RuntimeError(f"{self.name} exited ({self.popen.returncode}):\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+@dataclass
+class Stack:
+    client: Client
+    temporal_address: str
+    database_url: str
+    database_kind: str
+    api_url: str
+    workdir: Path
+    brain_worker: Proc
+    baseline_worker: Proc
+    api: Proc
+    procs: list[Proc] = field(default_factory=list)
+
+    def check(self) -> None:
+        for proc in self.procs:
+            proc.check()
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str], workdir: Path) -> Proc:
+    log = workdir / f"{name}.log"
+    out = log.open("wb")
+    popen = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=_REPO,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    out.close()
+    return Proc(name, popen, log)
+
+
+async def _fresh_postgres() -> tuple[str, str]:
+    name = f"brain_bench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(_PG_ADMIN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def _drop_postgres(name: str) -> None:
+    with contextlib.suppress(Exception):
+        conn = await asyncpg.connect(_PG_ADMIN)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+async def _wait_http(url: str, proc: Proc, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            proc.check()
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(url, timeout=2)).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{proc.name} did not answer {url} within {timeout} s:\n{proc.tail()}")
+
+
+@contextlib.asynccontextmanager
+async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[Stack]:
+    """``database``: ``sqlite`` (a file in a temp dir, Brain's default) or ``postgres``
+    (a fresh database on 127.0.0.1:5432, dropped afterwards)."""
+    workdir = Path(tempfile.mkdtemp(prefix="brain-bench-"))
+    pg_name = None
+    if database == "postgres":
+        pg_name, db_url = await _fresh_postgres()
+    else:
+        db_url = f"sqlite+aiosqlite:///{workdir / 'brain.db'}"
+    await migrate(db_url)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+    )
+    procs: list[Proc] = []
+    try:
+        address = env.client.service_client.config.target_host
+        port = free_port()
+        child_env = {
+            **os.environ,
+            "BRAIN_TEMPORAL_ADDRESS": address,
+            "BRAIN_TEMPORAL_NAMESPACE": "default",
+            "BRAIN_DATABASE_URL": db_url,
+            "BRAIN_TASK_QUEUE": BRAIN_QUEUE,
+            "BRAIN_JWT_SECRET": JWT_SECRET,
+            "BRAIN_REDIS_URL": "",
+            "BRAIN_RATE_LIMIT_PER_MINUTE": "0",
+            "BRAIN_HOME": str(workdir / "home"),
+            "BRAIN_AI_PROVIDER": "rules",
+            "PYTHONUNBUFFERED": "1",
+        }
+        brain_worker = _spawn("brain-worker", ["-m", "bench.brain_worker"], child_env, workdir)
+        procs.append(brain_worker)
+        baseline_worker = _spawn("baseline-worker", ["-m", "bench.baseline"], child_env, workdir)
+        procs.append(baseline_worker)
+        api_args = [
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            str(api_workers),
+        ]
+        api = _spawn("api", api_args, child_env, workdir)
+        procs.append(api)
+        api_url = f"http://127.0.0.1:{port}/api/brain"
+        await _wait_http(f"{api_url}/health", api)
+        stack = Stack(
+            client=env.client,
+            temporal_address=address,
+            database_url=db_url,
+            database_kind=database,
+            api_url=api_url,
+            workdir=workdir,
+            brain_worker=brain_worker,
+            baseline_worker=baseline_worker,
+            api=api,
+            procs=procs,
+        )
+        yield stack
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        await env.shutdown()
+        if pg_name:
+            await _drop_postgres(pg_name)
+
+
+def sessions_for(url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(url)
+    return engine, make_sessionmaker(engine)

@@ -1,0 +1,87 @@
+"""A process's Prometheus endpoint: Brain's own metrics plus the Temporal SDK's.
+
+The SDK's metrics (task slots, poll latencies, activity and workflow task outcomes) come
+from its Rust core, which serves them on an address of its own. A worker with
+``BRAIN_METRICS_PORT`` set runs that server on a private loopback port and folds its output
+into the one ``/metrics`` it serves, so Prometheus scrapes one target per process.
+"""
+
+import logging
+import socket
+import urllib.request
+from collections.abc import Callable, Iterator
+
+from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+log = logging.getLogger(__name__)
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def sdk_runtime(bind_address: str) -> Runtime:
+    """A Temporal runtime whose core serves the SDK's metrics at ``bind_address``."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=bind_address, counters_total_suffix=True, durations_as_seconds=True
+            )
+        )
+    )
+
+
+class ScrapedCollector(Collector):
+    """Re-serves another endpoint's metrics (the SDK core's) as part of this registry."""
+
+    def __init__(self, url: str, timeout: float = 2.0) -> None:
+        self.url = url
+        self.timeout = timeout
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            with urllib.request.urlopen(self.url, timeout=self.timeout) as response:
+                text = response.read().decode()
+        except OSError as err:
+            # A scrape must still answer with Brain's own metrics.
+            log.debug("SDK metrics unavailable at %s: %s", self.url, err)
+            return
+        yield from text_string_to_metric_families(text)
+
+
+def start_metrics_server(
+    port: int, host: str = "127.0.0.1", registry: CollectorRegistry = REGISTRY
+) -> Callable[[], None]:
+    """Serve ``registry`` at ``http://host:port/metrics``; returns the function that stops it."""
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    log.info("metrics at http://%s:%d/metrics", host, port)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
+
+
+def worker_telemetry(
+    port: int, host: str = "127.0.0.1", registry: CollectorRegistry = REGISTRY
+) -> tuple[Runtime, Callable[[], None]]:
+    """The runtime a worker's client must use, and the stop function of its endpoint."""
+    sdk_address = f"127.0.0.1:{_free_loopback_port()}"
+    runtime = sdk_runtime(sdk_address)
+    collector = ScrapedCollector(f"http://{sdk_address}/metrics")
+    registry.register(collector)
+    stop_server = start_metrics_server(port, host, registry)
+
+    def stop() -> None:
+        stop_server()
+        registry.unregister(collector)
+
+    return runtime, stop
