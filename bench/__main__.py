@@ -115,7 +115,9 @@ def _profiling(out: Path | None, procs: list[Proc]):  # type: ignore[no-untyped-
                 "--format",
                 "raw",
                 "--rate",
-                "50",
+                "100",
+                # Only threads holding the GIL: where CPU goes, not where threads wait.
+                "--gil",
                 "--output",
                 str(out / f"{p.name}.txt"),
             ],

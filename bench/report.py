@@ -72,13 +72,17 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
     ]
     out += [f"| {t['name']} | {t['target']} | {t['value']} | {_mark(t['met'])} |" for t in result["targets"]]
     out += ["", "## Run sizes", "", "| size | value |", "|---|---|"]
-    out += [f"| `{k}` | {v if not isinstance(v, list) else ', '.join(map(str, v))} |" for k, v in sizes.items()]
+    out += [f"| `{k}` | {_size(v)} |" for k, v in sizes.items()]
     if png:
         out += ["", f"![Brain against the baseline]({png})"]
     out += _throughput(result) + _decisions(result) + _parked(result)
     if ANALYSIS.exists():
         out += ["", ANALYSIS.read_text().rstrip()]
     return "\n".join(out) + "\n"
+
+
+def _size(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
 def _rel(path: Path | None) -> str:

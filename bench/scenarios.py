@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench import breakdown
 from bench.load import Baseline, BrainApi, count_runs
 from bench.stack import Stack
 from bench.stats import now, summary_ms
@@ -99,13 +100,21 @@ async def warmup(stack: Stack, api: BrainApi, baseline: Baseline, runs: int) -> 
 # ----- 1. auto-path throughput -----------------------------------------------------------
 
 
+def _steady_sample(ids: list[str], k: int = 20) -> list[str]:
+    """Runs from the middle of a measurement: neither its ramp-up nor its drain."""
+    mid = len(ids) // 2
+    return ids[max(0, mid - k // 2) : mid + k // 2]
+
+
 async def _throughput_brain(stack: Stack, api: BrainApi, clients: int, runs: int) -> dict:
     latencies: list[float] = []
     starts: list[float] = []
+    ids: list[str] = []
 
     async def job(_: int) -> None:
         t0 = now()
         wid, start_s = await api.start(AUTO_TENANT)
+        ids.append(wid)
         result = await result_of(stack.client.get_workflow_handle(wid))
         latencies.append(now() - t0)
         starts.append(start_s)
@@ -119,15 +128,18 @@ async def _throughput_brain(stack: Stack, api: BrainApi, clients: int, runs: int
         "runs_per_s": round(runs / wall, 2),
         "start_to_completed": summary_ms(latencies),
         "rest_start": summary_ms(starts),
+        "history": await breakdown.mean(stack.client, _steady_sample(ids)),
     }
 
 
 async def _throughput_baseline(baseline: Baseline, clients: int, runs: int) -> dict:
     latencies: list[float] = []
+    ids: list[str] = []
 
     async def job(_: int) -> None:
         t0 = now()
         handle, _t = await baseline.start()
+        ids.append(handle.id)
         await result_of(handle)
         latencies.append(now() - t0)
 
@@ -137,7 +149,15 @@ async def _throughput_baseline(baseline: Baseline, clients: int, runs: int) -> d
         "seconds": round(wall, 3),
         "runs_per_s": round(runs / wall, 2),
         "start_to_completed": summary_ms(latencies),
+        "history": await breakdown.mean(baseline.client, _steady_sample(ids)),
     }
+
+
+def _cpu_ms_per_run(before: dict[str, float], after: dict[str, float], runs: int) -> dict:
+    """CPU milliseconds per run spent by each process during a measurement."""
+    out = {k: round((after[k] - before[k]) * 1000 / runs, 2) for k in after}
+    out["total"] = round(sum(out.values()), 2)
+    return out
 
 
 async def throughput(stack: Stack, api: BrainApi, baseline: Baseline, sizes: Sizes) -> dict:
@@ -145,8 +165,13 @@ async def throughput(stack: Stack, api: BrainApi, baseline: Baseline, sizes: Siz
     for clients in sizes.concurrency:
         runs = sizes.auto_runs_serial if clients == 1 else max(sizes.auto_runs, clients)
         # Baseline first, then Brain, at each level: both see the same server state.
+        cpu0 = stack.cpu()
         bare = await _throughput_baseline(baseline, clients, runs)
+        cpu1 = stack.cpu()
         brain = await _throughput_brain(stack, api, clients, runs)
+        cpu2 = stack.cpu()
+        bare["cpu_ms_per_run"] = _cpu_ms_per_run(cpu0, cpu1, runs)
+        brain["cpu_ms_per_run"] = _cpu_ms_per_run(cpu1, cpu2, runs)
         stack.check()
         levels.append(
             {

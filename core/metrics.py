@@ -44,6 +44,10 @@ class ScrapedCollector(Collector):
         self.url = url
         self.timeout = timeout
 
+    def describe(self) -> list[Metric]:
+        # Registering must not scrape: the names are whatever the SDK serves at the time.
+        return []
+
     def collect(self) -> Iterator[Metric]:
         try:
             with urllib.request.urlopen(self.url, timeout=self.timeout) as response:

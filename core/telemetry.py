@@ -36,13 +36,20 @@ def _exporting() -> bool:
 
 
 def setup_tracing(service_name: str) -> TracerProvider:
-    """Install the process's tracer provider (once; later calls return the installed one).
-
-    ``OTEL_SERVICE_NAME`` overrides ``service_name``; ``OTEL_RESOURCE_ATTRIBUTES`` adds to it.
-    """
+    """Install the process's tracer provider (once; later calls return the installed one)."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
+    provider = build_tracer_provider(service_name)
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def build_tracer_provider(service_name: str) -> TracerProvider:
+    """A provider exporting over OTLP/HTTP when an endpoint is configured, nowhere otherwise.
+
+    ``OTEL_SERVICE_NAME`` overrides ``service_name``; ``OTEL_RESOURCE_ATTRIBUTES`` adds to it.
+    """
     name = os.environ.get("OTEL_SERVICE_NAME") or service_name
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
     if _exporting():
@@ -52,7 +59,6 @@ def setup_tracing(service_name: str) -> TracerProvider:
         # The exporter reads endpoint, headers, timeout and compression from OTEL_*.
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         log.info("exporting traces of %s over OTLP/HTTP", name)
-    trace.set_tracer_provider(provider)
     return provider
 
 

@@ -5,9 +5,7 @@ Recorded by the gate's activities and the API, never by workflow code: a workflo
 an activity's committed write does not. A decision is counted when its audit row is first
 inserted, so retries and replays of the recording step never count it twice.
 
-Rates are PromQL over these counters, e.g. the auto-approval rate of a process:
-``sum(rate(brain_auto_approvals_total[1h])) / sum(rate(brain_decisions_total[1h]))`` and the
-edit rate: ``brain_edited_approvals_total / brain_decisions_total{outcome="approve"}``.
+Rates (auto-approval, edit) are PromQL over these counters: see the README, "Observability".
 """
 
 from collections.abc import Iterable, Mapping

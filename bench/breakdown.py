@@ -1,0 +1,62 @@
+"""Where a run's time goes, read from its Temporal history: waits in task queues (workflow
+tasks and activities waiting for a worker slot) against time spent working."""
+
+import statistics
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+_WFT_SCHEDULED = EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED
+_WFT_STARTED = EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+_WFT_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+_ACT_SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+_ACT_STARTED = EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+_ACT_COMPLETED = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+
+
+def _ms(a: Any, b: Any) -> float:
+    return (b.ToDatetime() - a.ToDatetime()).total_seconds() * 1000
+
+
+async def one(client: Client, workflow_id: str) -> dict[str, float]:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    events = history.events
+    by_id = {e.event_id: e for e in events}
+    out = {
+        "workflow_tasks": 0.0,
+        "workflow_task_queue_ms": 0.0,
+        "workflow_task_work_ms": 0.0,
+        "activities": 0.0,
+        "activity_queue_ms": 0.0,
+        "activity_work_ms": 0.0,
+        "total_ms": _ms(events[0].event_time, events[-1].event_time),
+    }
+    for e in events:
+        if e.event_type == _WFT_STARTED:
+            sched = by_id[e.workflow_task_started_event_attributes.scheduled_event_id]
+            out["workflow_tasks"] += 1
+            out["workflow_task_queue_ms"] += _ms(sched.event_time, e.event_time)
+        elif e.event_type == _WFT_COMPLETED:
+            started = by_id[e.workflow_task_completed_event_attributes.started_event_id]
+            out["workflow_task_work_ms"] += _ms(started.event_time, e.event_time)
+        elif e.event_type == _ACT_STARTED:
+            sched = by_id[e.activity_task_started_event_attributes.scheduled_event_id]
+            out["activities"] += 1
+            out["activity_queue_ms"] += _ms(sched.event_time, e.event_time)
+        elif e.event_type == _ACT_COMPLETED:
+            started = by_id[e.activity_task_completed_event_attributes.started_event_id]
+            out["activity_work_ms"] += _ms(started.event_time, e.event_time)
+    return out
+
+
+async def mean(client: Client, workflow_ids: list[str]) -> dict[str, float]:
+    """Per-run means over ``workflow_ids``; the rest of ``total_ms`` is transit between them."""
+    rows = [await one(client, wid) for wid in workflow_ids]
+    if not rows:
+        return {}
+    avg = {k: round(statistics.fmean(r[k] for r in rows), 1) for k in rows[0]}
+    accounted = sum(v for k, v in avg.items() if k.endswith("_ms") and k != "total_ms")
+    avg["other_ms"] = round(avg["total_ms"] - accounted, 1)
+    avg["runs_sampled"] = len(rows)
+    return avg
