@@ -30,6 +30,9 @@ class Lead(_Input):
 class LeadScoringInput(_Input):
     lead: Lead
 
+    def subject(self) -> str:
+        return f"{self.lead.name} ({self.lead.company})"
+
 
 class Supplier(_Input):
     name: str = Field(min_length=1, max_length=200)
@@ -46,6 +49,9 @@ class ProductSourcingInput(_Input):
     needed_by_days: int | None = Field(None, ge=0)
     suppliers: list[Supplier] = Field(min_length=1, max_length=50)
 
+    def subject(self) -> str:
+        return f"{self.quantity} x {self.product}, {len(self.suppliers)} supplier(s)"
+
 
 class ChannelStats(_Input):
     name: str = Field(min_length=1, max_length=100)
@@ -60,6 +66,9 @@ class CampaignTuningInput(_Input):
     total_budget: float = Field(gt=0)
     channels: list[ChannelStats] = Field(min_length=1, max_length=20)
 
+    def subject(self) -> str:
+        return f"campaign {self.campaign_id}, budget {self.total_budget:,.2f}"
+
 
 class Brief(_Input):
     topic: str = Field(min_length=1, max_length=500)
@@ -72,6 +81,9 @@ class Brief(_Input):
 
 class ContentGenerationInput(_Input):
     brief: Brief
+
+    def subject(self) -> str:
+        return f"{self.brief.channel or 'content'} on {self.brief.topic!r}"
 
 
 ProcessInput = (

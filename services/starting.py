@@ -85,6 +85,8 @@ async def start_process(
                 ]
             ),
             memo={_MEMO_INPUT_HASH: digest},
+            # Shown as the run's summary in the Web UI: what this run is about.
+            static_summary=f"{process.value}: {run_input.subject()} (tenant {tenant})",
         )
     except WorkflowAlreadyStartedError:
         if idempotency_key is None:

@@ -234,6 +234,8 @@ async def test_current_details_tell_the_admin_what_to_decide(brain: Brain) -> No
     details = meta.current_details
     assert "Waiting for a decision" in details and '"score": 82' in details
     assert "threshold 0.85" in details and "--name approve" in details
+    summary = await (await handle.describe()).static_summary()
+    assert summary == f"lead_scoring: Ada Lovelace (Analytical Engines) (tenant {brain.tenant})"
     signals = {s.name: s.description for s in meta.definition.signal_definitions}
     assert "Approve the pending proposal" in signals["approve"]
     assert "Reject the pending proposal" in signals["reject"]
