@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 from opentelemetry.trace import TracerProvider
 
 from api import errors
-from api.routes import agents, approvals, audit, health, metrics, policies, workflows
+from api.routes import agents, approvals, audit, health, metrics, ops, policies, workflows
 from api.state import AppState, build_state, close_state
 from core.settings import Settings, get_settings
 from core.telemetry import instrument_app
@@ -59,7 +59,7 @@ def create_app(
         app.state.brain = state
     errors.install(app)
     # Fixed paths before parameterised ones: /workflows/policies is not a workflow id.
-    for module in (health, policies, approvals, workflows, audit, agents):
+    for module in (health, policies, approvals, workflows, audit, agents, ops):
         app.include_router(module.router, prefix=PREFIX)
     # Where Prometheus looks by default, outside the versioned API.
     app.include_router(metrics.router)

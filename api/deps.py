@@ -18,11 +18,13 @@ from store.policies import PolicyStore
 _bearer = HTTPBearer(auto_error=False, description="JWT (HS256) with sub, tenant, role, exp")
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def``
+# dependency in its thread pool, a thread hop per dependency per request for nothing.
+async def get_state(request: Request) -> AppState:
     return request.app.state.brain
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -30,15 +32,15 @@ StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_client(state: StateDep) -> Client:
+async def get_client(state: StateDep) -> Client:
     return state.client
 
 
-def get_sessions(state: StateDep) -> async_sessionmaker[AsyncSession]:
+async def get_sessions(state: StateDep) -> async_sessionmaker[AsyncSession]:
     return state.sessions
 
 
-def get_policies(state: StateDep) -> PolicyStore:
+async def get_policies(state: StateDep) -> PolicyStore:
     return state.policies
 
 

@@ -215,4 +215,3 @@ if __name__ == "__main__":
     sys.stderr.flush()
     # The SDK's runtime can abort while the interpreter finalizes (sdk-python#300).
     os._exit(code)
-

@@ -13,16 +13,35 @@ _WFT_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 _ACT_SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 _ACT_STARTED = EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
 _ACT_COMPLETED = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+_SIGNALED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+_UPDATE_ACCEPTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+
+
+def _decision_index(events: list[Any]) -> int:
+    """Where the decision entered the history: a Signal's event, or for an Update the
+    workflow task that ran its handler (the Update's events follow that task)."""
+    for i, e in enumerate(events):
+        if e.event_type == _SIGNALED:
+            return i
+        if e.event_type == _UPDATE_ACCEPTED:
+            while i > 0 and events[i].event_type != _WFT_SCHEDULED:
+                i -= 1
+            return i
+    return 0
 
 
 def _ms(a: Any, b: Any) -> float:
     return (b.ToDatetime() - a.ToDatetime()).total_seconds() * 1000
 
 
-async def one(client: Client, workflow_id: str) -> dict[str, float]:
+async def one(client: Client, workflow_id: str, from_decision: bool = False) -> dict[str, float]:
+    """``from_decision``: count only what follows the decision (the Update's workflow task,
+    or the Signal), not the run's start and its parked wait."""
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    events = history.events
+    events = list(history.events)
     by_id = {e.event_id: e for e in events}
+    if from_decision:
+        events = events[_decision_index(events) :]
     out = {
         "workflow_tasks": 0.0,
         "workflow_task_queue_ms": 0.0,
@@ -50,9 +69,11 @@ async def one(client: Client, workflow_id: str) -> dict[str, float]:
     return out
 
 
-async def mean(client: Client, workflow_ids: list[str]) -> dict[str, float]:
+async def mean(
+    client: Client, workflow_ids: list[str], from_decision: bool = False
+) -> dict[str, float]:
     """Per-run means over ``workflow_ids``; the rest of ``total_ms`` is transit between them."""
-    rows = [await one(client, wid) for wid in workflow_ids]
+    rows = [await one(client, wid, from_decision) for wid in workflow_ids]
     if not rows:
         return {}
     avg = {k: round(statistics.fmean(r[k] for r in rows), 1) for k in rows[0]}

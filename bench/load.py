@@ -51,7 +51,7 @@ class BrainApi:
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=256),
         )
 
-    def _auth(self, tenant: str, role: str) -> dict[str, str]:
+    def auth_headers(self, tenant: str, role: str) -> dict[str, str]:
         key = (tenant, role)
         if key not in self._tokens:
             self._tokens[key] = _token(tenant, role)
@@ -61,7 +61,7 @@ class BrainApi:
         self, method: str, path: str, tenant: str, role: str, **kw: Any
     ) -> tuple[dict[str, Any], float]:
         t0 = now()
-        resp = await self.http.request(method, path, headers=self._auth(tenant, role), **kw)
+        resp = await self.http.request(method, path, headers=self.auth_headers(tenant, role), **kw)
         elapsed = now() - t0
         if resp.status_code >= 300:
             raise ApiError(f"{method} {path}: {resp.status_code} {resp.text[:500]}")
@@ -109,14 +109,14 @@ class BrainApi:
             elapsed += t
         return elapsed
 
-    async def wait_parked(self, tenant: str, workflow_id: str, timeout: float = 60) -> None:
-        deadline = now() + timeout
+    async def wait_parked(self, tenant: str, workflow_id: str, within: float = 60) -> None:
+        deadline = now() + within
         while now() < deadline:
             body, _ = await self.get(tenant, workflow_id)
             if body["state"] == "awaiting_approval":
                 return
             await asyncio.sleep(0.02)
-        raise ApiError(f"{workflow_id} did not park within {timeout} s")
+        raise ApiError(f"{workflow_id} did not park within {within} s")
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -138,13 +138,13 @@ class Baseline:
         )
         return handle, now() - t0
 
-    async def wait_parked(self, handle: WorkflowHandle, timeout: float = 60) -> None:
-        deadline = now() + timeout
+    async def wait_parked(self, handle: WorkflowHandle, within: float = 60) -> None:
+        deadline = now() + within
         while now() < deadline:
             if await handle.query(BaselineWorkflow.waiting):
                 return
             await asyncio.sleep(0.02)
-        raise ApiError(f"{handle.id} did not park within {timeout} s")
+        raise ApiError(f"{handle.id} did not park within {within} s")
 
     async def decide_by_update(self, handle: WorkflowHandle) -> None:
         await handle.execute_update(BaselineWorkflow.decide, BaselineDecision())
@@ -153,9 +153,7 @@ class Baseline:
         await handle.signal(BaselineWorkflow.approve, BaselineDecision())
 
 
-async def count_runs(
-    sessions: async_sessionmaker[AsyncSession], tenant: str, state: str
-) -> int:
+async def count_runs(sessions: async_sessionmaker[AsyncSession], tenant: str, state: str) -> int:
     stmt = (
         select(func.count())
         .select_from(RunRow)

@@ -19,13 +19,24 @@ def _ms(s: dict[str, Any], key: str) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _pct(s: dict[str, Any], *keys: str) -> list[str]:
+    return [_ms(s, k) for k in keys]
+
+
 def _mark(met: bool) -> str:
     return "met" if met else "**missed**"
 
 
 def table(result: dict[str, Any]) -> str:
     """The targets, as printed at the end of a run."""
-    rows = [(t["name"], t["target"], t["value"], "met" if t["met"] else "MISSED") for t in result["targets"]]
+    rows = [
+        (t["name"], t["target"], t["value"], "met" if t["met"] else "MISSED")
+        for t in result["targets"]
+    ]
     head = ("target", "goal", "measured", "")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(4)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths, strict=True))]
@@ -70,7 +81,10 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
         "| target | goal | measured | |",
         "|---|---|---|---|",
     ]
-    out += [f"| {t['name']} | {t['target']} | {t['value']} | {_mark(t['met'])} |" for t in result["targets"]]
+    out += [
+        f"| {t['name']} | {t['target']} | {t['value']} | {_mark(t['met'])} |"
+        for t in result["targets"]
+    ]
     out += ["", "## Run sizes", "", "| size | value |", "|---|---|"]
     out += [f"| `{k}` | {_size(v)} |" for k, v in sizes.items()]
     if png:
@@ -105,17 +119,64 @@ def _throughput(result: dict[str, Any]) -> list[str]:
         "from Temporal. Baseline: `client.start_workflow`, then the result. Each client starts "
         "its next run when its last one completed.",
         "",
-        "| concurrency | runs | baseline runs/s | Brain runs/s | Brain / baseline | baseline p50 ms | Brain p50 ms | Brain p99 ms | REST start p50 ms |",
+        _row(
+            "concurrency",
+            "runs",
+            "baseline runs/s",
+            "Brain runs/s",
+            "Brain / baseline",
+            "baseline p50 ms",
+            "Brain p50 ms",
+            "Brain p99 ms",
+            "REST start p50 ms",
+        ),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for lv in result["throughput"]["levels"]:
         b, r = lv["baseline"], lv["brain"]
         out.append(
-            f"| {lv['concurrency']} | {r['runs']} | {b['runs_per_s']:.1f} | {r['runs_per_s']:.1f} "
-            f"| {lv['ratio']:.2f} | {_ms(b['start_to_completed'], 'p50_ms')} "
-            f"| {_ms(r['start_to_completed'], 'p50_ms')} | {_ms(r['start_to_completed'], 'p99_ms')} "
-            f"| {_ms(r['rest_start'], 'p50_ms')} |"
+            _row(
+                lv["concurrency"],
+                r["runs"],
+                f"{b['runs_per_s']:.1f}",
+                f"{r['runs_per_s']:.1f}",
+                f"{lv['ratio']:.2f}",
+                _ms(b["start_to_completed"], "p50_ms"),
+                *_pct(r["start_to_completed"], "p50_ms", "p99_ms"),
+                _ms(r["rest_start"], "p50_ms"),
+            )
         )
+    return out + _throughput_detail(result)
+
+
+def _throughput_detail(result: dict[str, Any]) -> list[str]:
+    """CPU per run of each process, and where a run's time went, at the top concurrency."""
+    levels = result["throughput"]["levels"]
+    top = levels[-1]
+    b, r = top["baseline"], top["brain"]
+    out = [
+        "",
+        f"CPU per completed run at concurrency {top['concurrency']} (ms, user + system, "
+        "from each process's counters):",
+        "",
+        _row("", *b["cpu_ms_per_run"].keys()),
+        _row(*["---"] * (len(b["cpu_ms_per_run"]) + 1)),
+        _row("baseline", *b["cpu_ms_per_run"].values()),
+        _row("Brain", *r["cpu_ms_per_run"].values()),
+    ]
+    if b.get("history") and r.get("history"):
+        keys = [k for k in b["history"] if k != "runs_sampled"]
+        out += [
+            "",
+            f"Where a run's time went at concurrency {top['concurrency']}, from the histories "
+            f"of {r['history']['runs_sampled']} runs in mid-measurement (per-run sums, ms; "
+            "queue = scheduled to started, work = started to completed):",
+            "",
+            _row("", *keys),
+            _row(*["---"] * (len(keys) + 1)),
+            _row("baseline", *(b["history"][k] for k in keys)),
+            _row("Brain", *(r["history"][k] for k in keys)),
+        ]
     return out
 
 
@@ -142,6 +203,17 @@ def _decisions(result: dict[str, Any]) -> list[str]:
         f"| {name} | {v['n']} | {_ms(v, 'p50_ms')} | {_ms(v, 'p95_ms')} | {_ms(v, 'p99_ms')} |"
         for name, v in rows
     ]
+    hist = d.get("history")
+    if hist and all(hist.values()):
+        keys = [k for k in next(iter(hist.values())) if k != "runs_sampled"]
+        out += [
+            "",
+            "From the histories, from the moment the decision entered (per-run means, ms):",
+            "",
+            _row("path", *keys),
+            _row(*["---"] * (len(keys) + 1)),
+            *(_row(name, *(h[k] for k in keys)) for name, h in hist.items()),
+        ]
     out += [
         "",
         "## 3. Start latency",
@@ -150,8 +222,16 @@ def _decisions(result: dict[str, Any]) -> list[str]:
         "",
         "| door | n | p50 ms | p99 ms |",
         "|---|---|---|---|",
-        f"| Brain `POST /workflows/lead_scoring` | {s['brain_rest']['n']} | {_ms(s['brain_rest'], 'p50_ms')} | {_ms(s['brain_rest'], 'p99_ms')} |",
-        f"| baseline `client.start_workflow` | {s['baseline_sdk']['n']} | {_ms(s['baseline_sdk'], 'p50_ms')} | {_ms(s['baseline_sdk'], 'p99_ms')} |",
+        _row(
+            "Brain `POST /workflows/lead_scoring`",
+            s["brain_rest"]["n"],
+            *_pct(s["brain_rest"], "p50_ms", "p99_ms"),
+        ),
+        _row(
+            "baseline `client.start_workflow`",
+            s["baseline_sdk"]["n"],
+            *_pct(s["baseline_sdk"], "p50_ms", "p99_ms"),
+        ),
     ]
     return out
 
@@ -161,6 +241,7 @@ def _parked(result: dict[str, Any]) -> list[str]:
         return []
     p = result["parked"]
     r = p["reads"]
+    flip = p["flip_seconds"]
     return [
         "",
         "## 4. Parked runs",
@@ -175,17 +256,25 @@ def _parked(result: dict[str, Any]) -> list[str]:
         f"| worker RSS with {p['parked']} parked | {p['worker_rss_mb_parked']:.0f} MB |",
         f"| worker RSS after the flip | {p['worker_rss_mb_after_flip']:.0f} MB |",
         f"| `GET /approvals` p50 / p95 / p99 ({p['approvals']['n']} sequential requests) | "
-        f"{_ms(p['approvals'], 'p50_ms')} / {_ms(p['approvals'], 'p95_ms')} / {_ms(p['approvals'], 'p99_ms')} ms |",
+        + " / ".join(_pct(p["approvals"], "p50_ms", "p95_ms", "p99_ms"))
+        + " ms |",
         f"| policy flip: first run released | {p['flip_first_release_seconds']:.2f} s |",
-        f"| policy flip: all {p['flip_released']} released and applied | {p['flip_seconds']:.2f} s |",
+        _row(f"policy flip: all {p['flip_released']} released and applied", f"{flip:.2f} s"),
         "",
         f"## 5. `GET /workflows/{{id}}` under {r['clients']} concurrent clients",
         "",
-        f"{r['requests']} requests for random parked runs, {r['requests_per_s']:.0f} requests/s.",
+        f"{r['requests']} requests for random parked runs, {r['requests_per_s']:.0f} requests/s, "
+        "each client holding one keep-alive connection (bench/rawhttp.py)."
+        + (
+            f" CPU per request: API {r['cpu_ms_per_request']['api']:.2f} ms, load generator "
+            f"{r['cpu_ms_per_request']['load_generator']:.2f} ms."
+            if "cpu_ms_per_request" in r
+            else ""
+        ),
         "",
         "| p50 ms | p95 ms | p99 ms | max ms |",
         "|---|---|---|---|",
-        f"| {_ms(r['latency'], 'p50_ms')} | {_ms(r['latency'], 'p95_ms')} | {_ms(r['latency'], 'p99_ms')} | {_ms(r['latency'], 'max_ms')} |",
+        _row(*_pct(r["latency"], "p50_ms", "p95_ms", "p99_ms", "max_ms")),
     ]
 
 
@@ -209,10 +298,18 @@ def plot(result: dict[str, Any], png: Path) -> bool:
             xs = range(len(levels))
             base = [lv["baseline"]["runs_per_s"] for lv in levels]
             brain = [lv["brain"]["runs_per_s"] for lv in levels]
-            ax.bar([x - width / 2 for x in xs], base, width, label="bare SDK baseline", color="#9aa5b1")
+            ax.bar(
+                [x - width / 2 for x in xs], base, width, label="bare SDK baseline", color="#9aa5b1"
+            )
             ax.bar([x + width / 2 for x in xs], brain, width, label="Brain (REST)", color="#2f6fde")
             for x, lv in zip(xs, levels, strict=True):
-                ax.annotate(f"{lv['ratio']:.2f}x", (x + width / 2, lv["brain"]["runs_per_s"]), ha="center", va="bottom", fontsize=9)
+                ax.annotate(
+                    f"{lv['ratio']:.2f}x",
+                    (x + width / 2, lv["brain"]["runs_per_s"]),
+                    ha="center",
+                    va="bottom",
+                    fontsize=9,
+                )
             ax.set_xticks(list(xs), [str(lv["concurrency"]) for lv in levels])
             ax.set_xlabel("concurrent clients")
             ax.set_ylabel("runs completed per second")
@@ -227,14 +324,24 @@ def plot(result: dict[str, Any], png: Path) -> bool:
             pcts = ("p50_ms", "p95_ms", "p99_ms")
             w = 0.27
             for i, (name, s, color) in enumerate(paths):
-                ax.bar([x + (i - 1) * w for x in range(3)], [s[p] for p in pcts], w, label=name, color=color)
+                ax.bar(
+                    [x + (i - 1) * w for x in range(3)],
+                    [s[p] for p in pcts],
+                    w,
+                    label=name,
+                    color=color,
+                )
             ax.set_xticks(range(3), ["p50", "p95", "p99"])
             ax.set_ylabel("ms, decision sent to run completed")
             ax.set_title("Decision latency")
-        ax.legend(fontsize=8)
+        # Head room above the bars, so the legend never covers one.
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.3)
+        ax.legend(fontsize=8, loc="upper center", ncol=3)
         ax.grid(axis="y", alpha=0.3)
     m = result["machine"]
-    fig.suptitle(f"Brain vs bare Temporal SDK — {m['cores']} cores, {result['database']}", fontsize=11)
+    fig.suptitle(
+        f"Brain vs bare Temporal SDK — {m['cores']} cores, {result['database']}", fontsize=11
+    )
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=110)

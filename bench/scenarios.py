@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import breakdown
 from bench.load import Baseline, BrainApi, count_runs
+from bench.rawhttp import RawConnection
 from bench.stack import Stack
 from bench.stats import now, summary_ms
 
@@ -28,8 +29,10 @@ class Sizes:
     auto_runs: int = 200  # per concurrency level (at least 4 per client)
     auto_runs_serial: int = 30  # at concurrency 1
     decisions: int = 30
-    parked: int = 2000
-    release: int = 500
+    # The issue's 10,000 takes 5-7 minutes just to park over REST on 2 cores, which with the
+    # rest would overrun the 10-minute default budget: `--parked 10000` runs it.
+    parked: int = 5000
+    release: int = 1000
     park_concurrency: int = 20
     approvals_requests: int = 200
     reads: int = 2000
@@ -239,6 +242,16 @@ async def start_and_decide(
         "brain_rest_approve_response": summary_ms(brain_rest),
         "baseline_update": summary_ms(update_lat),
         "baseline_signal": summary_ms(signal_lat),
+        # From the history, after the run woke up for its decision.
+        "history": {
+            "brain_rest_approve": await breakdown.mean(stack.client, brain_ids, from_decision=True),
+            "baseline_update": await breakdown.mean(
+                stack.client, [h.id for h in bare_update], from_decision=True
+            ),
+            "baseline_signal": await breakdown.mean(
+                stack.client, [h.id for h in bare_signal], from_decision=True
+            ),
+        },
     }
     return starts, decisions
 
@@ -247,7 +260,7 @@ async def start_and_decide(
 
 
 async def _wait_count(
-    sessions: Sessions, tenant: str, state: str, target: int, timeout: float, stack: Stack
+    sessions: Sessions, tenant: str, state: str, target: int, within: float, stack: Stack
 ) -> float:
     """Seconds until ``target`` runs of ``tenant`` are in ``state``."""
     t0 = now()
@@ -255,8 +268,8 @@ async def _wait_count(
         done = await count_runs(sessions, tenant, state)
         if done >= target:
             return now() - t0
-        if now() - t0 > timeout:
-            raise RuntimeError(f"only {done}/{target} {tenant} runs {state} after {timeout} s")
+        if now() - t0 > within:
+            raise RuntimeError(f"only {done}/{target} {tenant} runs {state} after {within} s")
         stack.check()
         await asyncio.sleep(0.1)
 
@@ -284,13 +297,11 @@ async def parked(stack: Stack, api: BrainApi, sessions: Sessions, sizes: Sizes) 
     await asyncio.sleep(1.0)
     rss_parked = stack.brain_worker.rss_bytes()
 
-    inbox: list[float] = []
-    for _ in range(sizes.approvals_requests):
-        body, elapsed = await api.approvals(PARK_TENANT)
-        inbox.append(elapsed)
-    assert body["items"], "the inbox should not be empty"
+    inbox = await _inbox(api, sizes.approvals_requests)
 
+    cpu0 = stack.cpu()
     reads = await _reads(api, ids, sizes)
+    reads["cpu_ms_per_request"] = _cpu_ms_per_run(cpu0, stack.cpu(), sizes.reads)
 
     # The flip: HITL off for the flip tenant; every run parked there may proceed.
     t0 = now()
@@ -311,7 +322,7 @@ async def parked(stack: Stack, api: BrainApi, sessions: Sessions, sizes: Sizes) 
         "worker_rss_mb_parked": round(rss_parked / 2**20, 1),
         "worker_rss_mb_after_flip": round(rss_after / 2**20, 1),
         "approvals_tenant_parked": len(ids),
-        "approvals": summary_ms(inbox),
+        "approvals": inbox,
         "reads": reads,
         "flip_released": flip_count,
         "flip_seconds": round(flip_s, 2),
@@ -322,18 +333,49 @@ async def parked(stack: Stack, api: BrainApi, sessions: Sessions, sizes: Sizes) 
 async def _reads(api: BrainApi, ids: list[str], sizes: Sizes) -> dict:
     lat: list[float] = []
     rng = random.Random(6)
+    conns = [
+        RawConnection(api.base_url, api.auth_headers(PARK_TENANT, "viewer"))
+        for _ in range(sizes.read_clients)
+    ]
+    free = list(conns)
 
     async def job(_: int) -> None:
-        _body, elapsed = await api.get(PARK_TENANT, rng.choice(ids))
-        lat.append(elapsed)
+        conn = free.pop()
+        try:
+            t0 = now()
+            status, _body = await conn.get(f"/workflows/{rng.choice(ids)}")
+            lat.append(now() - t0)
+        finally:
+            free.append(conn)
+        if status != 200:
+            raise RuntimeError(f"GET /workflows/{{id}} answered {status}")
 
-    wall = await _pool(sizes.reads, sizes.read_clients, job)
+    try:
+        wall = await _pool(sizes.reads, sizes.read_clients, job)
+    finally:
+        for conn in conns:
+            await conn.close()
     return {
         "clients": sizes.read_clients,
         "requests": sizes.reads,
         "requests_per_s": round(sizes.reads / wall, 1),
         "latency": summary_ms(lat),
     }
+
+
+async def _inbox(api: BrainApi, requests: int) -> dict:
+    conn = RawConnection(api.base_url, api.auth_headers(PARK_TENANT, "viewer"))
+    lat: list[float] = []
+    try:
+        for _ in range(requests):
+            t0 = now()
+            status, body = await conn.get("/approvals")
+            lat.append(now() - t0)
+            if status != 200 or b'"items":[]' in body:
+                raise RuntimeError(f"GET /approvals answered {status} {body[:200]!r}")
+    finally:
+        await conn.close()
+    return summary_ms(lat)
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -159,8 +159,8 @@ async def _drop_postgres(name: str) -> None:
             await conn.close()
 
 
-async def _wait_http(url: str, proc: Proc, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_http(url: str, proc: Proc, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
     async with httpx.AsyncClient() as http:
         while time.monotonic() < deadline:
             proc.check()
@@ -168,7 +168,7 @@ async def _wait_http(url: str, proc: Proc, timeout: float = 60.0) -> None:
                 if (await http.get(url, timeout=2)).status_code == 200:
                     return
             await asyncio.sleep(0.2)
-    raise RuntimeError(f"{proc.name} did not answer {url} within {timeout} s:\n{proc.tail()}")
+    raise RuntimeError(f"{proc.name} did not answer {url} within {within} s:\n{proc.tail()}")
 
 
 @contextlib.asynccontextmanager

@@ -15,7 +15,9 @@ import typer
 
 from cli import runs
 from cli.common import fail, load_api_factory, load_token_minter
+from cli.ops import ops_app
 from cli.policy import policy_app
+from cli.replay_check import replay_check
 from core.logs import setup_logging
 from core.settings import Settings, get_settings
 from core.telemetry import setup_tracing, shutdown_tracing
@@ -30,6 +32,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(policy_app, name="policy")
+app.add_typer(ops_app, name="ops")
+app.command("replay-check")(replay_check)
 app.command()(runs.start)
 app.command()(runs.approve)
 app.command()(runs.reject)

@@ -1,7 +1,9 @@
 """Record workflow histories into tests/histories/ for the Replayer test.
 
 Run after an intended workflow change (with ``workflow.patched`` where old runs must keep
-replaying): ``.venv/bin/python scripts/record_histories.py``. Committed histories are the
+replaying): ``.venv/bin/python scripts/record_histories.py``. It records only the histories
+that are missing, so the ones recorded before a patch stay as they were and keep proving
+that old runs replay (``--all`` re-records everything). Committed histories are the
 contract that running workflows hold the code to.
 """
 
@@ -13,8 +15,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -45,9 +48,13 @@ async def _wait_parked(handle: WorkflowHandle) -> None:
     raise RuntimeError(f"{handle.id} never parked")
 
 
-async def _save(client: Client, workflow_id: str, name: str) -> None:
+async def _save(client: Client, workflow_id: str, name: str, *, fails: bool = False) -> None:
     handle = client.get_workflow_handle(workflow_id)
-    await handle.result()
+    try:
+        await handle.result()
+    except WorkflowFailureError:
+        if not fails:
+            raise
     history = await handle.fetch_history()
     (OUT / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
     print(f"recorded {name}")
@@ -66,11 +73,21 @@ async def main() -> None:
     policies = PolicyStore(sessions)
     queue = f"record-{uuid.uuid4().hex[:6]}"
     client = env.client
+    everything = "--all" in sys.argv[1:]
+    broken = {"apply": False}
+
+    def wanted(name: str) -> bool:
+        return everything or not (OUT / f"{name}.json").exists()
+
+    def guard(_: object) -> None:
+        if broken["apply"]:
+            raise ApplicationError("the CRM is down", type="ApplyFailed", non_retryable=True)
+
     async with Worker(
         client,
         task_queue=queue,
         workflows=WORKFLOWS,
-        activities=build_activities(sessions, policies, RulesModel()),
+        activities=build_activities(sessions, policies, RulesModel(), apply_guard=guard),
         workflow_runner=WORKFLOW_RUNNER,
     ):
 
@@ -87,14 +104,20 @@ async def main() -> None:
             )
             return client.get_workflow_handle(run.workflow_id)
 
-        for process in Process:
-            # HITL on for every process in tenant "rec": each one parks, then is approved.
-            await policies.set(process, "rec", changed_by="recorder", hitl_enabled=True)
-            handle = await start(process, "confident")
+        async def approved(process: Process, example: str = "confident") -> WorkflowHandle:
+            handle = await start(process, example)
             await _wait_parked(handle)
             await handle.execute_update(
                 LeadScoringWorkflow.decide, DecideRequest(action=Action.APPROVE, by="alice")
             )
+            return handle
+
+        for process in Process:
+            # HITL on for every process in tenant "rec": each one parks, then is approved.
+            await policies.set(process, "rec", changed_by="recorder", hitl_enabled=True)
+            if not wanted(f"{process.value}_approved"):
+                continue
+            handle = await approved(process)
             await _save(client, handle.id, f"{process.value}_approved")
             # Autonomous tenant "auto": the confident example applies on its own.
             await policies.set(
@@ -103,19 +126,38 @@ async def main() -> None:
             handle = await start(process, "confident", tenant="auto")
             await _save(client, handle.id, f"{process.value}_auto")
 
-        handle = await start(Process.LEAD_SCORING, "unsure")
-        await _wait_parked(handle)
-        await handle.signal(LeadScoringWorkflow.approve, "malformed")
-        await handle.signal(LeadScoringWorkflow.reject, {"by": "ops", "comment": "not a fit"})
-        await _save(client, handle.id, "lead_scoring_rejected_by_signal")
+        # Recorded after lead scoring made its confidence searchable early (workflow.patched).
+        if wanted("lead_scoring_patched_approved"):
+            handle = await approved(Process.LEAD_SCORING)
+            await _save(client, handle.id, "lead_scoring_patched_approved")
+        # Ops (services/history.py): a run whose apply step failed, and a terminated one.
+        if wanted("lead_scoring_apply_failed"):
+            broken["apply"] = True
+            handle = await approved(Process.LEAD_SCORING)
+            await _save(client, handle.id, "lead_scoring_apply_failed", fails=True)
+            broken["apply"] = False
+        if wanted("lead_scoring_terminated"):
+            handle = await start(Process.LEAD_SCORING, "confident")
+            await _wait_parked(handle)
+            await handle.terminate(reason="recorded: terminated while parked")
+            await _save(client, handle.id, "lead_scoring_terminated", fails=True)
 
-        handle = await start(Process.LEAD_SCORING, "unsure")
-        await _wait_parked(handle)
-        await handle.execute_update(
-            LeadScoringWorkflow.decide,
-            DecideRequest(action=Action.APPROVE, by="alice", edits={"score": 90}),
-        )
-        await _save(client, handle.id, "lead_scoring_approved_with_edits")
+        if wanted("lead_scoring_rejected_by_signal"):
+            handle = await start(Process.LEAD_SCORING, "unsure")
+            await _wait_parked(handle)
+            await handle.signal(LeadScoringWorkflow.approve, "malformed")
+            await handle.signal(LeadScoringWorkflow.reject, {"by": "ops", "comment": "not a fit"})
+            await _save(client, handle.id, "lead_scoring_rejected_by_signal")
+
+        if wanted("lead_scoring_approved_with_edits"):
+            handle = await start(Process.LEAD_SCORING, "unsure")
+            await _wait_parked(handle)
+            await handle.execute_update(
+                LeadScoringWorkflow.decide,
+                DecideRequest(action=Action.APPROVE, by="alice", edits={"score": 90}),
+            )
+            await _save(client, handle.id, "lead_scoring_approved_with_edits")
+    await env.shutdown()
     sys.stdout.flush()
     os._exit(0)  # temporalio/sdk-python#300: skip interpreter finalization
 

@@ -29,6 +29,9 @@ from temporalio.client import Client
 from temporal.search_attributes import ensure_registered
 
 RETENTION = timedelta(days=30)
+# Consecutive workflow-task failures after which the server marks a run as stuck.
+REPORTED_PROBLEMS_SETTING = "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute"
+REPORTED_PROBLEMS_AFTER = 3
 _LOG_TAIL_BYTES = 4000
 
 
@@ -136,6 +139,10 @@ class DevServer:
             # "warn" prints a poller warning per system queue on every shutdown.
             "--log-level", "error",
             "--ui-disable-news-fetch",
+            # Flag runs whose workflow task keeps failing (TemporalReportedProblems), so
+            # `brain ops failed` and the Web UI's "Task Failures" view list them.
+            "--dynamic-config-value",
+            f"{REPORTED_PROBLEMS_SETTING}={REPORTED_PROBLEMS_AFTER}",
         ]  # fmt: skip
         # Appending keeps earlier runs' logs for post-mortems; the offset lets the error
         # message show only this run's output.

@@ -1,0 +1,84 @@
+"""``brain ops failed`` and ``brain ops replay``: the on-call commands (README, "On call")."""
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from cli.common import database, echo_json, fail, parse_process, run, temporal
+from core.settings import Settings, get_settings
+from models.processes import Process
+from services import ops, replay
+
+ops_app = typer.Typer(
+    help="Failed runs: list them, and replay them from their last good point.",
+    no_args_is_help=True,
+)
+
+ProcessOpt = Annotated[
+    str | None, typer.Option("--process", "-p", help="Only this process (name or seed alias).")
+]
+TenantOpt = Annotated[str | None, typer.Option(help="Only this tenant (default: every tenant).")]
+
+
+@ops_app.command("failed")
+def failed(process: ProcessOpt = None, tenant: TenantOpt = None) -> None:
+    """Current runs that failed, were terminated or timed out, and running runs that are stuck,
+    with the failure, the failing step and the last decision made."""
+    proc = parse_process(process) if process else None
+    run(_failed(get_settings(), proc, tenant))
+
+
+async def _failed(settings: Settings, process: Process | None, tenant: str | None) -> None:
+    client = await temporal(settings)
+    async with database(settings) as sessions:
+        found = await ops.list_failed(client, tenant=tenant, process=process, sessions=sessions)
+    echo_json({"items": [asdict(r) for r in found]})
+
+
+@ops_app.command("replay")
+def replay_cmd(
+    workflow_id: Annotated[
+        str | None, typer.Option("--workflow-id", "-w", help="Replay this workflow's run.")
+    ] = None,
+    process: ProcessOpt = None,
+    tenant: TenantOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be reset.")
+    ] = False,
+    by: Annotated[str, typer.Option(help="Recorded as who asked for the reset.")] = "cli",
+) -> None:
+    """Reset failed runs to their last good point (the task that scheduled the failed step),
+    keeping the decisions made before it. Exit 1 when any run was refused or failed."""
+    if (workflow_id is None) == (process is None):
+        raise typer.BadParameter("give exactly one of --workflow-id or --process")
+    proc = parse_process(process) if process else None
+    run(_replay(get_settings(), workflow_id, proc, tenant, dry_run, by))
+
+
+async def _replay(
+    settings: Settings,
+    workflow_id: str | None,
+    process: Process | None,
+    tenant: str | None,
+    dry_run: bool,
+    by: str,
+) -> None:
+    client = await temporal(settings)
+    async with database(settings) as sessions:
+        try:
+            items = await replay.replay(
+                client,
+                tenant=tenant,
+                workflow_id=workflow_id,
+                process=process,
+                dry_run=dry_run,
+                sessions=sessions,
+                requested_by=by,
+            )
+        except ops.RunNotFound:
+            fail("WorkflowNotFound", f"no Brain workflow {workflow_id!r}")
+    echo_json({"items": [asdict(i) for i in items]})
+    ok = ("replayed", "dry run")
+    if any(not i.outcome.startswith(ok) for i in items):
+        raise typer.Exit(1)

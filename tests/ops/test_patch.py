@@ -1,0 +1,63 @@
+"""``workflow.patched`` in lead scoring: histories from before the change and after it both
+replay with the current code; the change without the patch would break the new ones."""
+
+from pathlib import Path
+from typing import Any
+
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from hitl.gate import GatedWorkflow
+from models.ai import AIResult
+from temporal.sandbox import WORKFLOW_RUNNER
+from workflows.lead_scoring_workflow import CONFIDENCE_EARLY, LeadScoringWorkflow
+
+HISTORIES = Path(__file__).parents[1] / "histories"
+
+
+def _load(name: str) -> WorkflowHistory:
+    return WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
+
+
+def _patches(h: WorkflowHistory) -> list[str]:
+    return [
+        e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data.decode()
+        for e in h.events
+        if e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+
+
+@workflow.defn(name="LeadScoringWorkflow")
+class _BeforeThePatch(LeadScoringWorkflow):
+    """The code as it was: no early confidence upsert."""
+
+    @workflow.run
+    async def run(self, start):  # type: ignore[no-untyped-def, override]
+        return await super().run(start)
+
+    async def _propose(self, propose: Any) -> AIResult:
+        return await GatedWorkflow._propose(self, propose)
+
+
+def _replayer(*workflows: type) -> Replayer:
+    return Replayer(
+        workflows=list(workflows),
+        data_converter=pydantic_data_converter,
+        workflow_runner=WORKFLOW_RUNNER,
+    )
+
+
+async def test_old_and_new_histories_replay_with_the_patched_code() -> None:
+    old, new = _load("lead_scoring_approved"), _load("lead_scoring_patched_approved")
+    assert _patches(old) == [] and CONFIDENCE_EARLY in _patches(new)[0]
+    for history in (old, new):
+        await _replayer(LeadScoringWorkflow).replay_workflow(history)
+
+
+async def test_rolling_back_the_patch_breaks_runs_recorded_with_it() -> None:
+    replayed = await _replayer(_BeforeThePatch).replay_workflow(
+        _load("lead_scoring_patched_approved"), raise_on_replay_failure=False
+    )
+    assert replayed.replay_failure is not None
