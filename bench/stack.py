@@ -6,6 +6,7 @@ measures."""
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -189,6 +190,7 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
         dev_server_log_level="error",
     )
     procs: list[Proc] = []
+    finished = False
     try:
         address = env.client.service_client.config.target_host
         port = free_port()
@@ -246,12 +248,18 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
             temporal_pid=_temporal_pid(),
         )
         yield stack
+        finished = True
     finally:
         for proc in reversed(procs):
             proc.stop()
         await env.shutdown()
         if pg_name:
             await _drop_postgres(pg_name)
+        if finished:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            # Keep the processes' logs for the post-mortem.
+            print(f"bench: logs kept in {workdir}", file=sys.stderr)
 
 
 def sessions_for(url: str):  # type: ignore[no-untyped-def]
