@@ -9,7 +9,7 @@ import asyncio
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -159,7 +159,7 @@ async def _failed_run(
         failure_type=summary.failure_type,
         step=summary.step,
         last_decision=await _last_decision(sessions, wid),
-        since=since.ToDatetime() if since.seconds else None,
+        since=since.ToDatetime(tzinfo=UTC) if since.seconds else None,
     )
 
 

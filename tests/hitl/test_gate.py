@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.hitl import DecideRequest
 from models.processes import Action, Channel, Process, RunState
@@ -135,9 +136,16 @@ async def test_second_decision_and_stale_approval_are_refused(brain: Brain) -> N
         decide(handle, Action.REJECT, by="bob"),
         return_exceptions=True,
     )
-    outcomes = [first, second]
-    refused = [o for o in outcomes if isinstance(o, WorkflowUpdateFailedError)]
-    assert len(refused) == 1 and refused[0].cause.type == errors.ALREADY_DECIDED
+    refused = [o for o in (first, second) if isinstance(o, BaseException)]
+    assert len(refused) == 1, (first, second)
+    # The loser is refused by the gate, or, when the winner's run already finished before
+    # the loser reached it (a loaded machine), by the server for a closed workflow.
+    loser = refused[0]
+    if isinstance(loser, WorkflowUpdateFailedError):
+        assert loser.cause.type == errors.ALREADY_DECIDED
+    else:
+        closed = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
+        assert isinstance(loser, RPCError) and loser.status in closed, loser
     await handle.result()
     assert len(await brain.audit(handle.id)) == 1
 
