@@ -4,17 +4,13 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from cli.common import default_actor, echo_json, fail, parse_process, policy_store, run
 from core.settings import Settings, get_settings
-from models.broadcast import PolicyBroadcast
-from models.hitl import GLOBAL_TENANT, Policy, PolicyChange
+from models.hitl import GLOBAL_TENANT
 from models.processes import Process
+from services.policies import BroadcastNotStarted, change_policy
 from temporal.client import connect
-from workflows.policy_broadcast_workflow import PolicyBroadcastWorkflow, workflow_id_for
 
 policy_app = typer.Typer(help="Read and change HITL policies.", no_args_is_help=True)
 
@@ -94,43 +90,28 @@ async def _set(
     by: str,
     **fields: bool | float | int | str | None,
 ) -> None:
+    """Write the change and announce it to parked runs, as the API does (SPEC §2)."""
+    try:
+        client = await connect(settings)
+    except RuntimeError as err:
+        fail("TemporalUnavailable", f"cannot reach Temporal to announce the change: {err}")
     async with policy_store(settings) as store:
         try:
-            policy = await store.set(process, tenant, changed_by=by, **fields)  # type: ignore[arg-type]
+            policy = await change_policy(
+                client,
+                store,
+                task_queue=settings.task_queue,
+                process=process,
+                tenant=tenant,
+                changed_by=by,
+                **fields,
+            )
         except ValueError as err:
             fail("InvalidPolicy", str(err))
         except KeyError as err:
             fail("NotFound", str(err.args[0]) if err.args else str(err))
+        except BroadcastNotStarted as err:
+            echo_json(err.policy.model_dump(mode="json"))
+            fail("BroadcastFailed", str(err))
     echo_json(policy.model_dump(mode="json"))
-    await _broadcast(settings, policy, by)
-
-
-async def _broadcast(settings: Settings, policy: Policy, by: str) -> None:
-    """Start the policy broadcast for this version, as the API does: parked runs of the
-    scope re-read their policy within seconds (SPEC §2). Its id comes from the version, so a
-    repeated announcement starts nothing new."""
-    change = PolicyChange(
-        process=policy.process, tenant=policy.tenant, version=policy.version, changed_by=by
-    )
-    try:
-        client = await connect(settings)
-        await client.start_workflow(
-            PolicyBroadcastWorkflow.run,
-            PolicyBroadcast(change=change),
-            id=workflow_id_for(change),
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError:
-        pass
-    except (RuntimeError, RPCError) as err:
-        fail(
-            "BroadcastFailed",
-            f"policy version {policy.version} was saved, but parked runs could not be told "
-            f"({err}); repeat the change to retry",
-        )
-    typer.echo(
-        f"note: policy version {policy.version} is being broadcast to parked runs "
-        f"({workflow_id_for(change)})",
-        err=True,
-    )
+    typer.echo(f"note: policy version {policy.version} is being broadcast to parked runs", err=True)
