@@ -41,6 +41,11 @@ with workflow.unsafe.imports_passed_through():
     from temporal.search_attributes import BRAIN_CONFIDENCE, BRAIN_PROCESS, BRAIN_STATE
 
 
+# Runs recorded before confidence became searchable right after the AI step have no upsert
+# there; ``workflow.patched`` keeps them replaying (tests/histories record both shapes).
+CONFIDENCE_EARLY = "confidence-searchable-early"
+
+
 class GatedWorkflow(DecisionDoors):
     """Base class of the four process workflows; subclasses only name their steps."""
 
@@ -77,6 +82,7 @@ class GatedWorkflow(DecisionDoors):
         self._approval_id = f"{info.workflow_id}:1"
         try:
             self._ai = await self._propose(propose)
+            self._publish_confidence()
             await self._open_gate()
             if self._decision is None:
                 await self._await_decision()
@@ -113,6 +119,13 @@ class GatedWorkflow(DecisionDoors):
                 needs_review=True,
                 error=reason,
             )
+
+    def _publish_confidence(self) -> None:
+        """Make the run searchable by confidence as soon as it is known: autonomous runs
+        never park, and people search by it either way."""
+        assert self._ai is not None
+        if workflow.patched(CONFIDENCE_EARLY) and self._carries_brain_attributes():
+            workflow.upsert_search_attributes([BRAIN_CONFIDENCE.value_set(self._ai.confidence)])
 
     async def _open_gate(self) -> None:
         assert self._run is not None and self._ai is not None
@@ -238,15 +251,19 @@ class GatedWorkflow(DecisionDoors):
             return
         self._state = state
         self._refresh_details()
-        # Runs started by Brain carry its attributes from the start. A run started bare (the
-        # time-skipping test server, a namespace without them) must not upsert attributes
-        # the server does not know: that would fail every workflow task.
-        if workflow.info().typed_search_attributes.get(BRAIN_PROCESS) is None:
+        if not self._carries_brain_attributes():
             return
         updates = [BRAIN_STATE.value_set(state.value)]
         if self._ai is not None:
             updates.append(BRAIN_CONFIDENCE.value_set(self._ai.confidence))
         workflow.upsert_search_attributes(updates)
+
+    @staticmethod
+    def _carries_brain_attributes() -> bool:
+        """Runs started by Brain carry its attributes from the start. A run started bare (the
+        time-skipping test server, a namespace without them) must not upsert attributes the
+        server does not know: that would fail every workflow task."""
+        return workflow.info().typed_search_attributes.get(BRAIN_PROCESS) is not None
 
     def _refresh_details(self) -> None:
         workflow.set_current_details(

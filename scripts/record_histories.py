@@ -126,7 +126,7 @@ async def main() -> None:
             handle = await start(process, "confident", tenant="auto")
             await _save(client, handle.id, f"{process.value}_auto")
 
-        # Recorded after lead scoring made its confidence searchable early (workflow.patched).
+        # Recorded after the gate made confidence searchable early (workflow.patched).
         if wanted("lead_scoring_patched_approved"):
             handle = await approved(Process.LEAD_SCORING)
             await _save(client, handle.id, "lead_scoring_patched_approved")

@@ -1,18 +1,16 @@
-"""``workflow.patched`` in lead scoring: histories from before the change and after it both
-replay with the current code; the change without the patch would break the new ones."""
+"""``workflow.patched`` in the gate (shown on lead scoring): histories from before the change
+and after it both replay with the current code; without the patch the new ones would break."""
 
 from pathlib import Path
-from typing import Any
 
 from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from hitl.gate import GatedWorkflow
-from models.ai import AIResult
+from hitl.gate import CONFIDENCE_EARLY
 from temporal.sandbox import WORKFLOW_RUNNER
-from workflows.lead_scoring_workflow import CONFIDENCE_EARLY, LeadScoringWorkflow
+from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 
@@ -37,8 +35,8 @@ class _BeforeThePatch(LeadScoringWorkflow):
     async def run(self, start):  # type: ignore[no-untyped-def, override]
         return await super().run(start)
 
-    async def _propose(self, propose: Any) -> AIResult:
-        return await GatedWorkflow._propose(self, propose)
+    def _publish_confidence(self) -> None:
+        pass
 
 
 def _replayer(*workflows: type) -> Replayer:
