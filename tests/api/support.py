@@ -1,8 +1,6 @@
 """Driving the API in-process: tokens per role, start/park/decide helpers, polling."""
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +9,7 @@ import httpx
 from api.auth import mint_token
 from api.state import AppState
 from core.settings import Settings
-from tests.support import LEAD, Brain, ai_result
+from tests.support import LEAD, Brain, ai_result, eventually
 
 SECRET = "api-test-secret-" + "0123456789abcdef" * 4
 ROLES = ("viewer", "operator", "approver", "admin", "super_admin")
@@ -63,17 +61,6 @@ PROPOSALS = {
     "campaign_tuning": {"budgets": {"search": 700, "social": 300}, "rationale": "roas"},
     "content_generation": {"title": "Durable", "body": "Workflows that last.", "rationale": "r"},
 }
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 @dataclass

@@ -5,8 +5,8 @@ import httpx
 from api.app import create_app
 from core.settings import Settings
 from tests.api.conftest import REDIS_URL
-from tests.api.support import SECRET, Api, eventually, new_tenant
-from tests.support import Brain
+from tests.api.support import SECRET, Api, new_tenant
+from tests.support import Brain, eventually
 
 
 async def test_the_lifespan_builds_and_closes_its_clients(brain: Brain) -> None:

@@ -14,8 +14,8 @@ from temporalio.client import Client
 from core.settings import Settings
 from store.db import make_engine, make_sessionmaker
 from tests.api.conftest import close_api, open_api
-from tests.api.support import Api, eventually
-from tests.support import Brain
+from tests.api.support import Api
+from tests.support import Brain, eventually
 
 
 async def test_health_ok(api: Api) -> None:

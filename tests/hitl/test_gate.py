@@ -1,7 +1,6 @@
 """The gate on a real dev server: every door, every refusal, exactly once."""
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,28 +13,8 @@ from models.processes import Action, Channel, Process, RunState
 from models.tables import LeadRow
 from models.workflow_io import ProcessResult
 from temporal import errors
-from tests.support import Brain, ai_result
+from tests.support import Brain, ai_result, eventually, parked
 from workflows import LeadScoringWorkflow
-
-
-async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
-    """Poll an async check until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
-
-
-async def parked(handle: WorkflowHandle) -> Any:
-    async def check() -> Any:
-        status = await handle.query(LeadScoringWorkflow.status)
-        return status if status.state is RunState.AWAITING_APPROVAL else None
-
-    return await eventually(check)
 
 
 async def decide(handle: WorkflowHandle, action: Action, by: str = "alice", **kw: Any) -> Any:

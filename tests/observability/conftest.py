@@ -2,7 +2,6 @@
 ``temporal.client.connect`` (so traced), metrics on a registry of the test's own — with the
 spans kept in memory."""
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -14,19 +13,15 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from api.app import create_app
 from core.settings import Settings
 from hitl.metrics import GateMetrics
-from store.policies import PolicyStore
 from temporal.client import connect
-from temporal.sandbox import WORKFLOW_RUNNER
 from tests.api.conftest import app_state
 from tests.api.support import SECRET, Api
 from tests.conftest import Database
-from tests.support import Brain, ScriptedModel
-from workers.registry import WORKFLOWS, build_activities
+from tests.support import Brain, running_brain
 
 
 @dataclass
@@ -66,20 +61,7 @@ async def observed(settings: Settings, database: Database) -> AsyncIterator[Obse
     provider.add_span_processor(SimpleSpanProcessor(spans))
     client = await connect(settings, tracer_provider=provider)
     metrics = GateMetrics(CollectorRegistry())
-    policies = PolicyStore(database.sessions)
-    model = ScriptedModel()
-    task_queue = f"brain-obs-{uuid.uuid4().hex[:8]}"
-    activities = build_activities(
-        database.sessions, policies, model, client=client, metrics=metrics
-    )
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=activities,
-        workflow_runner=WORKFLOW_RUNNER,
-    ):
-        brain = Brain(client, task_queue, database, policies, model)
+    async with running_brain(client, database, queue="brain-obs", metrics=metrics) as brain:
         state = app_state(brain, settings)
         app = create_app(settings, state=state, tracer_provider=provider)
         transport = httpx.ASGITransport(app=app)

@@ -4,8 +4,8 @@ from collections.abc import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from tests.api.support import eventually
 from tests.observability.conftest import SQLITE_ONLY, Observed
+from tests.support import eventually
 
 pytestmark = SQLITE_ONLY
 

@@ -1,7 +1,6 @@
 """A worker whose apply step fails while ``guard.broken`` is set: the test decides when a
 run fails and when it is "fixed", then replays it through the API or the CLI."""
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -9,19 +8,15 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
-from temporalio.worker import Worker
 
 from core.settings import Settings
 from models.activity_io import ApplyRequest
-from store.policies import PolicyStore
 from temporal import errors
-from temporal.sandbox import WORKFLOW_RUNNER
 from tests.api.conftest import REDIS_URL, close_api, open_api
 from tests.api.support import SECRET, Api
 from tests.cli.conftest import cli  # noqa: F401 (the CLI tests' fixture, shared)
 from tests.conftest import Database
-from tests.support import Brain, ScriptedModel
-from workers.registry import WORKFLOWS, build_activities
+from tests.support import Brain, running_brain
 
 
 @dataclass
@@ -43,18 +38,8 @@ def guard() -> Guard:
 
 @pytest_asyncio.fixture
 async def brain(client: Client, database: Database, guard: Guard) -> AsyncIterator[Brain]:
-    policies = PolicyStore(database.sessions)
-    model = ScriptedModel()
-    task_queue = f"brain-ops-{uuid.uuid4().hex[:8]}"
-    activities = build_activities(database.sessions, policies, model, apply_guard=guard)
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=activities,
-        workflow_runner=WORKFLOW_RUNNER,
-    ):
-        yield Brain(client, task_queue, database, policies, model)
+    async with running_brain(client, database, queue="brain-ops", apply_guard=guard) as brain:
+        yield brain
 
 
 @pytest.fixture

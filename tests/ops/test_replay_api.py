@@ -6,8 +6,9 @@ from typing import Any
 from models.processes import RunState
 from models.tables import LeadRow
 from models.workflow_io import ProcessResult
-from tests.api.support import Api, eventually, new_tenant
+from tests.api.support import Api, new_tenant
 from tests.ops.conftest import Guard
+from tests.support import eventually
 
 
 async def _failed_run(api: Api) -> dict[str, Any]:

@@ -1,8 +1,6 @@
 """Store fixtures: every test runs on SQLite (a fresh file) and on PostgreSQL (one database for
 the session, emptied before each test). PostgreSQL being down is a failure, not a skip."""
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,28 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
-
-PG_SERVER = os.environ.get("BRAIN_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432")
-
-
-async def _admin(sql: str) -> None:
-    # CREATE/DROP DATABASE cannot run inside a transaction.
-    engine = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
+from store.scratch import scratch_postgres
 
 
 @pytest.fixture(scope="session")
 async def pg_database() -> AsyncIterator[str]:
-    name = f"brain_test_store_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with scratch_postgres("brain_test_store") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

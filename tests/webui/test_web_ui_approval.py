@@ -10,7 +10,6 @@ test fails and says why, it is never skipped. Screenshots go to ``test-artifacts
 import asyncio
 import os
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,17 +21,13 @@ import pytest_asyncio
 from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from models.hitl import RunStatus
 from models.processes import RunState
 from models.workflow_io import ProcessResult
-from store.policies import PolicyStore
-from temporal.sandbox import WORKFLOW_RUNNER
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
 from tests.conftest import Database, _temporal_binary
-from tests.support import Brain, ScriptedModel, ai_result
-from workers.registry import WORKFLOWS, build_activities
+from tests.support import Brain, ai_result, running_brain
 from workflows import LeadScoringWorkflow
 
 CHROMIUM = os.environ.get("BRAIN_CHROMIUM", "/usr/bin/chromium")
@@ -114,18 +109,8 @@ async def ui_server() -> AsyncIterator[UIServer]:
 @pytest_asyncio.fixture
 async def ui_brain(ui_server: UIServer, database: Database) -> AsyncIterator[Brain]:
     """A Brain worker on the Web UI's dev server (as the shared ``brain`` fixture builds it)."""
-    client = ui_server.env.client
-    policies = PolicyStore(database.sessions)
-    model = ScriptedModel()
-    task_queue = f"brain-webui-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=build_activities(database.sessions, policies, model, client=client),
-        workflow_runner=WORKFLOW_RUNNER,
-    ):
-        yield Brain(client, task_queue, database, policies, model)
+    async with running_brain(ui_server.env.client, database, queue="brain-webui") as brain:
+        yield brain
 
 
 async def _parked(handle: WorkflowHandle) -> RunStatus:

@@ -15,8 +15,7 @@ from models.workflow_io import ProcessResult
 from services.starting import start_process
 from tests.cli.conftest import BRAIN, EXAMPLES, clean_env
 from tests.conftest import Database
-from tests.hitl.test_gate import eventually
-from tests.support import Brain
+from tests.support import Brain, eventually
 from workflows import LeadScoringWorkflow
 
 

@@ -39,8 +39,7 @@ from tests.fakes.openai_server import (
     truncated,
     unauthorized,
 )
-from tests.hitl.test_gate import parked
-from tests.support import Brain
+from tests.support import Brain, parked
 from workflows import LeadScoringWorkflow
 
 EXAMPLES = Path(__file__).parents[2] / "examples"

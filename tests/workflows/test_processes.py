@@ -14,8 +14,7 @@ from models.hitl import DecideRequest
 from models.processes import Action, Channel, Process, RunState
 from models.tables import CampaignChangeRow, ContentRow, LeadRow, PurchaseOrderDraftRow
 from temporal import errors
-from tests.hitl.test_gate import parked
-from tests.support import Brain
+from tests.support import Brain, parked
 from workflows import LeadScoringWorkflow
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
