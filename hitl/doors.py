@@ -47,10 +47,23 @@ class DecisionDoors:
     _approval_id: str
     _decision: Decision | None
     _ignored: list[str]
+    _early_signals: list[tuple[Action, Any]]
     _deadline_moved: bool
 
     def _refresh_details(self) -> None:
         raise NotImplementedError
+
+    def _release_early_signals(self) -> None:
+        """Put held signals through the signal door, in arrival order, once the approval is
+        open; the first valid one decides and the rest are refused as already decided. With
+        no approval (the run proceeded on its own) they are recorded as ignored."""
+        held, self._early_signals = self._early_signals, []
+        for action, raw in held:
+            if self._approval is None:
+                reason = f"{action} signal ignored: nothing was pending; the run proceeded"
+                self._ignored = [*self._ignored, reason][-_MAX_IGNORED:]
+                continue
+            self._decide_by_signal(action, raw)
 
     def _check_decidable(
         self, action: Action, approval_id: str | None, edits: dict[str, Any] | None
@@ -137,6 +150,13 @@ class DecisionDoors:
         return self._decision
 
     def _decide_by_signal(self, action: Action, raw: Any) -> None:
+        if self._approval is None and self._decision is None:
+            # The gate has not opened in history yet, though its row may already say parked
+            # (a worker died between writing it and completing the workflow task). A signal
+            # is accepted durably, so hold it and decide the moment the approval opens.
+            self._early_signals.append((action, raw))
+            workflow.logger.info("%s signal held until the approval opens", action)
+            return
         try:
             payload = DecisionPayload.model_validate(raw or {})
             final = self._check_decidable(action, payload.approval_id, payload.edits)

@@ -61,6 +61,7 @@ class GatedWorkflow(DecisionDoors):
         self._decision: Decision | None = None
         self._result: dict[str, Any] | None = None
         self._ignored: list[str] = []
+        self._early_signals: list[tuple[Action, Any]] = []
         self._approval_id = ""
         # Set when a policy change altered the deadline, so the wait recomputes it.
         self._deadline_moved = False
@@ -146,6 +147,7 @@ class GatedWorkflow(DecisionDoors):
             self._claim(Action.APPROVE, actor="brain", channel=Channel.AUTO)
         else:
             self._set_state(RunState.AWAITING_APPROVAL)
+        self._release_early_signals()
 
     async def _await_decision(self) -> None:
         while self._decision is None:

@@ -11,9 +11,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.hitl import DecideRequest
 from models.processes import Action, Channel, Process, RunState
 from models.tables import LeadRow
-from models.workflow_io import ProcessResult
+from models.workflow_io import LeadScoringStart, ProcessResult
 from temporal import errors
-from tests.support import Brain, ai_result, eventually, parked
+from tests.support import LEAD, Brain, ai_result, eventually, parked
 from workflows import LeadScoringWorkflow
 
 
@@ -239,3 +239,24 @@ def _state_key() -> Any:
     from temporal.search_attributes import BRAIN_STATE
 
     return BRAIN_STATE
+
+
+async def test_a_signal_before_the_gate_opens_is_held_not_lost(brain: Brain) -> None:
+    # A signal is accepted durably; one that reaches the run before its approval is open in
+    # history (signal-with-start here; after a worker crash in real life) decides it then.
+    early = f"lead_scoring:{brain.tenant}:early"
+    handle = await brain.client.start_workflow(
+        LeadScoringWorkflow.run,
+        LeadScoringStart(tenant=brain.tenant, requested_by="tester", input=LEAD),
+        id=early,
+        task_queue=brain.task_queue,
+        start_signal="approve",
+        start_signal_args=[
+            {"by": "early-bird", "approval_id": f"lead_scoring:{brain.tenant}:early:1"}
+        ],
+    )
+    # Bounded: without the hold, the signal is dropped and the run waits forever.
+    result = await asyncio.wait_for(handle.result(), 30)
+    assert result.state is RunState.COMPLETED
+    [audit] = await brain.audit(handle.id)
+    assert (audit.actor, audit.channel) == ("early-bird", "signal")

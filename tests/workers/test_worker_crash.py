@@ -7,6 +7,9 @@ import signal
 import uuid
 from pathlib import Path
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from models.processes import Process, RunState
@@ -20,6 +23,8 @@ from workflows import LeadScoringWorkflow
 
 
 def _spawn_worker(client: Client, db: Database, task_queue: str, home: Path):
+    # Appended, so a failure can show what both workers said.
+    log = (home / "worker.log").open("ab")
     return asyncio.create_subprocess_exec(
         str(BRAIN),
         "worker",
@@ -30,9 +35,21 @@ def _spawn_worker(client: Client, db: Database, task_queue: str, home: Path):
             home=str(home),
         ),
         cwd=str(home),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
+
+
+async def _polled(client: Client, task_queue: str) -> bool:
+    """True once a worker polls the task queue for workflow tasks."""
+    described = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        )
+    )
+    return bool(described.pollers)
 
 
 async def test_killed_worker_loses_nothing_and_applies_once(
@@ -79,9 +96,18 @@ async def test_killed_worker_loses_nothing_and_applies_once(
 
     worker = await _spawn_worker(client, database, task_queue, tmp_path)
     try:
+        # Its start-up (imports, migrations) must not eat into the time the runs get.
+        await eventually(lambda: _polled(client, task_queue), within=90)
         for workflow_id in ids:
             handle = client.get_workflow_handle(workflow_id, result_type=ProcessResult)
-            result = await asyncio.wait_for(handle.result(), 60)
+            try:
+                result = await asyncio.wait_for(handle.result(), 90)
+            except TimeoutError:
+                tail = (tmp_path / "worker.log").read_text(errors="replace")[-4000:]
+                raise AssertionError(
+                    f"{workflow_id} not applied within 90 s; worker exit code "
+                    f"{worker.returncode}; worker log:\n{tail}"
+                ) from None
             assert result.state is RunState.COMPLETED
             [audit] = await brain.audit(workflow_id)
             assert (audit.actor, audit.channel) == ("ops", "signal")
