@@ -95,7 +95,8 @@ class ApplyActivities:
         if self._guard is not None:
             self._guard(req)
         async with self._sessions.begin() as session:
-            # Inserted here only when no person decided (those are recorded at the decision).
+            # Inserted here when no person decided (the auto path, a policy release); a
+            # person's decision was recorded when it was made.
             inserted = await audit.record(session, req.run, req.decision)
             row = await business.write_once(
                 session,
@@ -112,5 +113,5 @@ class ApplyActivities:
                 error=None,
             )
         if inserted:
-            self._metrics.decided(req.run.process, req.decision)
+            self._metrics.decided(req.run.process, req.decision, req.requested_at)
         return row

@@ -1,58 +1,76 @@
 """Tell parked runs about a policy change: find the runs still holding an older version in
-the runs table and signal each ``policy_changed``. Signals are idempotent on the gate (it
-ignores a version it has already seen), so repeating a pass is harmless."""
+the runs table and signal each ``policy_changed``, carrying the effective policy of its
+tenant (read once per tenant here, not once per run there). Signals are idempotent on the
+gate (it ignores a version it has already seen), so repeating a pass is harmless.
+
+A delivered signal is in the run's history, so the run will act on it: its row is marked
+with the version right away. The next pass then looks only for runs that parked late (read
+the older policy just before the change), not for the ones still working through the
+signal, which would otherwise be signalled again every pass until they had.
+"""
 
 import asyncio
 import logging
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.broadcast import SignalReport, SignalStaleRuns
-from models.hitl import GLOBAL_TENANT, PolicyChange
+from models.hitl import GLOBAL_TENANT, Policy, PolicyChange
 from models.processes import Process, RunState
-from models.tables import RunRow
+from models.tables import RunRow, utcnow
+from store.policies import PolicyStore
 from workflows import PROCESS_WORKFLOWS
 
 log = logging.getLogger(__name__)
 
 # Bounded fan-out: a change reaching thousands of parked runs must not flood the frontend.
 _PARALLEL_SIGNALS = 20
+# Rows marked per statement: well under any database's bound-parameter limit.
+_MARK_CHUNK = 500
 _WORKFLOW_BY_PROCESS = {wf.process: wf for wf in PROCESS_WORKFLOWS}
 
 
 class BroadcastActivities:
-    def __init__(self, client: Client, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, client: Client, sessions: async_sessionmaker[AsyncSession], policies: PolicyStore
+    ) -> None:
         self._client = client
         self._sessions = sessions
+        self._policies = policies
 
     @activity.defn
     async def signal_stale_runs(self, req: SignalStaleRuns) -> SignalReport:
-        stale = await self._stale(req.change, req.limit)
+        change = req.change
+        stale = await self._stale(change, req.limit)
         if not stale:
             return SignalReport(stale=0)
+        effective = await self._effective(change, {tenant for _, tenant in stale})
         gate = asyncio.Semaphore(_PARALLEL_SIGNALS)
-        signal = _WORKFLOW_BY_PROCESS[Process(req.change.process)].policy_changed
+        signal = _WORKFLOW_BY_PROCESS[Process(change.process)].policy_changed
 
-        async def tell(workflow_id: str) -> bool:
+        async def tell(workflow_id: str, tenant: str) -> bool:
+            told = change.model_copy(update={"policy": effective.get(tenant)})
             async with gate:
                 try:
-                    await self._client.get_workflow_handle(workflow_id).signal(signal, req.change)
+                    await self._client.get_workflow_handle(workflow_id).signal(signal, told)
                 except RPCError as e:
                     if e.status is RPCStatusCode.NOT_FOUND:
                         return False  # closed since its row was written
                     raise
                 return True
 
-        delivered = await asyncio.gather(*(tell(wid) for wid in stale))
+        delivered = await asyncio.gather(*(tell(wid, tenant) for wid, tenant in stale))
+        told = [wid for (wid, _), ok in zip(stale, delivered, strict=True) if ok]
+        await self._mark_told(change, told)
         closed = delivered.count(False)
         return SignalReport(stale=len(stale) - closed, closed=closed)
 
-    async def _stale(self, change: PolicyChange, limit: int) -> list[str]:
-        stmt = select(RunRow.workflow_id).where(
+    async def _stale(self, change: PolicyChange, limit: int) -> list[tuple[str, str]]:
+        stmt = select(RunRow.workflow_id, RunRow.tenant).where(
             RunRow.process == Process(change.process).value,
             RunRow.state == RunState.AWAITING_APPROVAL.value,
             or_(RunRow.policy_version.is_(None), RunRow.policy_version < change.version),  # type: ignore[union-attr,operator]
@@ -61,4 +79,31 @@ class BroadcastActivities:
             stmt = stmt.where(RunRow.tenant == change.tenant)
         stmt = stmt.order_by(RunRow.requested_at).limit(limit)
         async with self._sessions() as session:
-            return list((await session.execute(stmt)).scalars())
+            return [(wid, tenant) for wid, tenant in await session.execute(stmt)]
+
+    async def _effective(self, change: PolicyChange, tenants: set[str]) -> dict[str, Policy]:
+        """Each tenant's effective policy, when it is at least the changed version (a
+        replica or cache behind the write gives none: those runs re-read their own)."""
+        out = {}
+        for tenant in tenants:
+            policy = await self._policies.effective(
+                Process(change.process), tenant, min_version=change.version
+            )
+            if policy.version >= change.version:
+                out[tenant] = policy
+        return out
+
+    async def _mark_told(self, change: PolicyChange, workflow_ids: list[str]) -> None:
+        # Never lowers a version a run has already recorded (a newer change reached it).
+        for chunk in range(0, len(workflow_ids), _MARK_CHUNK):
+            stmt = (
+                update(RunRow)
+                .where(
+                    RunRow.workflow_id.in_(workflow_ids[chunk : chunk + _MARK_CHUNK]),  # type: ignore[attr-defined]
+                    RunRow.state == RunState.AWAITING_APPROVAL.value,
+                    or_(RunRow.policy_version.is_(None), RunRow.policy_version < change.version),  # type: ignore[union-attr,operator]
+                )
+                .values(policy_version=change.version, updated_at=utcnow())
+            )
+            async with self._sessions.begin() as session:
+                await session.execute(stmt)

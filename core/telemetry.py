@@ -1,7 +1,10 @@
 """Tracing: one OpenTelemetry trace from the HTTP request through the workflow to the decision.
 
 Configured only from the standard ``OTEL_*`` variables: spans go to an OTLP/HTTP collector
-when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set, nowhere otherwise.
+when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set. Otherwise nothing
+is traced at all: the interceptor and the ASGI middleware cost CPU on every request,
+workflow task and activity (about 15 % of the API's, docs/PERFORMANCE.md) for spans that
+would go nowhere. A caller that passes its own provider (tests) is always traced.
 The Temporal side is ``temporalio.contrib.opentelemetry.TracingInterceptor`` on the client
 (``temporal/client.py``), so workers built from that client trace workflows and activities
 too; the API side is the FastAPI instrumentation (``api/app.py``).
@@ -62,15 +65,25 @@ def build_tracer_provider(service_name: str) -> TracerProvider:
     return provider
 
 
-def tracing_interceptor(provider: trace.TracerProvider | None = None) -> TracingInterceptor:
-    """The Temporal interceptor; without ``provider``, the global one (a no-op until
-    ``setup_tracing`` installs one, which the proxy tracer then follows)."""
+def traced(provider: trace.TracerProvider | None = None) -> bool:
+    """Whether to trace: spans either go to the given provider or to a configured exporter."""
+    return provider is not None or _exporting()
+
+
+def tracing_interceptors(provider: trace.TracerProvider | None = None) -> list[TracingInterceptor]:
+    """The Temporal interceptor when tracing (``traced``), none otherwise. Without
+    ``provider`` it follows the global one, which ``setup_tracing`` installs."""
+    if not traced(provider):
+        return []
     tracer = (provider or trace.get_tracer_provider()).get_tracer(TRACER_NAME)
-    return TracingInterceptor(tracer)
+    return [TracingInterceptor(tracer)]
 
 
 def instrument_app(app: Any, provider: trace.TracerProvider | None = None) -> None:
-    """Trace every request of the FastAPI ``app`` (the server span is the trace's root)."""
+    """Trace every request of the FastAPI ``app`` (the server span is the trace's root), when
+    tracing (``traced``)."""
+    if not traced(provider):
+        return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(

@@ -213,23 +213,65 @@ class DecisionDoors:
 
     @workflow.signal(
         description="Internal: a policy of this run's process changed; re-read it. "
-        'Payload {"process", "tenant", "version", "changed_by"}.'
+        'Payload {"process", "tenant", "version", "changed_by"}, optionally "policy": the '
+        "run's new effective policy."
     )
     async def policy_changed(self, change: PolicyChange) -> None:
+        if not self._policy_change_applies(change.version):
+            return
+        policy = self._carried_policy(change)
+        if policy is None or self._needs_human(policy):
+            # It stays parked (or the signal carried nothing usable): read the policy, and
+            # record the new threshold and deadline on the run's row for the inbox.
+            policy = await self._refresh_policy(change.version)
+            # Anything may have happened during the await; re-check before acting.
+            if not self._policy_change_applies(policy.version):
+                return
+        self._adopt_policy(policy)
+        if self._needs_human(policy):
+            self._deadline_moved = True
+            self._refresh_details()
+            return
+        self._claim(
+            Action.APPROVE,
+            actor=change.changed_by,
+            channel=Channel.POLICY,
+            comment=f"released by policy version {policy.version}",
+        )
+
+    def _policy_change_applies(self, version: int) -> bool:
         if self._approval is None or self._decision is not None or self._run is None:
-            return
+            return False
         assert self._policy is not None
-        if change.version <= self._policy.version:
-            return
-        policy: Policy = await workflow.execute_local_activity_method(
+        return version > self._policy.version
+
+    def _carried_policy(self, change: PolicyChange) -> Policy | None:
+        policy = change.policy
+        assert self._run is not None
+        if (
+            policy is None
+            or policy.version < change.version
+            or policy.process is not self.process
+            or policy.tenant != self._run.tenant
+        ):
+            return None
+        return policy
+
+    def _needs_human(self, policy: Policy) -> bool:
+        assert self._approval is not None
+        return needs_human(policy, self._approval.confidence, self._approval.needs_review)
+
+    async def _refresh_policy(self, min_version: int) -> Policy:
+        assert self._run is not None
+        return await workflow.execute_local_activity_method(
             PolicyActivities.refresh_policy,
-            RefreshPolicy(run=self._run, min_version=change.version, approval=self._approval),
+            RefreshPolicy(run=self._run, min_version=min_version, approval=self._approval),
             start_to_close_timeout=retry.DB_STEP_TIMEOUT,
             retry_policy=retry.DB_STEP_RETRY,
         )
-        # Anything may have happened during the await; re-check before acting.
-        if self._decision is not None or policy.version <= self._policy.version:
-            return
+
+    def _adopt_policy(self, policy: Policy) -> None:
+        assert self._approval is not None
         self._policy = policy
         self._approval = self._approval.model_copy(
             update={
@@ -239,14 +281,4 @@ class DecisionDoors:
                 "expires_at": self._approval.requested_at
                 + timedelta(seconds=policy.approval_timeout_seconds),
             }
-        )
-        if needs_human(policy, self._approval.confidence, self._approval.needs_review):
-            self._deadline_moved = True
-            self._refresh_details()
-            return
-        self._claim(
-            Action.APPROVE,
-            actor=change.changed_by,
-            channel=Channel.POLICY,
-            comment=f"released by policy version {policy.version}",
         )

@@ -87,7 +87,10 @@ class GatedWorkflow(DecisionDoors):
             await self._open_gate()
             if self._decision is None:
                 await self._await_decision()
-                await self._record_decision()
+                if self._released_by_policy():
+                    self._set_state(RunState.RUNNING)
+                else:
+                    await self._record_decision()
             if self._decision is not None and self._decision.action is Action.APPROVE:
                 await self._apply(apply)
         except asyncio.CancelledError:
@@ -173,6 +176,13 @@ class GatedWorkflow(DecisionDoors):
             action, comment = Action.REJECT, comment + "; nothing valid to approve"
         self._claim(action, actor="timeout", channel=Channel.TIMEOUT, comment=comment)
 
+    def _released_by_policy(self) -> bool:
+        """A policy change approved the run: like the auto path, its audit row is written by
+        the apply step, in the same transaction as the business row, a step sooner (a flip
+        may release thousands of runs at once)."""
+        assert self._decision is not None
+        return self._decision.channel is Channel.POLICY
+
     async def _record_decision(self) -> None:
         assert self._run is not None and self._decision is not None
         approved = self._decision.action is Action.APPROVE
@@ -191,6 +201,7 @@ class GatedWorkflow(DecisionDoors):
             run=self._run,
             decision=self._decision,
             run_input=self._input.model_dump(mode="json"),
+            requested_at=self._approval.requested_at if self._approval else None,
         )
         step = asyncio.ensure_future(
             workflow.execute_activity_method(

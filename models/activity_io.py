@@ -51,6 +51,8 @@ class ApplyRequest(BaseModel):
     run: RunRef
     decision: Decision
     run_input: dict[str, Any]
+    # When the run parked, if it did: the decision's wait, for the metrics.
+    requested_at: datetime | None = None
 
 
 class RecordOutcome(BaseModel):

@@ -87,12 +87,18 @@ class Decision(BaseModel):
 
 
 class PolicyChange(BaseModel):
-    """Signalled to parked runs after a policy write; the run re-reads its effective policy."""
+    """Signalled to parked runs after a policy write.
+
+    ``policy``: the effective policy of the signalled run's tenant at ``version`` or later,
+    filled in per tenant by the broadcast. A run released by it needs no policy read of its
+    own; without it (or when the run stays parked) the run re-reads its policy.
+    """
 
     process: Process
     tenant: str = GLOBAL_TENANT
     version: int
     changed_by: str
+    policy: Policy | None = None
 
 
 class RunStatus(BaseModel):

@@ -8,7 +8,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
 from core.settings import Settings
-from core.telemetry import tracing_interceptor
+from core.telemetry import tracing_interceptors
 
 
 def _tls(settings: Settings) -> TLSConfig | bool:
@@ -31,8 +31,9 @@ async def connect(
     tracer_provider: TracerProvider | None = None,
     runtime: Runtime | None = None,
 ) -> Client:
-    """Always traced (a no-op until ``core.telemetry.setup_tracing`` installs a provider);
-    workers built from this client trace their workflows and activities as well.
+    """Traced when ``tracer_provider`` is given or an exporter is configured
+    (``core.telemetry``); workers built from this client then trace their workflows and
+    activities as well.
     ``runtime``: one that exports the SDK's own metrics (``core.metrics.sdk_runtime``)."""
     return await Client.connect(
         settings.temporal_address,
@@ -42,6 +43,6 @@ async def connect(
         ),
         tls=_tls(settings),
         data_converter=pydantic_data_converter,
-        interceptors=[tracing_interceptor(tracer_provider), *interceptors],
+        interceptors=[*tracing_interceptors(tracer_provider), *interceptors],
         runtime=runtime,
     )

@@ -52,5 +52,5 @@ def build_activities(
         apply.apply_content,
     ]
     if client is not None:
-        activities.append(BroadcastActivities(client, sessions).signal_stale_runs)
+        activities.append(BroadcastActivities(client, sessions, policies).signal_stale_runs)
     return activities

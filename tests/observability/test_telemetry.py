@@ -51,3 +51,28 @@ def test_exporter_none_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.invalid:4318")
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
     assert _processors(build_tracer_provider("brain")) == ()
+
+
+def test_nothing_is_traced_without_an_exporter_or_a_provider() -> None:
+    # Spans that go nowhere still cost CPU on every request, workflow task and activity.
+    from fastapi import FastAPI
+
+    from core.telemetry import instrument_app, tracing_interceptors
+
+    assert tracing_interceptors() == []
+    app = FastAPI()
+    instrument_app(app)
+    assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
+    assert len(tracing_interceptors(TracerProvider())) == 1
+
+
+def test_an_exporter_turns_tracing_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi import FastAPI
+
+    from core.telemetry import instrument_app, tracing_interceptors
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector.invalid:4318")
+    assert len(tracing_interceptors()) == 1
+    app = FastAPI()
+    instrument_app(app)
+    assert app._is_instrumented_by_opentelemetry  # type: ignore[attr-defined]
