@@ -47,7 +47,13 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=d.warmup)
     p.add_argument("--only", default=",".join(SECTIONS), help="sections to run")
     p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    p.add_argument("--api-workers", type=int, default=1, help="uvicorn worker processes")
+    p.add_argument(
+        "--api-workers",
+        type=int,
+        default=2,
+        help="API processes, as `brain api --workers N` (default: one per core of the 2-core "
+        "reference machine)",
+    )
     p.add_argument("--results-dir", type=Path, default=_HERE / "results")
     p.add_argument(
         "--doc",

@@ -194,21 +194,7 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
         procs.append(brain_worker)
         baseline_worker = _spawn("baseline-worker", ["-m", "bench.baseline"], child_env, workdir)
         procs.append(baseline_worker)
-        api_args = [
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--workers",
-            str(api_workers),
-        ]
+        api_args = ["-m", "bench.api_server", str(api_workers), str(port)]
         api = _spawn("api", api_args, child_env, workdir)
         procs.append(api)
         api_url = f"http://127.0.0.1:{port}/api/brain"

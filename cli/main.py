@@ -126,6 +126,9 @@ def worker(log_format: LogFormatOption = None) -> None:
 def api(
     host: Annotated[str | None, typer.Option(help="Interface (default BRAIN_API_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default BRAIN_API_PORT).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes on one port (one per core is typical).")
+    ] = 1,
     log_format: LogFormatOption = None,
 ) -> None:
     """Run the REST API alone against the configured cluster and database."""
@@ -136,6 +139,14 @@ def api(
         fail("NotAvailable", "the REST API (api/app.py) is not in this build yet")
     settings = _observed(logging.INFO, log_format, "brain-api")
     updates = {k: v for k, v in (("api_host", host), ("api_port", port)) if v is not None}
+    if workers > 1:
+        from cli.api_processes import run_api_processes
+
+        try:
+            run_api_processes(settings.model_copy(update=updates), workers)
+        finally:
+            shutdown_tracing()
+        return
     try:
         asyncio.run(run_api(settings.model_copy(update=updates), create_app))
     except StackError as err:

@@ -8,6 +8,6 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 # sandbox forbids: a module that imports the activities must still load there.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "email_validator", "idna", "prometheus_client"
+        "email_validator", "idna", "prometheus_client", "hitl"
     )
 )

@@ -1,0 +1,96 @@
+"""``brain api --workers N``: several API processes on one port, each answering keep-alive
+requests without Nagle's delay, all stopped by one SIGTERM."""
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from pathlib import Path
+
+import httpx
+
+from cli.api_processes import tcp_listener
+from tests.cli.conftest import BRAIN, CliEnv
+from tests.cli.test_up import _alive, _children, _free_ports
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+async def _nodelay_of_accepted(listener: socket.socket) -> int:
+    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+    try:
+        port = listener.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        value = await asyncio.wait_for(accepted, 5)
+        writer.close()
+        return value
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_connections_accepted_on_our_listener_turn_nagle_off() -> None:
+    assert await _nodelay_of_accepted(tcp_listener("127.0.0.1", 0)) == 1
+    # What uvicorn's own bind does (proto 0): asyncio leaves Nagle on. If this starts
+    # failing, uvicorn#3149 is fixed in asyncio or the OS and the workaround can go.
+    plain = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    plain.bind(("127.0.0.1", 0))
+    assert await _nodelay_of_accepted(plain) == 0
+
+
+async def test_two_api_processes_serve_one_port_and_stop_on_sigterm(cli: CliEnv) -> None:
+    (port,) = _free_ports(1)
+    # A file, not a pipe: a pipe nobody reads would block the API processes' logging.
+    log = cli.home / f"api-{port}.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            str(BRAIN), "api", "--workers", "2", "--port", str(port),
+            stdout=out, stderr=asyncio.subprocess.STDOUT,
+            env=cli.env | {"BRAIN_JWT_SECRET": "x" * 32}, cwd=cli.home,
+        )  # fmt: skip
+    children: list[int] = []
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/brain") as http:
+            async with asyncio.timeout(60):
+                while True:
+                    with contextlib.suppress(httpx.TransportError):
+                        if (await http.get("/health")).status_code == 200:
+                            break
+                    await asyncio.sleep(0.2)
+            for _ in range(20):
+                assert (await http.get("/health")).status_code == 200
+        children = _children(proc.pid)
+        workers = [pid for pid in children if b"spawn_main" in _cmdline(pid)]
+        assert len(workers) == 2, [_cmdline(pid) for pid in children]
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 30)
+        assert code == 0
+        # The API processes are gone when the parent is; multiprocessing's resource
+        # tracker follows once it sees the parent's end of its pipe close.
+        async with asyncio.timeout(10):
+            while any(_alive(pid) for pid in children):
+                await asyncio.sleep(0.1)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        print(log.read_text(errors="replace")[-3000:])
+
+
