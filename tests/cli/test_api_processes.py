@@ -13,6 +13,7 @@ import httpx
 from cli.api_processes import tcp_listener
 from tests.cli.conftest import BRAIN, CliEnv
 from tests.cli.test_up import _alive, _children, _free_ports
+from tests.support import eventually
 
 
 def _cmdline(pid: int) -> bytes:
@@ -64,26 +65,10 @@ async def test_two_api_processes_serve_one_port_and_stop_on_sigterm(cli: CliEnv)
         )  # fmt: skip
     children: list[int] = []
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/brain") as http:
-            async with asyncio.timeout(60):
-                while True:
-                    with contextlib.suppress(httpx.TransportError):
-                        if (await http.get("/health")).status_code == 200:
-                            break
-                    await asyncio.sleep(0.2)
-            for _ in range(20):
-                assert (await http.get("/health")).status_code == 200
-        children = _children(proc.pid)
-        workers = [pid for pid in children if b"spawn_main" in _cmdline(pid)]
-        assert len(workers) == 2, [_cmdline(pid) for pid in children]
-        proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(proc.wait(), 30)
-        assert code == 0
-        # The API processes are gone when the parent is; multiprocessing's resource
-        # tracker follows once it sees the parent's end of its pipe close.
-        async with asyncio.timeout(10):
-            while any(_alive(pid) for pid in children):
-                await asyncio.sleep(0.1)
+        await _serve_then_stop(proc, port, children)
+    except BaseException as err:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"brain api --workers 2 misbehaved; its log:\n{tail}") from err
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -91,6 +76,30 @@ async def test_two_api_processes_serve_one_port_and_stop_on_sigterm(cli: CliEnv)
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        print(log.read_text(errors="replace")[-3000:])
 
 
+async def _serve_then_stop(
+    proc: asyncio.subprocess.Process, port: int, children: list[int]
+) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/brain") as http:
+
+        async def healthy() -> bool:
+            with contextlib.suppress(httpx.TransportError):
+                return (await http.get("/health")).status_code == 200
+            return False
+
+        await eventually(healthy, within=60)
+        for _ in range(20):
+            assert (await http.get("/health")).status_code == 200
+    children.extend(_children(proc.pid))
+    workers = [pid for pid in children if b"spawn_main" in _cmdline(pid)]
+    assert len(workers) == 2, [_cmdline(pid) for pid in children]
+    proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+    # The API processes are gone with the parent; multiprocessing's resource tracker
+    # follows once it sees the parent's end of its pipe close.
+    async def all_gone() -> bool:
+        return not any(_alive(pid) for pid in children)
+
+    await eventually(all_gone, within=10)
