@@ -7,6 +7,7 @@ reports is the server's. One connection per simulated client, as a browser tab w
 """
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,18 @@ class RawConnection:
         return await self.request("POST", path, json.dumps(payload).encode())
 
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        reused = self._writer is not None
+        try:
+            return await self._exchange(method, path, body)
+        except (asyncio.IncompleteReadError, ConnectionError) as err:
+            # The server closes a keep-alive connection left idle past its timeout (uvicorn:
+            # 5 s); it read nothing from it, so the request is sent again on a new one.
+            await self.close()
+            if not reused or (isinstance(err, asyncio.IncompleteReadError) and err.partial):
+                raise
+            return await self._exchange(method, path, body)
+
+    async def _exchange(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
         assert self._reader is not None
@@ -51,6 +64,7 @@ class RawConnection:
 
     async def close(self) -> None:
         if self._writer is not None:
-            self._writer.close()
-            await self._writer.wait_closed()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
