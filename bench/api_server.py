@@ -12,4 +12,4 @@ if __name__ == "__main__":
     settings = Settings(_env_file=None).model_copy(
         update={"api_host": "127.0.0.1", "api_port": port}
     )
-    run_api_processes(settings, workers, log_level="warning", access_log=False)
+    sys.exit(run_api_processes(settings, workers, log_level="warning", access_log=False))

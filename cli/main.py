@@ -143,10 +143,10 @@ def api(
         from cli.api_processes import run_api_processes
 
         try:
-            run_api_processes(settings.model_copy(update=updates), workers)
+            code = run_api_processes(settings.model_copy(update=updates), workers)
         finally:
             shutdown_tracing()
-        return
+        raise typer.Exit(code)
     try:
         asyncio.run(run_api(settings.model_copy(update=updates), create_app))
     except StackError as err:

@@ -1,5 +1,5 @@
-"""``brain api --workers N``: several API processes on one port, each answering keep-alive
-requests without Nagle's delay, all stopped by one SIGTERM."""
+"""``brain api --workers N``: several API processes on one port, each with its own listening
+socket (``SO_REUSEPORT``) that keeps Nagle off, all stopped by one SIGTERM."""
 
 import asyncio
 import contextlib
@@ -46,6 +46,7 @@ async def _nodelay_of_accepted(listener: socket.socket) -> int:
 
 async def test_connections_accepted_on_our_listener_turn_nagle_off() -> None:
     assert await _nodelay_of_accepted(tcp_listener("127.0.0.1", 0)) == 1
+    assert await _nodelay_of_accepted(tcp_listener("127.0.0.1", 0, reuse_port=True)) == 1
     # What uvicorn's own bind does (proto 0): asyncio leaves Nagle on. If this starts
     # failing, uvicorn#3149 is fixed in asyncio or the OS and the workaround can go.
     plain = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -92,7 +93,7 @@ async def _serve_then_stop(
         for _ in range(20):
             assert (await http.get("/health")).status_code == 200
     children.extend(_children(proc.pid))
-    workers = [pid for pid in children if b"spawn_main" in _cmdline(pid)]
+    workers = [pid for pid in children if b"cli.api_processes" in _cmdline(pid)]
     assert len(workers) == 2, [_cmdline(pid) for pid in children]
     proc.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(proc.wait(), 30) == 0
@@ -103,3 +104,20 @@ async def _serve_then_stop(
         return not any(_alive(pid) for pid in children)
 
     await eventually(all_gone, within=10)
+
+
+async def test_processes_that_cannot_start_end_the_command_non_zero(cli: CliEnv) -> None:
+    (port,) = _free_ports(1)
+    env = cli.env | {"BRAIN_JWT_SECRET": "x" * 32, "BRAIN_TEMPORAL_ADDRESS": "127.0.0.1:1"}
+    proc = await asyncio.create_subprocess_exec(
+        str(BRAIN), "api", "--workers", "2", "--port", str(port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        env=env, cwd=cli.home,
+    )  # fmt: skip
+    try:
+        code = await asyncio.wait_for(proc.wait(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert code != 0
