@@ -31,6 +31,7 @@ from store.db import migrate
 
 APP_FACTORY = "api.app:create_app"
 _STOP_GRACE_SECONDS = 30
+_STARTUP_FAILURE = 3  # uvicorn's own code for it
 
 
 def tcp_listener(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
@@ -61,26 +62,27 @@ def run_api_processes(
     children = [
         subprocess.Popen([sys.executable, "-m", "cli.api_processes", *args]) for _ in range(workers)
     ]
-    stopping = False
+    signalled = False
 
-    def stop(_signum: int, _frame: object) -> None:
+    def stop_all() -> None:
         # Always SIGTERM: a Ctrl-C already reached the children from the terminal, and
         # uvicorn takes a second SIGINT as "exit now, drop what is in flight".
-        nonlocal stopping
-        stopping = True
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
+    def on_signal(_signum: int, _frame: object) -> None:
+        nonlocal signalled
+        signalled = True
+        stop_all()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, stop)
-    code = 0
+        signal.signal(sig, on_signal)
     try:
-        while not stopping and all(c.poll() is None for c in children):
+        while not signalled and all(c.poll() is None for c in children):
             time.sleep(0.2)
-        code = next((c.returncode for c in children if c.returncode), 0)
-        if not stopping:
-            stop(signal.SIGTERM, None)
+        if not signalled:
+            stop_all()
     finally:
         deadline = time.monotonic() + _STOP_GRACE_SECONDS
         for child in children:
@@ -89,7 +91,10 @@ def run_api_processes(
             if child.poll() is None:
                 child.kill()
                 child.wait()
-    return code if not stopping else 0
+    if signalled:
+        return 0
+    # One ended on its own: its failure is the command's.
+    return next((c.returncode for c in children if c.returncode), 1)
 
 
 def _serve_one(host: str, port: int, log_level: str, access_log: bool, fmt: LogFormat) -> None:
@@ -105,7 +110,11 @@ def _serve_one(host: str, port: int, log_level: str, access_log: bool, fmt: LogF
         # With JSON logs, uvicorn's loggers must reach the root handler, not print text.
         log_config=None if json_logging() else uvicorn.config.LOGGING_CONFIG,
     )
-    uvicorn.Server(config).run(sockets=[tcp_listener(host, port, reuse_port=True)])
+    server = uvicorn.Server(config)
+    server.run(sockets=[tcp_listener(host, port, reuse_port=True)])
+    if not server.started:
+        # uvicorn returns quietly when the app's lifespan fails (no Temporal, say).
+        sys.exit(_STARTUP_FAILURE)
 
 
 if __name__ == "__main__":
