@@ -64,8 +64,8 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
         "Brain and the bare-SDK baseline (`bench/baseline.py`: the same rules-model AI "
         "activity, a wait for an Update or a Signal, an apply activity writing one row; no "
         "gate, audit, runs table or API) ran against the same in-memory Temporal dev server, "
-        "in the same run, each worker in its own process, the API under uvicorn in another, "
-        "the load generator in a fourth.",
+        "in the same run, each worker in its own process, the API in its own processes (as "
+        "`brain api --workers N` runs it), the load generator in another.",
         "",
         "## Machine",
         "",

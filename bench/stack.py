@@ -1,7 +1,7 @@
 """The stack the bench measures, all on this machine: an in-memory Temporal dev server, a
-Brain worker and a baseline worker (each in its own process), and the API under uvicorn in
-another process, so that the load generator never shares an event loop with what it
-measures."""
+Brain worker and a baseline worker (each in its own process), and the API in processes of
+its own (``brain api --workers N``), so that the load generator never shares an event loop
+with what it measures."""
 
 import asyncio
 import contextlib

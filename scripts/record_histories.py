@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from activities.rules import RulesModel  # noqa: E402
-from models.hitl import DecideRequest  # noqa: E402
+from models.hitl import DecideRequest, PolicyChange  # noqa: E402
 from models.processes import Action, Process  # noqa: E402
 from services.starting import start_process  # noqa: E402
 from store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
@@ -157,6 +157,35 @@ async def main() -> None:
                 DecideRequest(action=Action.APPROVE, by="alice", edits={"score": 90}),
             )
             await _save(client, handle.id, "lead_scoring_approved_with_edits")
+        # A policy change releasing a parked run: with the policy carried by the signal (the
+        # broadcast's way: no read), and without it (the run reads its policy itself).
+        for name, carried in (
+            ("lead_scoring_released_by_policy", True),
+            ("lead_scoring_released_by_policy_read", False),
+        ):
+            if not wanted(name):
+                continue
+            await policies.set(
+                Process.LEAD_SCORING, "flip", changed_by="recorder", hitl_enabled=True
+            )
+            handle = await start(Process.LEAD_SCORING, "confident", tenant="flip")
+            await _wait_parked(handle)
+            policy = await policies.set(
+                Process.LEAD_SCORING,
+                "flip",
+                changed_by="recorder",
+                hitl_enabled=False,
+                confidence_threshold=0.5,
+            )
+            change = PolicyChange(
+                process=Process.LEAD_SCORING,
+                tenant="flip",
+                version=policy.version,
+                changed_by="recorder",
+                policy=policy if carried else None,
+            )
+            await handle.signal(LeadScoringWorkflow.policy_changed, change)
+            await _save(client, handle.id, name)
     await env.shutdown()
     sys.stdout.flush()
     os._exit(0)  # temporalio/sdk-python#300: skip interpreter finalization
