@@ -64,8 +64,8 @@ class BroadcastActivities:
                 return True
 
         delivered = await asyncio.gather(*(tell(wid, tenant) for wid, tenant in stale))
-        told = [wid for (wid, _), ok in zip(stale, delivered, strict=True) if ok]
-        await self._mark_told(change, told)
+        reached = [wid for (wid, _), ok in zip(stale, delivered, strict=True) if ok]
+        await self._mark_told(change, reached)
         closed = delivered.count(False)
         return SignalReport(stale=len(stale) - closed, closed=closed)
 

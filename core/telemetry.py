@@ -3,8 +3,8 @@
 Configured only from the standard ``OTEL_*`` variables: spans go to an OTLP/HTTP collector
 when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set. Otherwise nothing
 is traced at all: the interceptor and the ASGI middleware cost CPU on every request,
-workflow task and activity (about 15 % of the API's, docs/PERFORMANCE.md) for spans that
-would go nowhere. A caller that passes its own provider (tests) is always traced.
+workflow task and activity for spans that would go nowhere. A caller that passes its own
+provider (tests) is always traced.
 The Temporal side is ``temporalio.contrib.opentelemetry.TracingInterceptor`` on the client
 (``temporal/client.py``), so workers built from that client trace workflows and activities
 too; the API side is the FastAPI instrumentation (``api/app.py``).

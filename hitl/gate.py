@@ -44,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
 # Runs recorded before confidence became searchable right after the AI step have no upsert
 # there; ``workflow.patched`` keeps them replaying (tests/histories record both shapes).
 CONFIDENCE_EARLY = "confidence-searchable-early"
+# A run released by a policy change has its audit row written by the apply step.
+POLICY_AUDIT_ON_APPLY = "policy-release-audit-on-apply"
 
 
 class GatedWorkflow(DecisionDoors):
@@ -87,7 +89,8 @@ class GatedWorkflow(DecisionDoors):
             await self._open_gate()
             if self._decision is None:
                 await self._await_decision()
-                if self._released_by_policy():
+                # Runs released before the apply step took over the audit replay as they ran.
+                if self._released_by_policy() and workflow.patched(POLICY_AUDIT_ON_APPLY):
                     self._set_state(RunState.RUNNING)
                 else:
                     await self._record_decision()

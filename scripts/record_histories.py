@@ -159,6 +159,9 @@ async def main() -> None:
             await _save(client, handle.id, "lead_scoring_approved_with_edits")
         # A policy change releasing a parked run: with the policy carried by the signal (the
         # broadcast's way: no read), and without it (the run reads its policy itself).
+        # lead_scoring_released_by_policy_before_audit_on_apply.json is this scenario as
+        # commit d8c7cb7 ran it, before the POLICY_AUDIT_ON_APPLY patch (record_decision
+        # then wrote the audit row); it is not re-recorded here.
         for name, carried in (
             ("lead_scoring_released_by_policy", True),
             ("lead_scoring_released_by_policy_read", False),
