@@ -8,7 +8,7 @@ together could all land in one process while the other idled (measured here: 600
 turned ``TCP_NODELAY`` on and every keep-alive response waited ~40 ms for the client's
 delayed ACK (uvicorn#3149). Our sockets say ``IPPROTO_TCP``.
 
-The parent only supervises: SIGINT/SIGTERM go to every process; when one exits on its own
+The parent only supervises: SIGINT or SIGTERM stops every process; when one exits on its own
 (it could not start, say), the others are stopped and its exit code is the command's, so
 the orchestrator (systemd, Kubernetes) restarts the whole unit.
 """

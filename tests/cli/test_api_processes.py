@@ -12,7 +12,7 @@ import httpx
 
 from cli.api_processes import tcp_listener
 from tests.cli.conftest import BRAIN, CliEnv
-from tests.cli.test_up import _alive, _children, _free_ports
+from tests.cli.procs import alive, children_of, free_ports
 from tests.support import eventually
 
 
@@ -55,7 +55,7 @@ async def test_connections_accepted_on_our_listener_turn_nagle_off() -> None:
 
 
 async def test_two_api_processes_serve_one_port_and_stop_on_sigterm(cli: CliEnv) -> None:
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     # A file, not a pipe: a pipe nobody reads would block the API processes' logging.
     log = cli.home / f"api-{port}.log"
     with log.open("wb") as out:
@@ -92,7 +92,7 @@ async def _serve_then_stop(
         await eventually(healthy, within=60)
         for _ in range(20):
             assert (await http.get("/health")).status_code == 200
-    children.extend(_children(proc.pid))
+    children.extend(children_of(proc.pid))
     workers = [pid for pid in children if b"cli.api_processes" in _cmdline(pid)]
     assert len(workers) == 2, [_cmdline(pid) for pid in children]
     proc.send_signal(signal.SIGTERM)
@@ -101,13 +101,13 @@ async def _serve_then_stop(
     # The API processes are gone with the parent; multiprocessing's resource tracker
     # follows once it sees the parent's end of its pipe close.
     async def all_gone() -> bool:
-        return not any(_alive(pid) for pid in children)
+        return not any(alive(pid) for pid in children)
 
     await eventually(all_gone, within=10)
 
 
 async def test_processes_that_cannot_start_end_the_command_non_zero(cli: CliEnv) -> None:
-    (port,) = _free_ports(1)
+    (port,) = free_ports(1)
     env = cli.env | {"BRAIN_JWT_SECRET": "x" * 32, "BRAIN_TEMPORAL_ADDRESS": "127.0.0.1:1"}
     proc = await asyncio.create_subprocess_exec(
         str(BRAIN), "api", "--workers", "2", "--port", str(port),

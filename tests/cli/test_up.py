@@ -14,41 +14,10 @@ import httpx
 import pytest
 
 from tests.cli.conftest import BRAIN, EXAMPLES, clean_env, run_cmd
+from tests.cli.procs import alive, children_of, free_ports
 from tests.fakes.openai_server import FakeOpenAIServer, answer
 
 STARTUP_TIMEOUT = 120
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            stat = (entry / "stat").read_text()
-            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _answers(port: int) -> bool:
@@ -77,7 +46,7 @@ async def _read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX only")
 async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    temporal_port, ui_port, api_port = _free_ports(3)
+    temporal_port, ui_port, api_port = free_ports(3)
     env = clean_env(home=str(tmp_path / ".brain"), redis_url="")
     proc = await asyncio.create_subprocess_exec(
         str(BRAIN), "up", "--temporal-port", str(temporal_port), "--ui-port", str(ui_port),
@@ -90,7 +59,7 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
     try:
         await asyncio.wait_for(_read_until(proc.stdout, "Brain is up.", out), STARTUP_TIMEOUT)
         rest = asyncio.create_task(_read_until(proc.stdout, "Brain stopped.", out))
-        servers = _children(proc.pid)
+        servers = children_of(proc.pid)
         assert servers, "no dev server process under brain up"
         await _wait_for_port(ui_port)
         if importlib.util.find_spec("api.app") is not None:
@@ -118,14 +87,14 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         await asyncio.wait_for(rest, 5)
         assert code == 0, "".join(out)
         assert "Brain stopped." in "".join(out)
-        assert not any(_alive(pid) for pid in servers), "the dev server outlived brain up"
+        assert not any(alive(pid) for pid in servers), "the dev server outlived brain up"
         assert not _answers(temporal_port)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
         for pid in servers:
-            if _alive(pid):
+            if alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)
 
@@ -133,7 +102,7 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
 async def test_brain_up_with_ai_openai_calls_the_configured_endpoint(tmp_path: Path) -> None:
     """``--ai openai`` plus ``BRAIN_OPENAI_BASE_URL``, and nothing else, serves the AI step."""
     good = {"rationale": "VP, referred, asked for a demo.", "score": 88, "tier": "hot"}
-    temporal_port, ui_port, api_port = _free_ports(3)
+    temporal_port, ui_port, api_port = free_ports(3)
     with FakeOpenAIServer() as server:
         server.script(answer({**good, "confidence": 0.95}, usage=(100, 20)))
         env = clean_env(
@@ -152,7 +121,7 @@ async def test_brain_up_with_ai_openai_calls_the_configured_endpoint(tmp_path: P
         servers: list[int] = []
         try:
             await asyncio.wait_for(_read_until(proc.stdout, "Brain is up.", out), STARTUP_TIMEOUT)
-            servers = _children(proc.pid)
+            servers = children_of(proc.pid)
             cli_env = env | {"BRAIN_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
             started = await run_cmd(
                 BRAIN, "start", "lead_scoring", "--input", EXAMPLES / "lead_scoring_confident.json",
@@ -181,7 +150,7 @@ async def test_brain_up_with_ai_openai_calls_the_configured_endpoint(tmp_path: P
                     proc.kill()
                     await proc.wait()
             for pid in servers:
-                if _alive(pid):
+                if alive(pid):
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(pid, signal.SIGKILL)
         assert proc.returncode == 0, "".join(out)
