@@ -39,8 +39,16 @@ class AuditActivities:
 
     @activity.defn
     async def record_outcome(self, req: RecordOutcome) -> None:
-        """The run ended without applying (canceled or failed); say so on its row."""
+        """The run ended without applying (canceled or failed); say so on its row. A
+        decision no one recorded yet (the apply step writes those of the auto path and of
+        policy releases) is audited here: every decision is written once, applied or not."""
+        inserted = False
         async with self._sessions.begin() as session:
+            if req.decision is not None:
+                inserted = await audit.record(session, req.run, req.decision)
             await runs.set_fields(
                 session, req.run.workflow_id, state=req.state.value, error=req.error
             )
+        if inserted:
+            assert req.decision is not None
+            self._metrics.decided(req.run.process, req.decision)

@@ -230,7 +230,7 @@ class GatedWorkflow(DecisionDoors):
         self._set_state(state)
         await workflow.execute_local_activity_method(
             AuditActivities.record_outcome,
-            RecordOutcome(run=self._run, state=state, error=error),
+            RecordOutcome(run=self._run, state=state, error=error, decision=self._decision),
             start_to_close_timeout=retry.DB_STEP_TIMEOUT,
             retry_policy=retry.DB_STEP_RETRY,
         )

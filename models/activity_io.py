@@ -61,3 +61,6 @@ class RecordOutcome(BaseModel):
     run: RunRef
     state: RunState
     error: str | None = None
+    # The decision taken, if any: audited here when the apply step that would have written
+    # it never did (the auto path, a policy release).
+    decision: Decision | None = None
