@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from activities.ai import ModelProvider
 from models.ai import AIResult
-from models.hitl import RunStatus
+from models.hitl import Policy, PolicyChange, RunStatus
 from models.processes import Process, RunState
 from models.tables import DecisionRow, RunRow
 from models.workflow_io import ProcessResult
@@ -96,6 +96,19 @@ class Brain:
 
     async def set_policy(self, process: Process = Process.LEAD_SCORING, **fields: Any) -> None:
         await self.policies.set(process, self.tenant, changed_by="admin", **fields)
+
+    async def policy_changed(self, handle: WorkflowHandle, policy: Policy | None) -> None:
+        """Signal the run that its tenant's policy is at its current version, carrying
+        ``policy`` as the broadcast would (or nothing), from "root"."""
+        own = await self.policies.effective(Process.LEAD_SCORING, self.tenant)
+        change = PolicyChange(
+            process=Process.LEAD_SCORING,
+            tenant=self.tenant,
+            version=own.version,
+            changed_by="root",
+            policy=policy,
+        )
+        await handle.signal("policy_changed", change)
 
     async def audit(self, workflow_id: str) -> list[DecisionRow]:
         async with self.db.sessions() as s:

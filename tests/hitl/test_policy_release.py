@@ -6,7 +6,6 @@ import json
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
-from models.hitl import Policy, PolicyChange
 from models.processes import Process, RunState
 from tests.support import Brain, ai_result, eventually, parked
 from workflows import LeadScoringWorkflow
@@ -25,26 +24,13 @@ async def _local_activities(handle: WorkflowHandle) -> list[str]:
     ]
 
 
-async def _change(brain: Brain, handle: WorkflowHandle, policy: Policy | None) -> PolicyChange:
-    own = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
-    change = PolicyChange(
-        process=Process.LEAD_SCORING,
-        tenant=brain.tenant,
-        version=own.version,
-        changed_by="root",
-        policy=policy,
-    )
-    await handle.signal(LeadScoringWorkflow.policy_changed, change)
-    return change
-
-
 async def test_a_carried_policy_releases_the_run_without_reading_it(brain: Brain) -> None:
     brain.model.default = ai_result(confidence=0.8)
     handle = await brain.start()
     await parked(handle)
     await brain.set_policy(hitl_enabled=False, confidence_threshold=0.7)
     policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
-    await _change(brain, handle, policy)
+    await brain.policy_changed(handle, policy)
     assert (await handle.result()).state is RunState.COMPLETED
     [audit] = await brain.audit(handle.id)
     assert (audit.channel, audit.actor, audit.policy_version) == ("policy", "root", policy.version)
@@ -60,7 +46,7 @@ async def test_without_a_carried_policy_the_run_reads_its_own(brain: Brain) -> N
     handle = await brain.start()
     await parked(handle)
     await brain.set_policy(hitl_enabled=False, confidence_threshold=0.7)
-    await _change(brain, handle, None)
+    await brain.policy_changed(handle, None)
     assert (await handle.result()).state is RunState.COMPLETED
     assert await _local_activities(handle) == ["open_gate", "refresh_policy"]
     [audit] = await brain.audit(handle.id)
@@ -76,7 +62,7 @@ async def test_a_policy_for_another_tenant_is_not_trusted(brain: Brain) -> None:
     foreign = own.model_copy(
         update={"tenant": "someone-else", "hitl_enabled": False, "confidence_threshold": 0.0}
     )
-    await _change(brain, handle, foreign)
+    await brain.policy_changed(handle, foreign)
 
     async def refreshed() -> object:
         status = await handle.query(LeadScoringWorkflow.status)
@@ -98,7 +84,7 @@ async def test_a_change_that_keeps_the_run_parked_updates_its_row(brain: Brain) 
         hitl_enabled=False, confidence_threshold=0.9, approval_timeout_seconds=600
     )
     policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
-    await _change(brain, handle, policy)
+    await brain.policy_changed(handle, policy)
 
     async def row_updated() -> object:
         row = await brain.run_row(handle.id)

@@ -4,11 +4,9 @@ when its failure is recorded."""
 
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
-from models.hitl import PolicyChange
 from models.processes import Process
 from tests.ops.conftest import Guard
 from tests.support import Brain, ai_result, eventually, parked
-from workflows import LeadScoringWorkflow
 
 
 async def _failed(brain: Brain, handle: WorkflowHandle) -> None:
@@ -41,14 +39,7 @@ async def test_a_policy_release_whose_apply_fails_is_audited(brain: Brain, guard
     await parked(handle)
     await brain.set_policy(hitl_enabled=False, confidence_threshold=0.7)
     policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
-    change = PolicyChange(
-        process=Process.LEAD_SCORING,
-        tenant=brain.tenant,
-        version=policy.version,
-        changed_by="root",
-        policy=policy,
-    )
-    await handle.signal(LeadScoringWorkflow.policy_changed, change)
+    await brain.policy_changed(handle, policy)
     await _failed(brain, handle)
     [audit] = await brain.audit(handle.id)
     assert (audit.channel, audit.actor, audit.policy_version) == ("policy", "root", policy.version)
