@@ -4,17 +4,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from opentelemetry.trace import TracerProvider
 
 from api import errors
+from api.docs import document_edge_errors, install_docs
+from api.edge import BodyLimit, require_json_body
 from api.routes import agents, approvals, audit, health, metrics, ops, policies, workflows
 from api.state import AppState, build_state, close_state
-from core.settings import Settings, get_settings
+from core.settings import DEV_JWT_SECRET_REFUSED, Settings, get_settings
 from core.telemetry import instrument_app
 
 PREFIX = "/api/brain"
+
+
+class InsecureSettings(RuntimeError):
+    """Settings the API must not run with (the built-in development JWT secret)."""
 
 
 class Lifespan(TypedDict):
@@ -36,6 +42,8 @@ def create_app(
     """``state``: prebuilt clients (tests); otherwise the lifespan builds them from settings.
     ``tracer_provider``: where request spans go (default: the global one, see core/telemetry)."""
     settings = settings or get_settings()
+    if settings.uses_dev_jwt_secret and not settings.allow_dev_secret:
+        raise InsecureSettings(DEV_JWT_SECRET_REFUSED)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Lifespan]:
@@ -52,6 +60,9 @@ def create_app(
         summary="Durable AI business processes with a human in the loop",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # Served by api/docs.py from local files instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     if state is not None:
@@ -59,9 +70,13 @@ def create_app(
         app.state.brain = state
     errors.install(app)
     # Fixed paths before parameterised ones: /workflows/policies is not a workflow id.
+    json_only = [Depends(require_json_body)]
     for module in (health, policies, approvals, workflows, audit, agents, ops):
-        app.include_router(module.router, prefix=PREFIX)
-    # Where Prometheus looks by default, outside the versioned API.
+        app.include_router(module.router, prefix=PREFIX, dependencies=json_only)
+    # Where Prometheus looks by default, outside the versioned API (admin token: SPEC §4).
     app.include_router(metrics.router)
+    install_docs(app)
+    document_edge_errors(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     instrument_app(app, tracer_provider)
     return app

@@ -1,4 +1,5 @@
-"""JWT bearer tokens: HS256 only, ``sub``/``tenant``/``role``/``exp`` required.
+"""JWT bearer tokens: HS256 only, ``sub``/``tenant``/``role``/``exp`` required; ``aud`` and
+``iss`` too when the settings name them; a lifetime no longer than the settings allow.
 
 Anything wrong with a token is a 401, never a 500: decoding is wrapped so that whatever
 PyJWT or a hostile payload throws, the caller only learns "unauthorized".
@@ -13,6 +14,7 @@ from typing import Any
 import jwt
 
 from api.errors import Unauthorized
+from api.params import has_control_chars
 from models.hitl import GLOBAL_TENANT
 
 ALGORITHM = "HS256"
@@ -43,32 +45,57 @@ class Principal:
 
 
 def mint_token(
-    sub: str, tenant: str, role: str | Role, ttl_seconds: int, secret: str, **extra: Any
+    sub: str,
+    tenant: str,
+    role: str | Role,
+    ttl_seconds: int,
+    secret: str,
+    *,
+    audience: str | None = None,
+    issuer: str | None = None,
+    issued_at: int | None = None,
+    **extra: Any,
 ) -> str:
-    """A signed token for ``brain token`` and the tests."""
+    """A signed token for ``brain token`` and the tests; ``issued_at`` defaults to now."""
     role = role if isinstance(role, Role) else Role[role]
+    if not _valid_sub(sub):
+        raise ValueError("invalid subject: 1..200 characters, no control characters")
     _check_tenant(tenant, role)
-    now = int(time.time())
+    now = int(time.time()) if issued_at is None else issued_at
     claims = {
         "sub": sub,
         "tenant": tenant,
         "role": role.name,
         "iat": now,
         "exp": now + ttl_seconds,
+        **({"aud": audience} if audience else {}),
+        **({"iss": issuer} if issuer else {}),
         **extra,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def decode_token(token: str, secret: str) -> Principal:
+def decode_token(
+    token: str,
+    secret: str,
+    *,
+    audience: str | None = None,
+    issuer: str | None = None,
+    max_ttl_seconds: int | None = None,
+) -> Principal:
+    """The token's principal; ``audience``/``issuer``, when given, must be in the token."""
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         raise Unauthorized("malformed token")
+    required = [*REQUIRED_CLAIMS, *(["aud"] if audience else []), *(["iss"] if issuer else [])]
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
-            options={"require": list(REQUIRED_CLAIMS), "verify_aud": False},
+            audience=audience or None,
+            issuer=issuer or None,
+            # Without a configured audience a token's ``aud`` is not ours to judge.
+            options={"require": required, "verify_aud": bool(audience)},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
@@ -76,15 +103,35 @@ def decode_token(token: str, secret: str) -> Principal:
         raise Unauthorized("token not valid yet") from None
     except jwt.MissingRequiredClaimError as e:
         raise Unauthorized(f"token lacks the {e.claim!r} claim") from None
+    except jwt.InvalidAudienceError:
+        raise Unauthorized("token is for another audience") from None
+    except jwt.InvalidIssuerError:
+        raise Unauthorized("token is from another issuer") from None
     except Exception:
         # Bad signature, alg none, garbage, a payload that is not an object: all the same.
         raise Unauthorized("invalid token") from None
+    if max_ttl_seconds is not None:
+        _check_lifetime(claims, max_ttl_seconds)
     return _principal(claims)
+
+
+def _check_lifetime(claims: dict[str, Any], max_ttl_seconds: int) -> None:
+    # A token cannot be revoked: one minted for years stays good for years if stolen. PyJWT
+    # has checked that ``exp`` and ``iat`` are numbers and that ``iat`` is not in the future.
+    # Integers: an ``exp`` of 10**400 is a valid int that no float can hold.
+    start = claims.get("iat", int(time.time()))
+    if int(claims["exp"]) - int(start) > max_ttl_seconds:
+        raise Unauthorized("token lifetime exceeds the maximum")
+
+
+def _valid_sub(sub: object) -> bool:
+    # The subject becomes an actor in the audit log and a database value (no NUL there).
+    return isinstance(sub, str) and 0 < len(sub) <= 200 and not has_control_chars(sub)
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
     sub, tenant, role = claims.get("sub"), claims.get("tenant"), claims.get("role")
-    if not isinstance(sub, str) or not 0 < len(sub) <= 200:
+    if not isinstance(sub, str) or not _valid_sub(sub):
         raise Unauthorized("invalid 'sub' claim")
     if not isinstance(role, str) or role not in Role.__members__:
         raise Unauthorized("invalid 'role' claim")

@@ -56,8 +56,14 @@ async def get_principal(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("missing bearer token")
-    principal = decode_token(credentials.credentials, settings.jwt_secret.get_secret_value())
-    await state.limiter.hit(principal.sub)
+    principal = decode_token(
+        credentials.credentials,
+        settings.jwt_secret.get_secret_value(),
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        max_ttl_seconds=settings.jwt_max_ttl_seconds,
+    )
+    await state.limiter.hit(principal.tenant, principal.sub)
     return principal
 
 

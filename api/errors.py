@@ -5,6 +5,7 @@ Routes raise these; Temporal and pydantic failures are translated into them at t
 """
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -97,6 +98,14 @@ class IdempotencyKeyReused(ValidationFailed):
     pass
 
 
+class PayloadTooLarge(BrainError):
+    status_code = 413
+
+
+class UnsupportedMediaType(BrainError):
+    status_code = 415
+
+
 class RateLimited(BrainError):
     status_code = 429
 
@@ -116,17 +125,37 @@ class NotConfirmed(Unavailable):
     """No worker confirmed the decision in time; retrying the same request is safe."""
 
 
-def field_errors(errors: list[Any], prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+# A 422 names what to fix without echoing the request back: 10,000 invalid keys must not
+# make a response of 10,000 entries, nor a 100 kB key a 100 kB ``loc``.
+MAX_FIELD_ERRORS = 20
+_MAX_MSG = 200
+_MAX_LOC_PART = 64
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def field_errors(errors: Sequence[Any], prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
     """pydantic errors reduced to JSON-safe ``{"loc", "msg", "type"}`` (``ctx`` may hold
-    exception objects, ``input`` may echo secrets)."""
-    return [
+    exception objects, ``input`` may echo secrets): the first ``MAX_FIELD_ERRORS``, then one
+    entry of type ``too_many_errors`` counting the rest. ``loc`` may hold the caller's own
+    keys, so its strings are clipped like ``msg``."""
+    shown = [
         {
-            "loc": [*prefix, *e.get("loc", ())],
-            "msg": str(e.get("msg", "")),
-            "type": str(e.get("type", "")),
+            "loc": [
+                *prefix,
+                *(_clip(p, _MAX_LOC_PART) if isinstance(p, str) else p for p in e.get("loc", ())),
+            ],
+            "msg": _clip(str(e.get("msg", "")), _MAX_MSG),
+            "type": _clip(str(e.get("type", "")), _MAX_LOC_PART),
         }
-        for e in errors
+        for e in errors[:MAX_FIELD_ERRORS]
     ]
+    if len(errors) > MAX_FIELD_ERRORS:
+        rest = len(errors) - MAX_FIELD_ERRORS
+        shown.append({"loc": [*prefix], "msg": f"{rest} more not shown", "type": "too_many_errors"})
+    return shown
 
 
 def invalid(errors: ValidationError, *prefix: str | int) -> ValidationFailed:
@@ -138,7 +167,9 @@ _DESCRIPTIONS = {
     403: "The token's role is too low",
     404: "Unknown process, or no such workflow for the caller's tenant",
     409: "Nothing pending, stale approval id, already decided, or the run is closed",
-    422: "Validation failed; `detail` lists the failing fields",
+    413: "The request body is larger than the server accepts (BRAIN_MAX_BODY_BYTES)",
+    415: "The request body is not JSON (Content-Type must be application/json)",
+    422: "Validation failed; `detail` lists the failing fields (at most 20, then a count)",
     429: "Rate limited, or too many decisions in flight for this run; see Retry-After",
     503: "A dependency is down or no worker confirmed in time; see Retry-After",
 }
@@ -154,6 +185,11 @@ def _render(status: int, error: str, detail: Any, headers: dict[str, str] | None
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def render(exc: BrainError) -> JSONResponse:
+    """The response for ``exc`` where no handler runs (ASGI middleware)."""
+    return _render(exc.status_code, exc.error, exc.detail, exc.headers)
+
+
 async def _brain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BrainError)
     return _render(exc.status_code, exc.error, exc.detail, exc.headers)
@@ -164,7 +200,15 @@ async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
     return _render(422, "ValidationFailed", field_errors(list(exc.errors())))
 
 
-_HTTP_NAMES = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized", 403: "Forbidden"}
+_HTTP_NAMES = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    # Raised as HTTPException by the body limit (api/edge.py): FastAPI lets only those through
+    # a body read unchanged.
+    413: PayloadTooLarge.__name__,
+}
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

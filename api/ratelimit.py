@@ -1,6 +1,7 @@
-"""A per-subject fixed-window rate limit in Redis. Redis is optional: when it is absent or
-down, requests are not limited (availability over strictness), and a failed Redis is not
-asked again for a few seconds, so an outage costs no latency per request."""
+"""A per-caller (tenant and subject) fixed-window rate limit in Redis. Redis is optional:
+when it is absent or down, requests are not limited (availability over strictness), and a
+failed Redis is not asked again for a few seconds, so an outage costs no latency per request.
+"""
 
 import logging
 import time
@@ -23,13 +24,16 @@ class RateLimiter:
         self._limit = per_minute
         self._skip_until = 0.0
 
-    async def hit(self, subject: str) -> None:
-        """Count one request for ``subject``; raise ``RateLimited`` over the limit."""
+    async def hit(self, tenant: str, subject: str) -> None:
+        """Count one request for ``subject`` of ``tenant``; raise ``RateLimited`` over the
+        limit. Subjects are names each tenant picks: ``alice`` of one tenant is not ``alice``
+        of another, and must not spend her budget."""
         if self._redis is None or self._limit <= 0 or time.monotonic() < self._skip_until:
             return
         now = time.time()
         window = int(now // _WINDOW_SECONDS)
-        key = f"brain:ratelimit:{subject}:{window}"
+        # Tenants hold no ":" (api/auth.py TENANT_PATTERN), so no two callers share a key.
+        key = f"brain:ratelimit:{tenant}:{subject}:{window}"
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(key)

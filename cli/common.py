@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from core.settings import Settings
+from core.settings import DEV_JWT_SECRET_REFUSED, Settings
 from models.processes import Process
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
@@ -131,3 +131,10 @@ def load_token_minter() -> Callable[..., str] | None:
             return None
         raise
     return mint_token
+
+
+def require_real_jwt_secret(settings: Settings) -> None:
+    """Refuse to run with the built-in development JWT secret (SPEC §4): with it anyone can
+    mint a super-admin token. Only ``brain up``, on one machine, may use it."""
+    if settings.uses_dev_jwt_secret:
+        fail("InsecureJwtSecret", DEV_JWT_SECRET_REFUSED)

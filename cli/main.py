@@ -8,13 +8,21 @@ import contextlib
 import logging
 import os
 import sys
+import time
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from cli import runs
-from cli.common import fail, load_api_factory, load_token_minter
+from cli.common import (
+    echo_json,
+    fail,
+    load_api_factory,
+    load_token_minter,
+    require_real_jwt_secret,
+)
 from cli.ops import ops_app
 from cli.policy import policy_app
 from cli.replay_check import replay_check
@@ -85,6 +93,8 @@ def up(
     from cli.stack import StackError, run_stack
 
     settings = _observed(logging.WARNING, log_format, "brain")
+    # The one command that may use the built-in JWT secret: one machine, local use.
+    settings = settings.model_copy(update={"allow_dev_secret": True})
     if ai is not None:
         settings = settings.model_copy(update={"ai_provider": ai.value})
     create_app = None if no_api else load_api_factory()
@@ -116,6 +126,7 @@ def worker(log_format: LogFormatOption = None) -> None:
     from workers.main import run_worker
 
     settings = _observed(logging.INFO, log_format, "brain-worker")
+    require_real_jwt_secret(settings)
     try:
         asyncio.run(run_worker(settings))
     finally:
@@ -138,6 +149,7 @@ def api(
     if create_app is None:
         fail("NotAvailable", "the REST API (api/app.py) is not in this build yet")
     settings = _observed(logging.INFO, log_format, "brain-api")
+    require_real_jwt_secret(settings)
     updates = {k: v for k, v in (("api_host", host), ("api_port", port)) if v is not None}
     if workers > 1:
         from cli.api_processes import run_api_processes
@@ -161,22 +173,39 @@ def token(
     tenant: Annotated[str, typer.Option(help="Tenant of the token.")],
     role: Annotated[Role, typer.Option(help="Role; each includes the ones before it.")],
     ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds.")] = 3600,
+    raw: Annotated[bool, typer.Option("--raw", help="Print only the token (scripts).")] = False,
 ) -> None:
-    """Mint an API token (HS256 with BRAIN_JWT_SECRET) for local use."""
+    """Mint an API token (HS256 with BRAIN_JWT_SECRET): {"token", "expires_at"}."""
     mint = load_token_minter()
     if mint is None:
         fail("NotAvailable", "the REST API's auth (api/auth.py) is not in this build yet")
+    settings = get_settings()
+    if ttl > settings.jwt_max_ttl_seconds:
+        # The API would refuse such a token: better to say so now than at the first request.
+        raise typer.BadParameter(
+            f"{ttl} s is longer than the maximum token lifetime, "
+            f"BRAIN_JWT_MAX_TTL_SECONDS={settings.jwt_max_ttl_seconds}",
+            param_hint="'--ttl'",
+        )
+    issued_at = int(time.time())
     try:
         minted = mint(
             sub=sub,
             tenant=tenant,
             role=role.value,
             ttl_seconds=ttl,
-            secret=get_settings().jwt_secret.get_secret_value(),
+            secret=settings.jwt_secret.get_secret_value(),
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            issued_at=issued_at,
         )
     except ValueError as err:
         fail("InvalidToken", str(err))
-    typer.echo(minted)
+    if raw:
+        typer.echo(minted)
+    else:
+        expires_at = datetime.fromtimestamp(issued_at + ttl, UTC).isoformat()
+        echo_json({"token": minted, "expires_at": expires_at})
 
 
 def _exit_code(code: object) -> int:

@@ -7,6 +7,15 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Good for ``brain up`` on one machine only: ``brain api``, ``brain worker`` and
+# ``create_app()`` refuse to run with it (SPEC §4).
+DEV_JWT_SECRET = "brain-local-dev-secret-change-me-0123456789"
+DEV_JWT_SECRET_REFUSED = (
+    "BRAIN_JWT_SECRET is the built-in development secret, with which anyone can mint tokens; "
+    "set BRAIN_JWT_SECRET to a secret of your own (e.g. `openssl rand -hex 32`). Only "
+    "`brain up` may use the built-in one."
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BRAIN_", env_file=".env", extra="ignore")
@@ -26,7 +35,15 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str = ""
 
-    jwt_secret: SecretStr = SecretStr("brain-local-dev-secret-change-me-0123456789")
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    # When set, every token must carry and match them; ``brain token`` puts them in.
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    # The longest a token may live (exp - iat, or exp - now without iat): 7 days. A token
+    # cannot be revoked, so a stolen one is good until it expires.
+    jwt_max_ttl_seconds: int = Field(default=7 * 86400, ge=1)
+    # Set by ``brain up`` only: without it ``create_app()`` refuses ``DEV_JWT_SECRET``.
+    allow_dev_secret: bool = False
 
     ai_provider: Literal["rules", "openai"] = "rules"
     openai_base_url: str | None = None
@@ -42,6 +59,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8001
     rate_limit_per_minute: int = 600
+    # Request bodies above this many bytes answer 413 (1 MiB; the largest start body is far
+    # smaller), so nobody makes the API buffer and parse megabytes of JSON.
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
 
     # Observability. Tracing is configured by the standard OTEL_* variables instead.
     # A worker serves Prometheus metrics (its own and the SDK's) on this port when set.
@@ -54,6 +74,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.home / 'brain.db').resolve()}"
+
+    @property
+    def uses_dev_jwt_secret(self) -> bool:
+        return self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
 
 
 @lru_cache

@@ -1,6 +1,7 @@
 """``GET /metrics``: Prometheus exposition of the process's registry plus the parked-runs
-gauge, read from the runs table at scrape time. Unauthenticated, like any scrape target:
-it carries counts, never tenants' data."""
+gauge, read from the runs table at scrape time. It sits on the API's port, so it takes an
+admin token (SPEC §4): its counts span every tenant. Workers serve theirs on a port of their
+own (``BRAIN_METRICS_PORT``, core/metrics.py)."""
 
 import logging
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from api.deps import StateDep
+from api.deps import Admin, StateDep
 from hitl.metrics import parked_runs
 from models.processes import RunState
 from models.tables import RunRow
@@ -42,7 +43,7 @@ async def _parked_counts(state: StateDep) -> dict[str, int]:
 
 
 @router.get("/metrics", name="metrics", include_in_schema=False)
-async def metrics(state: StateDep) -> Response:
+async def metrics(principal: Admin, state: StateDep) -> Response:
     body = generate_latest(REGISTRY)
     try:
         counts = await _parked_counts(state)

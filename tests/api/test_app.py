@@ -1,9 +1,10 @@
 """The app as `brain api` runs it: the lifespan builds its own clients; the SPEC's tour."""
 
 import httpx
+import pytest
 
-from api.app import create_app
-from core.settings import Settings
+from api.app import InsecureSettings, create_app
+from core.settings import DEV_JWT_SECRET, Settings
 from tests.api.conftest import REDIS_URL
 from tests.api.support import SECRET, Api, new_tenant
 from tests.support import Brain, eventually
@@ -28,6 +29,14 @@ async def test_the_lifespan_builds_and_closes_its_clients(brain: Brain) -> None:
             r = await http.get("/api/brain/workflows", headers=api.auth("viewer"))
             assert r.status_code == 200
     assert app.state.brain.owned
+
+
+def test_the_app_refuses_the_built_in_jwt_secret() -> None:
+    # Anyone can mint tokens with it: only `brain up` (one machine) may run with it.
+    with pytest.raises(InsecureSettings, match="BRAIN_JWT_SECRET"):
+        create_app(Settings(jwt_secret=DEV_JWT_SECRET, allow_dev_secret=False, _env_file=None))
+    allowed = create_app(Settings(jwt_secret=DEV_JWT_SECRET, allow_dev_secret=True, _env_file=None))
+    assert allowed.state.settings.uses_dev_jwt_secret
 
 
 async def test_the_spec_tour(api: Api) -> None:

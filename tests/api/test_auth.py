@@ -3,14 +3,21 @@
 import base64
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
 import pytest
+import pytest_asyncio
 
+from api.auth import mint_token
+from core.settings import Settings
+from tests.api.conftest import close_api, open_api
 from tests.api.support import ROLES, SECRET, Api, new_tenant
+from tests.support import LEAD, Brain
 
 _NOW = int(time.time())
+_DAY = 86400
 
 
 def _claims(**over: Any) -> dict[str, Any]:
@@ -48,6 +55,20 @@ BAD_TOKENS = {
     "header not json": base64.urlsafe_b64encode(b"[1").decode() + ".e30.sig",
     "payload a list": "eyJhbGciOiJIUzI1NiJ9." + base64.urlsafe_b64encode(b"[1]").decode() + ".x",
     "huge": "a" * 20000,
+    # Control characters in the subject: PostgreSQL cannot store a NUL (this was a 500 after
+    # the run had started), and a newline forges log lines.
+    "NUL in sub": jwt.encode(_claims(sub="ops\x00admin"), SECRET, "HS256"),
+    "newline in sub": jwt.encode(_claims(sub="ops\nadmin"), SECRET, "HS256"),
+    "DEL in sub": jwt.encode(_claims(sub="ops\x7f"), SECRET, "HS256"),
+    "C1 control in sub": jwt.encode(_claims(sub="ops\x85"), SECRET, "HS256"),
+    "lone surrogate in sub": jwt.encode(_claims(sub="ops\ud800"), SECRET, "HS256"),
+    "NUL in tenant": jwt.encode(_claims(tenant="t-x\x00"), SECRET, "HS256"),
+    # Longer than BRAIN_JWT_MAX_TTL_SECONDS (7 days by default).
+    "lives 8 days": jwt.encode(_claims(iat=_NOW, exp=_NOW + 8 * _DAY), SECRET, "HS256"),
+    "issued 30 days ago": jwt.encode(_claims(iat=_NOW - 30 * _DAY), SECRET, "HS256"),
+    "no iat, expires in 8 days": jwt.encode(_claims(exp=_NOW + 8 * _DAY), SECRET, "HS256"),
+    "exp beyond any float": jwt.encode(_claims(exp=10**400), SECRET, "HS256"),
+    "iat in the future": jwt.encode(_claims(iat=_NOW + 3600), SECRET, "HS256"),
 }
 
 
@@ -118,3 +139,61 @@ async def test_role_table(api: Api) -> None:
 async def test_unknown_route_uses_the_error_format(api: Api) -> None:
     r = await api.http.get("/nowhere", headers=api.auth())
     assert r.status_code == 404 and r.json()["error"] == "NotFound"
+
+
+async def test_a_subject_with_a_nul_cannot_start_a_run(api: Api) -> None:
+    token = jwt.encode(_claims(sub="ops\x00", tenant=api.tenant, role="operator"), SECRET)
+    headers = {"Authorization": f"Bearer {token}"}
+    r = await api.http.post("/workflows/lead_scoring", json=LEAD, headers=headers)
+    assert r.status_code == 401, r.text
+
+
+async def test_a_token_may_live_up_to_the_maximum(api: Api) -> None:
+    lifetime = api.settings.jwt_max_ttl_seconds
+    token = jwt.encode(_claims(tenant=api.tenant, iat=_NOW, exp=_NOW + lifetime), SECRET)
+    r = await api.http.get("/workflows", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+
+
+@pytest_asyncio.fixture
+async def strict(brain: Brain, settings: Settings) -> AsyncIterator[Api]:
+    """The API with an audience, an issuer and a one-hour maximum lifetime."""
+    update = {"jwt_audience": "brain-api", "jwt_issuer": "brain-test", "jwt_max_ttl_seconds": 3600}
+    opened = await open_api(brain, settings.model_copy(update=update))
+    try:
+        yield opened
+    finally:
+        await close_api(opened)
+
+
+async def test_audience_and_issuer_when_configured(strict: Api) -> None:
+    def status(**claims: Any) -> Any:
+        token = jwt.encode(_claims(tenant=strict.tenant, **claims), SECRET)
+        return strict.http.get("/workflows", headers={"Authorization": f"Bearer {token}"})
+
+    assert (await status(aud="brain-api", iss="brain-test")).status_code == 200
+    for claims in (
+        {"iss": "brain-test"},  # no aud
+        {"aud": "brain-api"},  # no iss
+        {"aud": "another-api", "iss": "brain-test"},
+        {"aud": "brain-api", "iss": "someone-else"},
+        {"aud": "brain-api", "iss": "brain-test", "iat": _NOW, "exp": _NOW + 3601},  # too long
+    ):
+        r = await status(**claims)
+        assert r.status_code == 401, (claims, r.text)
+    minted = mint_token(
+        "ann", strict.tenant, "viewer", 3600, SECRET, audience="brain-api", issuer="brain-test"
+    )
+    r = await strict.http.get("/workflows", headers={"Authorization": f"Bearer {minted}"})
+    assert r.status_code == 200, r.text
+
+
+async def test_without_a_configured_audience_a_token_audience_is_ignored(api: Api) -> None:
+    token = jwt.encode(_claims(tenant=api.tenant, aud="whatever"), SECRET)
+    r = await api.http.get("/workflows", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+
+
+def test_mint_token_refuses_a_subject_with_control_characters() -> None:
+    with pytest.raises(ValueError, match="subject"):
+        mint_token("ops\nadmin", "t-x", "viewer", 60, SECRET)

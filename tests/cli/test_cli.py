@@ -3,13 +3,16 @@
 
 import json
 import uuid
+from datetime import datetime
 
+import jwt
 from sqlalchemy import select
 
+from core.settings import DEV_JWT_SECRET
 from models.processes import Process, RunState
 from models.tables import DecisionRow, LeadRow, PolicyChangeRow
 from models.workflow_io import ProcessResult
-from tests.cli.conftest import EXAMPLES, CliEnv
+from tests.cli.conftest import BRAIN, EXAMPLES, CliEnv, run_cmd
 
 
 async def _start(cli: CliEnv, process: str, example: str) -> str:
@@ -158,3 +161,55 @@ async def test_bad_requests_exit_non_zero_with_the_reason(cli: CliEnv) -> None:
     )
     assert invalid.code == 1, invalid
     assert invalid.error()["error"] == "ValidationError"
+
+
+TOKEN_ARGS = ("token", "--sub", "ops", "--tenant", "acme", "--role", "admin")
+
+
+async def test_token_answers_json_and_raw_prints_the_token_alone(cli: CliEnv) -> None:
+    done = await cli.brain(*TOKEN_ARGS, "--ttl", "600")
+    assert done.code == 0, done
+    minted = done.json()
+    assert minted.keys() == {"token", "expires_at"}
+    claims = jwt.decode(minted["token"], DEV_JWT_SECRET, algorithms=["HS256"])
+    assert (claims["sub"], claims["tenant"], claims["role"]) == ("ops", "acme", "admin")
+    assert claims["exp"] - claims["iat"] == 600
+    expires_at = datetime.fromisoformat(minted["expires_at"])
+    assert expires_at.tzinfo is not None and expires_at.timestamp() == claims["exp"]
+
+    raw = await cli.brain(*TOKEN_ARGS, "--raw")
+    assert raw.code == 0, raw
+    assert raw.out.count("\n") == 1 and raw.out.count(".") == 2, raw.out
+    assert jwt.decode(raw.out.strip(), DEV_JWT_SECRET, algorithms=["HS256"])["sub"] == "ops"
+
+
+async def test_token_carries_audience_and_issuer_and_respects_the_maximum(cli: CliEnv) -> None:
+    secret = "cli-token-test-secret-0123456789abcdef"
+    env = cli.env | {
+        "BRAIN_JWT_SECRET": secret,
+        "BRAIN_JWT_AUDIENCE": "brain-api",
+        "BRAIN_JWT_ISSUER": "brain-test",
+        "BRAIN_JWT_MAX_TTL_SECONDS": "3600",
+    }
+    done = await run_cmd(BRAIN, *TOKEN_ARGS, "--ttl", "3600", env=env, cwd=cli.home)
+    assert done.code == 0, done
+    token = done.json()["token"]
+    claims = jwt.decode(
+        token, secret, algorithms=["HS256"], audience="brain-api", issuer="brain-test"
+    )
+    assert claims["exp"] - claims["iat"] == 3600
+
+    too_long = await run_cmd(BRAIN, *TOKEN_ARGS, "--ttl", "3601", env=env, cwd=cli.home)
+    assert too_long.code == 2, too_long
+    assert "BRAIN_JWT_MAX_TTL_SECONDS=3600" in too_long.err
+    default_max = await cli.brain(*TOKEN_ARGS, "--ttl", str(7 * 86400 + 1))
+    assert default_max.code == 2 and "BRAIN_JWT_MAX_TTL_SECONDS" in default_max.err
+
+
+async def test_api_and_worker_refuse_the_built_in_jwt_secret(cli: CliEnv) -> None:
+    for command in ("api", "worker"):
+        done = await cli.brain(command)  # cli.env sets no BRAIN_JWT_SECRET
+        assert done.code == 1, (command, done)
+        refused = done.error()
+        assert refused["error"] == "InsecureJwtSecret", (command, refused)
+        assert "BRAIN_JWT_SECRET" in refused["detail"]

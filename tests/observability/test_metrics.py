@@ -79,7 +79,7 @@ async def test_decisions_are_counted_once_by_door_and_outcome(observed: Observed
     assert m("brain_decisions_total", process=LEAD, channel="auto", outcome="reject") == 0
 
     # The API's endpoint: the process's registry plus the parked runs, read from the table.
-    r = await api.http.get("http://brain/metrics")
+    r = await api.http.get("http://brain/metrics", headers=api.auth("admin"))
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     parked = [
@@ -87,6 +87,22 @@ async def test_decisions_are_counted_once_by_door_and_outcome(observed: Observed
     ]
     assert len(parked) == 1 and float(parked[0].split()[-1]) >= 1, parked
     assert "brain_policy_changes_total" in r.text
+
+
+@SQLITE_ONLY
+async def test_the_api_endpoint_takes_an_admin_token(observed: Observed) -> None:
+    api = observed.api
+    # Not open on the API's port (SPEC §4): its counts span every tenant.
+    anonymous = await api.http.get("http://brain/metrics")
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "Unauthorized"
+    for role in ("viewer", "operator", "approver"):
+        r = await api.http.get("http://brain/metrics", headers=api.auth(role))
+        assert r.status_code == 403, role
+    for role in ("admin", "super_admin"):
+        r = await api.http.get("http://brain/metrics", headers=api.auth(role))
+        assert r.status_code == 200 and "brain_" in r.text, role
+    # Left out of the OpenAPI document: it is not part of the versioned API.
+    assert "/metrics" not in (await api.http.get("http://brain/openapi.json")).json()["paths"]
 
 
 async def test_worker_endpoint_serves_brain_and_sdk_metrics(settings: Settings) -> None:

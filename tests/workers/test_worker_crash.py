@@ -33,6 +33,8 @@ def _spawn_worker(client: Client, db: Database, task_queue: str, home: Path):
             database_url=db.url,
             task_queue=task_queue,
             home=str(home),
+            # `brain worker` refuses the built-in development secret.
+            jwt_secret="worker-crash-test-secret-0123456789abcdef",
         ),
         cwd=str(home),
         stdout=log,
