@@ -26,6 +26,7 @@ from cli.common import (
 from cli.ops import ops_app
 from cli.policy import policy_app
 from cli.replay_check import replay_check
+from cli.webhooks import webhooks_app
 from core.logs import setup_logging
 from core.settings import Settings, get_settings
 from core.telemetry import setup_tracing, shutdown_tracing
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 app.add_typer(policy_app, name="policy")
 app.add_typer(ops_app, name="ops")
+app.add_typer(webhooks_app, name="webhooks")
 app.command("replay-check")(replay_check)
 app.command()(runs.start)
 app.command()(runs.approve)

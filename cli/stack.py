@@ -103,6 +103,7 @@ async def run_stack(
                 "temporal_tls_key": None,
                 "temporal_api_key": None,
                 "api_port": api_port,
+                "webhook_allow_private": True,
             }
         )
         if not await _unless_stopped(migrate(local.effective_database_url), stop):

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     log_format: Literal["text", "json"] = "text"
 
+    # Webhooks (SPEC §6): where event links point, and whether private, loopback and
+    # link-local receivers are allowed (``brain up`` allows them; production should not).
+    public_api_url: str = "http://127.0.0.1:8001/api/brain"
+    web_ui_url: str = "http://127.0.0.1:8233"
+    webhook_allow_private: bool = False
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

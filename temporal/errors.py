@@ -17,3 +17,7 @@ APPLY_FAILED = "ApplyFailed"
 
 # Decision refusals that mean "the approval moved on" (HTTP 409) vs "your edits are bad" (422).
 CONFLICT_TYPES = frozenset({NOTHING_PENDING, STALE_APPROVAL, ALREADY_DECIDED})
+
+# Webhook delivery (SPEC §6): try again later, or never (the delivery is dead).
+WEBHOOK_UNDELIVERED = "WebhookUndelivered"
+WEBHOOK_DEAD = "WebhookDead"

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.webhook_tables  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -1,0 +1,116 @@
+"""``brain webhooks add|list|rm|deliveries``: webhook subscriptions for ops (SPEC §6).
+
+Straight on the app database, like ``brain policy``: the same validation as the REST API
+(``services.webhooks``), the tenant from ``--tenant``.
+"""
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from cli.common import database, default_actor, echo_json, fail, run
+from core.settings import Settings, get_settings
+from models.events import EventType
+from services.webhooks import InvalidSubscription, create_subscription
+from store.webhooks import WebhookStore
+
+webhooks_app = typer.Typer(help="Webhook subscriptions and their deliveries.", no_args_is_help=True)
+
+Tenant = Annotated[str, typer.Option(help="The tenant whose subscriptions these are.")]
+SubscriptionId = Annotated[str, typer.Argument(help="The subscription id (wh_...).")]
+
+
+class Format(StrEnum):
+    STANDARD = "standard"
+    SLACK = "slack"
+
+
+@webhooks_app.command("add")
+def add(
+    url: Annotated[str, typer.Option(help="Where to POST (http or https).")],
+    tenant: Tenant,
+    event: Annotated[
+        list[EventType],
+        typer.Option("--event", help="An event type to send; repeat for several."),
+    ],
+    process: Annotated[
+        str | None, typer.Option(help="Only this process's events (default: all).")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="standard or slack.")] = Format.STANDARD,
+    secret: Annotated[
+        str | None, typer.Option(help="Signing secret (default: a new whsec_ one).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Who adds it; default: your user.")] = None,
+) -> None:
+    """Subscribe a URL. Prints the subscription with its secret (shown only here)."""
+    run(
+        _add(
+            get_settings(),
+            tenant,
+            url=url,
+            events=[e.value for e in event],
+            process=process,
+            fmt=fmt.value,
+            secret=secret,
+            created_by=by or default_actor(),
+        )
+    )
+
+
+async def _add(settings: Settings, tenant: str, **spec: str | list[str] | None) -> None:
+    async with database(settings) as sessions:
+        try:
+            row = await create_subscription(
+                WebhookStore(sessions),
+                tenant,
+                allow_private=settings.webhook_allow_private,
+                **spec,  # type: ignore[arg-type]
+            )
+        except InvalidSubscription as err:
+            fail("InvalidSubscription", {"field": err.field, "msg": err.message})
+    echo_json(row.model_dump(mode="json"))
+
+
+@webhooks_app.command("list")
+def list_webhooks(tenant: Tenant) -> None:
+    """The tenant's subscriptions (without their secrets)."""
+    run(_list(get_settings(), tenant))
+
+
+async def _list(settings: Settings, tenant: str) -> None:
+    async with database(settings) as sessions:
+        rows = await WebhookStore(sessions).for_tenant(tenant)
+    echo_json([row.model_dump(mode="json", exclude={"secret"}) for row in rows])
+
+
+@webhooks_app.command("rm")
+def remove(subscription_id: SubscriptionId, tenant: Tenant) -> None:
+    """Unsubscribe; deliveries still retrying stop at their next attempt."""
+    run(_remove(get_settings(), tenant, subscription_id))
+
+
+async def _remove(settings: Settings, tenant: str, subscription_id: str) -> None:
+    async with database(settings) as sessions:
+        if not await WebhookStore(sessions).remove(tenant, subscription_id):
+            fail("NotFound", f"no webhook {subscription_id!r} for tenant {tenant!r}")
+    echo_json({"id": subscription_id, "removed": True})
+
+
+@webhooks_app.command("deliveries")
+def deliveries(
+    subscription_id: SubscriptionId,
+    tenant: Tenant,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
+) -> None:
+    """Recent deliveries: event, attempts, last status, next attempt, state."""
+    run(_deliveries(get_settings(), tenant, subscription_id, limit))
+
+
+async def _deliveries(settings: Settings, tenant: str, subscription_id: str, limit: int) -> None:
+    async with database(settings) as sessions:
+        store = WebhookStore(sessions)
+        if await store.get(tenant, subscription_id) is None:
+            fail("NotFound", f"no webhook {subscription_id!r} for tenant {tenant!r}")
+        rows = await store.deliveries(tenant, subscription_id, limit)
+    echo_json([row.model_dump(mode="json", exclude={"id", "tenant"}) for row in rows])

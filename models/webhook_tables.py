@@ -1,0 +1,63 @@
+"""Webhook subscriptions and their deliveries (SPEC §4 ``/webhooks``, §6).
+
+Every row carries its tenant, and every read filters on it: a subscription of another
+tenant is indistinguishable from one that does not exist.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.tables import utcnow
+
+
+class WebhookSubscriptionRow(SQLModel, table=True):
+    __tablename__ = "webhook_subscriptions"
+    # Publishing an event reads exactly this index: the tenant's enabled subscriptions.
+    __table_args__ = (Index("ix_webhook_subscriptions_tenant_enabled", "tenant", "enabled"),)
+
+    # Random and unguessable ("wh_" + 24 hex digits).
+    id: str = Field(primary_key=True, max_length=40)
+    tenant: str = Field(max_length=128)
+    url: str = Field(max_length=2048)
+    events: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    # None: every process.
+    process: str | None = Field(default=None, max_length=64)
+    format: str = Field(default="standard", max_length=16)
+    # The signing secret, read by the delivery activity at each attempt; never listed.
+    secret: str = Field(max_length=200)
+    enabled: bool = True
+    # Why it stopped (a receiver answered 410 Gone).
+    disabled_reason: str | None = Field(default=None, max_length=500)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One event to one subscription: created pending when published, updated by each
+    attempt. The unique key is the delivery workflow's own key, so a second publish of the
+    same event finds the row it already has."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_sub_event"),
+        Index("ix_webhook_deliveries_sub_created", "subscription_id", "created_at"),
+        Index("ix_webhook_deliveries_tenant", "tenant"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: str = Field(max_length=40)
+    tenant: str = Field(max_length=128)
+    event_id: str = Field(max_length=600)
+    event_type: str = Field(max_length=32)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    # The receiver's HTTP status on the last attempt; None when it did not answer.
+    last_status: int | None = None
+    # What went wrong without a status (timeout, refused connection, private address).
+    last_error: str | None = Field(default=None, max_length=500)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

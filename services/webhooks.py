@@ -1,0 +1,96 @@
+"""Making a webhook subscription: shared by the REST API and the CLI, so both validate the
+same way (process names and aliases, event types, URL safety, the secret)."""
+
+import secrets
+from collections.abc import Sequence
+
+from models.events import EventType
+from models.processes import Process
+from models.webhook_tables import WebhookSubscriptionRow
+from models.webhooks import WebhookFormat
+from services.webhook_signing import generate_secret, validate_secret
+from services.webhook_targets import Resolver, UnsafeTarget, check_subscription_url, system_resolver
+from store.webhooks import WebhookStore
+
+
+class InvalidSubscription(ValueError):
+    """``field`` names what is wrong (``url``, ``events``, ``process``, ``secret``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def new_subscription_id() -> str:
+    return "wh_" + secrets.token_hex(12)
+
+
+async def create_subscription(
+    store: WebhookStore,
+    tenant: str,
+    *,
+    url: str,
+    events: Sequence[str],
+    process: str | None = None,
+    fmt: str = WebhookFormat.STANDARD.value,
+    secret: str | None = None,
+    created_by: str,
+    allow_private: bool,
+    resolver: Resolver = system_resolver,
+) -> WebhookSubscriptionRow:
+    """The stored row; its ``secret`` (the given one, or a new ``whsec_`` one) is shown to
+    the caller this once and never listed again."""
+    row = WebhookSubscriptionRow(
+        id=new_subscription_id(),
+        tenant=tenant,
+        url=url,
+        events=_event_types(events),
+        process=_process(process),
+        format=_format(fmt),
+        secret=_secret(secret),
+        created_by=created_by,
+    )
+    try:
+        await check_subscription_url(url, allow_private=allow_private, resolver=resolver)
+    except UnsafeTarget as err:
+        raise InvalidSubscription("url", str(err)) from None
+    return await store.add(row)
+
+
+def _event_types(events: Sequence[str]) -> list[str]:
+    if not events:
+        raise InvalidSubscription("events", "name at least one event type")
+    known = {t.value for t in EventType}
+    unknown = [e for e in events if e not in known]
+    if unknown:
+        raise InvalidSubscription(
+            "events", f"unknown event type {unknown[0]!r}; one of {', '.join(sorted(known))}"
+        )
+    return list(dict.fromkeys(events))  # deduplicated, in the caller's order
+
+
+def _process(name: str | None) -> str | None:
+    if name is None:
+        return None
+    try:
+        return Process.parse(name).value
+    except ValueError:
+        known = ", ".join(p.value for p in Process)
+        raise InvalidSubscription("process", f"unknown process {name!r}; one of {known}") from None
+
+
+def _format(fmt: str) -> str:
+    try:
+        return WebhookFormat(fmt).value
+    except ValueError:
+        raise InvalidSubscription("format", "format must be standard or slack") from None
+
+
+def _secret(secret: str | None) -> str:
+    if secret is None:
+        return generate_secret()
+    try:
+        return validate_secret(secret)
+    except ValueError as err:
+        raise InvalidSubscription("secret", str(err)) from None
