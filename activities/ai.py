@@ -1,18 +1,19 @@
-"""The AI step of each process, backed by whichever model provider is configured."""
+"""The AI step of every process, backed by whichever model provider is configured.
 
-from typing import Protocol
+One activity per process, named by its definition (``score_lead`` … for the first ones,
+``propose_<process>`` for the rest), built from the set of definitions.
+"""
+
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from temporalio import activity
 
 from models.ai import AIResult
-from models.inputs import (
-    CampaignTuningInput,
-    ContentGenerationInput,
-    LeadScoringInput,
-    ProductSourcingInput,
-)
 from models.processes import Process
+from processes import DEFINITIONS
+from processes.kit.definition import ProcessDefinition
 
 
 class ModelProvider(Protocol):
@@ -26,18 +27,14 @@ class AIActivities:
     def __init__(self, provider: ModelProvider) -> None:
         self._provider = provider
 
-    @activity.defn
-    async def score_lead(self, run_input: LeadScoringInput) -> AIResult:
-        return await self._provider.propose(Process.LEAD_SCORING, run_input)
+    def activities(self) -> list[Callable[..., Any]]:
+        return [self._activity_for(d) for d in DEFINITIONS]
 
-    @activity.defn
-    async def source_product(self, run_input: ProductSourcingInput) -> AIResult:
-        return await self._provider.propose(Process.PRODUCT_SOURCING, run_input)
+    def _activity_for(self, definition: ProcessDefinition) -> Callable[..., Any]:
+        process = Process(definition.name)
 
-    @activity.defn
-    async def tune_campaign(self, run_input: CampaignTuningInput) -> AIResult:
-        return await self._provider.propose(Process.CAMPAIGN_TUNING, run_input)
+        async def propose(run_input: dict[str, Any]) -> AIResult:
+            return await self._provider.propose(process, definition.parse_input(run_input))
 
-    @activity.defn
-    async def generate_content(self, run_input: ContentGenerationInput) -> AIResult:
-        return await self._provider.propose(Process.CONTENT_GENERATION, run_input)
+        propose.__qualname__ = f"AIActivities.{definition.propose_activity}"
+        return activity.defn(name=definition.propose_activity)(propose)

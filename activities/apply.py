@@ -1,23 +1,27 @@
-"""Apply steps: write the approved proposal as a business row, exactly once per workflow.
+"""The apply step: write an approved proposal as its process's business row, exactly once.
 
-Each runs in one transaction with the audit row (written here if the decision needed no
-person) and the run's final state, so a retry or a replay can never half-apply.
+One transaction holds the decision's audit row, the business row and the run's final
+state, so a retry or a replay can never half-apply, and the audit row is written only
+by a step that runs after the workflow task that took the decision was committed: it
+always names the decision the run applied. One activity per process, named by its
+definition, built from the set of definitions.
 """
 
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import SQLModel
 from temporalio import activity
 
-from hitl.metrics import GateMetrics, default_metrics
+from activities import run_events
+from activities.db_errors import database_step
+from activities.run_events import EventSink, RunEvents
+from core.gate_metrics import GateMetrics, default_metrics
 from models.activity_io import ApplyRequest
-from models.processes import RunState
-from models.tables import CampaignChangeRow, ContentRow, LeadRow, PurchaseOrderDraftRow
+from models.processes import Channel, RunState
+from processes import DEFINITIONS
+from processes.kit.definition import ProcessDefinition
 from store import audit, business, runs
-
-_ROUTES = {"hot": "sales", "warm": "nurture", "cold": "marketing"}
 
 # Raises to refuse an apply (an integration being down, say); tests use it to make a
 # run fail on a condition they control.
@@ -30,77 +34,35 @@ class ApplyActivities:
         sessions: async_sessionmaker[AsyncSession],
         guard: ApplyGuard | None = None,
         metrics: GateMetrics | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self._sessions = sessions
         self._guard = guard
         self._metrics = metrics or default_metrics()
+        self._events = RunEvents(events)
 
-    @activity.defn
-    async def apply_lead(self, req: ApplyRequest) -> dict[str, Any]:
-        lead, proposal = req.run_input["lead"], self._proposal(req)
-        return await self._write(
-            req,
-            LeadRow,
-            name=lead["name"],
-            email=lead["email"],
-            company=lead["company"],
-            score=proposal["score"],
-            tier=proposal["tier"],
-            route=_ROUTES[proposal["tier"]],
-        )
+    def activities(self) -> list[Callable[..., Any]]:
+        return [self._activity_for(d) for d in DEFINITIONS]
 
-    @activity.defn
-    async def apply_sourcing(self, req: ApplyRequest) -> dict[str, Any]:
-        proposal = self._proposal(req)
-        return await self._write(
-            req,
-            PurchaseOrderDraftRow,
-            product=req.run_input["product"],
-            quantity=req.run_input["quantity"],
-            supplier=proposal["supplier"],
-            unit_price=proposal["unit_price"],
-            total_cost=proposal["total_cost"],
-        )
+    def _activity_for(self, definition: ProcessDefinition) -> Callable[..., Any]:
+        async def apply(req: ApplyRequest) -> dict[str, Any]:
+            return await self._apply(definition, req)
 
-    @activity.defn
-    async def apply_campaign(self, req: ApplyRequest) -> dict[str, Any]:
-        return await self._write(
-            req,
-            CampaignChangeRow,
-            campaign_id=req.run_input["campaign_id"],
-            total_budget=req.run_input["total_budget"],
-            budgets=self._proposal(req)["budgets"],
-        )
+        apply.__qualname__ = f"ApplyActivities.{definition.apply_activity}"
+        return activity.defn(name=definition.apply_activity)(apply)
 
-    @activity.defn
-    async def apply_content(self, req: ApplyRequest) -> dict[str, Any]:
-        proposal = self._proposal(req)
-        return await self._write(
-            req,
-            ContentRow,
-            title=proposal["title"],
-            body=proposal["body"],
-            channel=req.run_input["brief"].get("channel"),
-        )
-
-    @staticmethod
-    def _proposal(req: ApplyRequest) -> dict[str, Any]:
+    async def _apply(self, definition: ProcessDefinition, req: ApplyRequest) -> dict[str, Any]:
         if req.decision.final_proposal is None:
             raise ValueError("an approved decision must carry a final proposal")
-        return req.decision.final_proposal
-
-    async def _write(
-        self, req: ApplyRequest, table: type[SQLModel], **values: Any
-    ) -> dict[str, Any]:
+        run_input = definition.parse_input(req.run_input)
+        values = definition.apply(run_input, req.decision.final_proposal)
         if self._guard is not None:
             self._guard(req)
-        async with self._sessions.begin() as session:
-            # Inserted here when no person decided (the auto path, a policy release); a
-            # person's decision was recorded when it was made.
+        async with database_step(), self._sessions.begin() as session:
             inserted = await audit.record(session, req.run, req.decision)
             row = await business.write_once(
                 session,
-                table,
+                definition.table,
                 req.run.workflow_id,
                 {"tenant": req.run.tenant, "approval_id": req.decision.approval_id, **values},
             )
@@ -112,6 +74,15 @@ class ApplyActivities:
                 result=row,
                 error=None,
             )
-        if inserted:
+        if inserted:  # committed, and the first time: count and log it once
             self._metrics.decided(req.run.process, req.decision, req.requested_at)
+            decision = req.decision
+            activity.logger.info(
+                "decision %s by %s via %s", decision.action, decision.actor, decision.channel
+            )
+        events = [run_events.run_completed(req.run, RunState.COMPLETED, req.decision, row)]
+        if req.decision.channel is not Channel.AUTO:
+            decided = run_events.approval_decided(req.run, req.decision, RunState.COMPLETED)
+            events.insert(0, decided)
+        await self._events.publish(*events)
         return row

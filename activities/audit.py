@@ -1,25 +1,42 @@
-"""Audit activities: each decision recorded once, with the run's new state."""
+"""Audit activities: a rejection, a vote toward a quorum, a run that ended without
+applying (canceled or failed). Each is a regular activity scheduled by the workflow task
+that decided, so it runs only once that task was committed: a discarded task (a lost
+update race, a failed or timed-out task, a killed worker) leaves no row behind.
+"""
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from hitl.metrics import GateMetrics, default_metrics
-from models.activity_io import RecordDecision, RecordOutcome
-from models.tables import RunRow
+from activities import run_events
+from activities.db_errors import database_step
+from activities.run_events import EventSink, RunEvents
+from core.gate_metrics import GateMetrics, default_metrics
+from models.activity_io import RecordDecision, RecordOutcome, RecordVote
+from models.processes import Channel, RunState
+from models.tables import RunRow, utcnow
 from store import audit, runs
+
+# Who cancelled a run that the REST API did not cancel (Web UI, CLI, another client).
+OUTSIDE_CANCELLER = "temporal-ui"
 
 
 class AuditActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], metrics: GateMetrics | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        metrics: GateMetrics | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self._sessions = sessions
         self._metrics = metrics or default_metrics()
+        self._events = RunEvents(events)
 
     @activity.defn
     async def record_decision(self, req: RecordDecision) -> None:
-        async with self._sessions.begin() as session:
+        """Audit the decision and move the run to ``req.state`` (``rejected``, or, for runs
+        started before the apply step took this over, ``running``)."""
+        async with database_step(), self._sessions.begin() as session:
             inserted = await audit.record(session, req.run, req.decision)
             requested_at = await session.scalar(
                 select(RunRow.requested_at).where(RunRow.workflow_id == req.run.workflow_id)  # type: ignore[arg-type]
@@ -36,19 +53,63 @@ class AuditActivities:
             activity.logger.info(
                 "decision %s by %s via %s", decision.action, decision.actor, decision.channel
             )
+        if req.state is RunState.REJECTED:
+            await self._events.publish(
+                run_events.approval_decided(req.run, req.decision, req.state),
+                run_events.run_completed(req.run, req.state, req.decision, None),
+            )
+
+    @activity.defn
+    async def record_vote(self, req: RecordVote) -> None:
+        """Show the votes so far on the parked run's row; an older vote never overwrites a
+        newer one (votes may be recorded out of order)."""
+        stmt = (
+            update(RunRow)
+            .where(
+                RunRow.workflow_id == req.run.workflow_id,  # type: ignore[arg-type]
+                RunRow.state == RunState.AWAITING_APPROVAL.value,  # type: ignore[arg-type]
+                or_(
+                    RunRow.approval_sequence.is_(None),  # type: ignore[union-attr]
+                    RunRow.approval_sequence < req.sequence,  # type: ignore[operator]
+                ),
+            )
+            .values(
+                approval=req.approval.model_dump(mode="json"),
+                proposal=req.approval.proposal,
+                approval_sequence=req.sequence,
+                updated_at=utcnow(),
+            )
+        )
+        async with database_step(), self._sessions.begin() as session:
+            await session.execute(stmt)
+        await self._events.publish(run_events.vote_cast(req.run, req.approval, req.sequence))
 
     @activity.defn
     async def record_outcome(self, req: RecordOutcome) -> None:
         """The run ended without applying (canceled or failed); say so on its row. A
-        decision no one recorded yet (the apply step writes those of the auto path and of
-        policy releases) is audited here: every decision is written once, applied or not."""
+        decision no one recorded yet (the apply step writes those) is audited here: every
+        decision is written once, applied or not. A cancel with no decision is audited as
+        ``cancel`` by whoever asked for it."""
         inserted = False
-        async with self._sessions.begin() as session:
+        async with database_step(), self._sessions.begin() as session:
             if req.decision is not None:
                 inserted = await audit.record(session, req.run, req.decision)
+            elif req.state is RunState.CANCELED and req.approval_id is not None:
+                row = await session.get(RunRow, req.run.workflow_id)
+                by_api = row is not None and row.cancel_requested_by is not None
+                await audit.record_cancel(
+                    session,
+                    req.run,
+                    approval_id=req.approval_id,
+                    actor=row.cancel_requested_by if by_api and row else OUTSIDE_CANCELLER,
+                    channel=Channel.API if by_api else Channel.SIGNAL,
+                    row=row,
+                )
+            decided = {"decision": req.decision.model_dump(mode="json")} if req.decision else {}
             await runs.set_fields(
-                session, req.run.workflow_id, state=req.state.value, error=req.error
+                session, req.run.workflow_id, state=req.state.value, error=req.error, **decided
             )
         if inserted:
             assert req.decision is not None
             self._metrics.decided(req.run.process, req.decision)
+        await self._events.publish(run_events.run_failed(req.run, req.state, req.error))

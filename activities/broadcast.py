@@ -23,7 +23,7 @@ from models.hitl import GLOBAL_TENANT, Policy, PolicyChange
 from models.processes import Process, RunState
 from models.tables import RunRow, utcnow
 from store.policies import PolicyStore
-from workflows import PROCESS_WORKFLOWS
+from temporal.handlers import POLICY_CHANGED_SIGNAL
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 _PARALLEL_SIGNALS = 20
 # Rows marked per statement: well under any database's bound-parameter limit.
 _MARK_CHUNK = 500
-_WORKFLOW_BY_PROCESS = {wf.process: wf for wf in PROCESS_WORKFLOWS}
 
 
 class BroadcastActivities:
@@ -50,13 +49,14 @@ class BroadcastActivities:
             return SignalReport(stale=0)
         effective = await self._effective(change, {tenant for _, tenant in stale})
         gate = asyncio.Semaphore(_PARALLEL_SIGNALS)
-        signal = _WORKFLOW_BY_PROCESS[Process(change.process)].policy_changed
 
         async def tell(workflow_id: str, tenant: str) -> bool:
             told = change.model_copy(update={"policy": effective.get(tenant)})
             async with gate:
                 try:
-                    await self._client.get_workflow_handle(workflow_id).signal(signal, told)
+                    await self._client.get_workflow_handle(workflow_id).signal(
+                        POLICY_CHANGED_SIGNAL, told
+                    )
                 except RPCError as e:
                     if e.status is RPCStatusCode.NOT_FOUND:
                         return False  # closed since its row was written

@@ -65,18 +65,6 @@ def length_factor(ratio: float) -> float:
     return round(max(0.0, min(1.0, 1.0 - max(0.0, miss))), 4)
 
 
-def word_count(text: str) -> int:
-    return len(re.findall(r"\b\w[\w'-]*\b", text))
-
-
-def keyword_coverage(text: str, keywords: Sequence[str]) -> float | None:
-    wanted = [k.strip().lower() for k in keywords if k.strip()]
-    if not wanted:
-        return None
-    lowered = text.lower()
-    return sum(1 for k in wanted if k in lowered) / len(wanted)
-
-
 # Spans of a JSON answer that say nothing about the decision: object keys, the values of
 # free-text fields (their token probabilities measure prose, not certainty) and the stated
 # confidence itself.

@@ -4,7 +4,8 @@ Works with OpenAI, Azure OpenAI (its ``/openai/v1/`` base URL), vLLM, Ollama and
 Retries belong to Temporal: the client runs with ``max_retries=0`` and HTTP failures become
 typed ``ApplicationError``s (``openai_errors``). An answer the engine cannot use is not an
 error: it becomes a result that needs review, so the run parks for a person instead of
-burning retries. What the model is asked to answer lives in ``openai_answers``.
+burning retries. What the model is asked to answer, and the checks the engine makes on it,
+come from each process's definition (``answer_model``, ``answer_checks``, its prompt).
 """
 
 import json
@@ -17,14 +18,10 @@ from pydantic import BaseModel, ValidationError
 from temporalio import activity
 
 from activities import confidence as conf
-from activities.openai_answers import ANSWER_MODELS, Answer
 from activities.openai_errors import to_application_error
-from activities.prompts import load_prompt
 from core.settings import Settings
 from models.ai import AIResult, ModelCall
-from models.inputs import ContentGenerationInput
 from models.processes import Process
-from models.proposals import tier_for, validate_proposal
 
 
 def build_openai_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -69,7 +66,8 @@ class OpenAIModel:
 
     async def propose(self, process: Process, run_input: BaseModel) -> AIResult:
         model = self.model_for(process)
-        prompt_version, system_prompt = load_prompt(process)
+        definition = Process(process).definition
+        prompt_version, system_prompt = definition.prompt()
         extra: dict[str, Any] = {"logprobs": True} if self._request_logprobs else {}
         started = time.monotonic()
         try:
@@ -81,7 +79,7 @@ class OpenAIModel:
                     {"role": "system", "content": system_prompt},
                     {"role": "user", "content": run_input.model_dump_json(exclude_none=True)},
                 ],
-                response_format=ANSWER_MODELS[process],
+                response_format=definition.answer_model,
                 **extra,
             )
         except openai.APIError as exc:
@@ -144,22 +142,24 @@ def judge(
     except json.JSONDecodeError as exc:
         reason = f"the model's answer is not valid JSON ({exc.msg} at char {exc.pos})"
         return review(reason, {"schema_valid": 0.0})
+    definition = Process(process).definition
     try:
-        answer = ANSWER_MODELS[process].model_validate(data)
+        answer = definition.answer_model.model_validate(data)
     except ValidationError as exc:
         reason = f"the model's answer does not match the {process.value} schema: {_summary(exc)}"
         return review(reason, {"schema_valid": 0.0})
     try:
-        proposal = validate_proposal(process, run_input, answer.to_proposal())
+        run_input = definition.parse_input(run_input)
+        proposal = definition.validate_proposal(run_input, answer.to_proposal())
     except ValidationError as exc:
         _, signals = conf.combine(conf.Evidence(stated=answer.confidence, input_valid=False))
         return review(f"the model's proposal is invalid for this input: {_summary(exc)}", signals)
+    checks = definition.answer_checks
     confidence, signals = conf.combine(
         conf.Evidence(
             stated=answer.confidence,
-            consistency=_consistency(process, answer, proposal),
             token_prob=_token_prob(content, choice.get("logprobs")),
-            **_content_checks(run_input, proposal),
+            **(checks(run_input, answer.to_proposal(), proposal) if checks else {}),
         )
     )
     return AIResult(
@@ -170,33 +170,6 @@ def judge(
         signals=signals,
         call=call,
     )
-
-
-def _consistency(process: Process, answer: Answer, proposal: dict[str, Any]) -> float | None:
-    """Share of derived fields the model computed as the engine does.
-
-    Validation recomputes them silently; a model that got them wrong misread the input.
-    """
-    raw = answer.to_proposal()
-    if process is Process.LEAD_SCORING:
-        return float(raw["tier"] == tier_for(proposal["score"]))
-    if process is Process.PRODUCT_SOURCING:
-        fields = ("unit_price", "total_cost")
-        agree = [abs(raw[f] - proposal[f]) <= 0.01 * max(abs(proposal[f]), 1.0) for f in fields]
-        return sum(agree) / len(agree)
-    return None
-
-
-def _content_checks(run_input: BaseModel, proposal: dict[str, Any]) -> dict[str, float | None]:
-    if not isinstance(run_input, ContentGenerationInput):
-        return {}
-    brief = run_input.brief
-    words = conf.word_count(proposal["body"])
-    text = f"{proposal['title']}\n{proposal['body']}"
-    return {
-        "length_ratio": words / brief.length_words if brief.length_words else None,
-        "keyword_coverage": conf.keyword_coverage(text, brief.keywords),
-    }
 
 
 def _token_prob(content: str, logprobs: Any) -> float | None:

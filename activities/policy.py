@@ -7,8 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from hitl.metrics import GateMetrics, default_metrics
-from hitl.rules import needs_human
+from activities import run_events
+from activities.db_errors import database_step
+from activities.run_events import EventSink, RunEvents
+from core.gate_metrics import GateMetrics, default_metrics
 from models.activity_io import GateOpened, OpenGate, RefreshPolicy
 from models.hitl import PendingApproval, Policy
 from models.processes import RunState
@@ -23,18 +25,25 @@ class PolicyActivities:
         sessions: async_sessionmaker[AsyncSession],
         policies: PolicyStore,
         metrics: GateMetrics | None = None,
+        events: EventSink | None = None,
     ) -> None:
         self._sessions = sessions
         self._policies = policies
         self._metrics = metrics or default_metrics()
+        self._events = RunEvents(events)
 
     @activity.defn
     async def open_gate(self, req: OpenGate) -> GateOpened:
-        """Read the effective policy, decide whether a person must look, record the run."""
-        policy = await self._policies.effective(req.run.process, req.run.tenant)
+        """Read the effective policy, decide whether a person must look, record the run.
+
+        A local activity: its write may outlive a workflow task that is then discarded, so
+        it writes only what stays true if that happens (the run's row, which the retried
+        task rewrites; an ``approval.requested`` event whose id dedupes a repeat)."""
+        async with database_step():
+            policy = await self._policies.effective(req.run.process, req.run.tenant)
         ai = req.ai
         approval = None
-        if needs_human(policy, ai.confidence, ai.needs_review):
+        if policy.needs_human(ai.confidence, ai.needs_review):
             approval = PendingApproval(
                 approval_id=req.approval_id,
                 process=req.run.process,
@@ -48,8 +57,11 @@ class PolicyActivities:
                 needs_review=ai.needs_review,
                 error=ai.error,
                 policy_version=policy.version,
+                requested_by=req.requested_by,
+                min_approvals=policy.min_approvals,
+                requester_may_approve=policy.requester_may_approve,
             )
-        async with self._sessions.begin() as session:
+        async with database_step(), self._sessions.begin() as session:
             await runs.upsert(
                 session,
                 req.run,
@@ -61,8 +73,10 @@ class PolicyActivities:
                 approval_id=req.approval_id,
                 requested_at=req.requested_at if approval else None,
                 policy_version=policy.version,
+                approval_sequence=None,
             )
         if approval is not None:
+            await self._events.publish(run_events.approval_requested(req.run, approval))
             self._metrics.approval_requested(req.run.process)
             activity.logger.info(
                 "parked for a person: confidence %.2f, threshold %.2f, hitl %s",
@@ -77,27 +91,18 @@ class PolicyActivities:
     @activity.defn
     async def refresh_policy(self, req: RefreshPolicy) -> Policy:
         """Re-read the policy for a parked run; never older than the change that woke it."""
-        policy = await self._policies.effective(
-            req.run.process, req.run.tenant, min_version=req.min_version
-        )
+        async with database_step():
+            policy = await self._policies.effective(
+                req.run.process, req.run.tenant, min_version=req.min_version
+            )
         if policy.version < req.min_version:
             # A cache or replica behind the write that signalled us: try again shortly.
             raise ApplicationError(
                 f"policy version {policy.version} is older than {req.min_version}",
                 type=errors.POLICY_NOT_CURRENT,
             )
-        approval = req.approval
-        if approval is not None:
-            approval = approval.model_copy(
-                update={
-                    "threshold": policy.confidence_threshold,
-                    "hitl_enabled": policy.hitl_enabled,
-                    "policy_version": policy.version,
-                    "expires_at": approval.requested_at
-                    + timedelta(seconds=policy.approval_timeout_seconds),
-                }
-            )
-        async with self._sessions.begin() as session:
+        approval = req.approval.under(policy) if req.approval is not None else None
+        async with database_step(), self._sessions.begin() as session:
             await runs.set_fields(
                 session,
                 req.run.workflow_id,

@@ -15,6 +15,6 @@ def build_provider(settings: Settings) -> ModelProvider:
             dict(settings.openai_models),
             request_logprobs=settings.openai_logprobs,
         )
-    from activities.rules import RulesModel
+    from activities.rules_model import RulesModel
 
     return RulesModel()

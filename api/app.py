@@ -15,6 +15,7 @@ from api.routes import agents, approvals, audit, health, metrics, ops, policies,
 from api.state import AppState, build_state, close_state
 from core.settings import DEV_JWT_SECRET_REFUSED, Settings, get_settings
 from core.telemetry import instrument_app
+from temporal.door import derive_key
 
 PREFIX = "/api/brain"
 
@@ -66,6 +67,8 @@ def create_app(
     )
     app.state.settings = settings
     if state is not None:
+        if state.door_key is None:
+            state.door_key = derive_key(settings.jwt_secret.get_secret_value())
         # In-process tests skip the ASGI lifespan (httpx's ASGITransport does not run it).
         app.state.brain = state
     errors.install(app)

@@ -3,6 +3,7 @@ and a cancel. Temporal's answers are translated into the API's error hierarchy h
 
 import asyncio
 import hashlib
+import json
 from typing import Any
 
 from temporalio.client import (
@@ -14,20 +15,24 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import errors, queries
 from api.auth import Principal
-from api.schemas import ApproveBody, CancelResponse, RejectBody
+from api.schemas import ApproveBody, CancelResponse, RejectBody, VoteRecorded
 from api.state import AppState
-from models.hitl import DecideRequest, Decision
-from models.processes import Action, Channel, Process, RunState
+from hitl.gate import GatedWorkflow
+from models.hitl import DecideOutcome, DecideRequest, Decision
+from models.processes import Action, Channel, RunState
 from models.tables import RunRow
+from temporal import door
 from temporal import errors as types
-from workflows import PROCESS_WORKFLOWS
 
-_WORKFLOWS = {wf.process: wf for wf in PROCESS_WORKFLOWS}
 # A retry is safe (the update id dedupes), so tell clients to come back soon.
 _RETRY_AFTER_SECONDS = 2
 # The refusals that mean "the approval moved on" (409); the API's error classes carry the
 # same names as the workflow's ApplicationError types, so the JSON "error" is that type.
-_REFUSALS: dict[str, type[errors.Conflict]] = {t: getattr(errors, t) for t in types.CONFLICT_TYPES}
+_REFUSALS: dict[str, type[errors.BrainError]] = {
+    **{t: getattr(errors, t) for t in types.CONFLICT_TYPES},
+    types.FOUR_EYES: errors.FourEyes,
+    types.UNTRUSTED_DOOR: errors.UntrustedDoor,
+}
 # Closed-run answers of the frontend: the execution is gone or no longer takes updates.
 _CLOSED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
 
@@ -40,9 +45,19 @@ async def visible_run(state: AppState, principal: Principal, workflow_id: str) -
     return row
 
 
-def update_id(approval_id: str | None, action: Action, subject: str) -> str:
-    """Stable per (approval, action, subject): a retried request attaches to the first."""
-    key = "\x1f".join((approval_id or "-", action.value, subject))
+def update_id(request: DecideRequest) -> str:
+    """Stable per (approval, action, subject, body): a retried request attaches to the first
+    and gets its answer; a different request by the same person (other edits, another
+    comment) is a new decision, which the run refuses (409) if one was already taken."""
+    body = request.model_dump(mode="json", include={"comment", "edits"})
+    key = "\x1f".join(
+        (
+            request.approval_id or "-",
+            request.action.value,
+            request.by,
+            json.dumps(body, sort_keys=True),
+        )
+    )
     return f"decide-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
@@ -52,7 +67,7 @@ async def decide(
     workflow_id: str,
     action: Action,
     body: ApproveBody | RejectBody,
-) -> Decision:
+) -> Decision | VoteRecorded:
     row = await visible_run(state, principal, workflow_id)
     # Pin the approval read now, so that retries of this request share one update id.
     approval_id = body.approval_id or _pending_id(row)
@@ -64,14 +79,13 @@ async def decide(
         edits=getattr(body, "edits", None),
         channel=Channel.API,
     )
+    assert state.door_key is not None
+    signature = door.sign(state.door_key, workflow_id, request.model_dump(mode="json"))
+    request = request.model_copy(update={"door_signature": signature})
     handle = state.client.get_workflow_handle(workflow_id)
-    call = handle.execute_update(
-        _WORKFLOWS[Process(row.process)].decide,
-        request,
-        id=update_id(approval_id, action, principal.sub),
-    )
+    call = handle.execute_update(GatedWorkflow.decide, request, id=update_id(request))
     try:
-        return await asyncio.wait_for(call, timeout=state.confirm_timeout)
+        return answer(await asyncio.wait_for(call, timeout=state.confirm_timeout))
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise _not_confirmed() from None
     except WorkflowUpdateFailedError as e:
@@ -86,6 +100,18 @@ async def decide(
         if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise _not_confirmed() from None
         raise
+
+
+def answer(outcome: DecideOutcome) -> Decision | VoteRecorded:
+    """The decision once taken; otherwise the votes so far toward the quorum."""
+    if outcome.decision is not None:
+        return outcome.decision
+    return VoteRecorded(
+        approval_id=outcome.approval_id,
+        votes=outcome.votes,
+        needed=outcome.needed,
+        voters=outcome.voters,
+    )
 
 
 def _pending_id(row: RunRow) -> str | None:
@@ -129,7 +155,7 @@ async def _first_outcome_or_closed(
     decision = Decision.model_validate(recorded)
     if (
         decision.channel is Channel.API
-        and decision.actor == request.by
+        and (decision.actor == request.by or request.by in decision.approvers)
         and decision.action is request.action
         and request.approval_id in (None, decision.approval_id)
     ):

@@ -48,6 +48,14 @@ class Forbidden(BrainError):
     status_code = 403
 
 
+class FourEyes(Forbidden):
+    """Four-eyes: whoever requested the run may not approve it."""
+
+
+class UntrustedDoor(Forbidden):
+    pass
+
+
 class NotFound(BrainError):
     status_code = 404
 
@@ -73,6 +81,10 @@ class StaleApproval(Conflict):
 
 
 class AlreadyDecided(Conflict):
+    pass
+
+
+class AlreadyVoted(Conflict):
     pass
 
 

@@ -2,23 +2,30 @@
 PendingApproval, Decision) are reused as they are, so the API cannot drift from them."""
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from api.auth import TENANT_PATTERN
 from models.ai import ModelCall
-from models.hitl import Decision, PendingApproval
-from models.processes import Action, Channel, Process, RunState
+from models.hitl import Decision, PendingApproval, checked_edits, checked_text
+from models.processes import PROCESS_NAMES, Action, Channel, Process, RunState
 
-# Names accepted wherever a process is named: API names and seed aliases (SPEC §1).
-ProcessName = Literal[
-    "lead_scoring",
-    "product_sourcing",
-    "campaign_tuning",
-    "content_generation",
-    "lead_processing",
-    "campaign_optimization",
+
+def _process(value: Any) -> Process:
+    if isinstance(value, Process):
+        return value
+    try:
+        return Process.parse(str(value))
+    except ValueError:
+        raise ValueError(f"unknown process; known: {', '.join(PROCESS_NAMES)}") from None
+
+
+# A process named by its API name or a seed alias (SPEC §1), parsed to its ``Process``.
+ProcessName = Annotated[
+    Process,
+    BeforeValidator(_process),
+    WithJsonSchema({"type": "string", "enum": list(PROCESS_NAMES)}),
 ]
 _TENANT_OR_GLOBAL = r"^(\*|" + TENANT_PATTERN.pattern[1:-1] + r")$"
 T = TypeVar("T")
@@ -77,12 +84,28 @@ class ApprovalView(PendingApproval):
 class ApproveBody(_Body):
     approval_id: str | None = Field(None, min_length=1, max_length=300)
     comment: str | None = Field(None, max_length=5000)
-    edits: dict[str, Any] | None = None
+    edits: dict[str, Any] | None = Field(
+        None, description="Only the proposal's fields to change (at most 20, under 64 KB)"
+    )
+
+    _text = field_validator("approval_id", "comment")(checked_text)
+    _edits = field_validator("edits")(checked_edits)
+
+
+class VoteRecorded(BaseModel):
+    """An approval counted toward a quorum that needs more (SPEC §3)."""
+
+    approval_id: str
+    votes: int
+    needed: int
+    voters: list[str]
 
 
 class RejectBody(_Body):
     approval_id: str | None = Field(None, min_length=1, max_length=300)
     comment: str | None = Field(None, max_length=5000)
+
+    _text = field_validator("approval_id", "comment")(checked_text)
 
 
 class CancelResponse(BaseModel):

@@ -14,6 +14,7 @@ from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
 from temporal.client import connect
+from temporal.door import derive_key
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ class AppState:
     redis: Redis | None = None
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None, 0))
     confirm_timeout: float = CONFIRM_TIMEOUT_SECONDS
+    # Signs decisions sent to the ``decide`` Update (temporal/door.py); derived from the JWT
+    # secret when not given.
+    door_key: bytes | None = None
     # Set by ``build_state``: the lifespan disposes only what it built itself.
     owned: bool = False
 
@@ -62,6 +66,7 @@ async def build_state(settings: Settings) -> AppState:
         engine=engine,
         redis=redis,
         limiter=RateLimiter(redis, settings.rate_limit_per_minute),
+        door_key=derive_key(settings.jwt_secret.get_secret_value()),
         owned=True,
     )
 

@@ -49,7 +49,7 @@ class BaselineActivities:
 
     @activity.defn(name="baseline_propose")
     async def propose(self, run_input: BaselineInput) -> AIResult:
-        from activities.rules import RulesModel
+        from activities.rules_model import RulesModel
         from models.processes import Process
 
         return await RulesModel().propose(Process.LEAD_SCORING, {"lead": run_input.lead})  # type: ignore[arg-type]

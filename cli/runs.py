@@ -58,16 +58,32 @@ Wait = Annotated[float, typer.Option(help="Seconds to wait for a worker to confi
 
 def start(
     process: Annotated[str, typer.Argument(help="Process name or seed alias, e.g. lead_scoring.")],
-    input_file: Annotated[str, typer.Option("--input", "-i", help="JSON start body; - = stdin.")],
+    input_file: Annotated[
+        str | None, typer.Option("--input", "-i", help="JSON start body; - = stdin.")
+    ] = None,
+    example: Annotated[
+        str | None,
+        typer.Option(help="Start with one of the process's examples instead: confident, unsure."),
+    ] = None,
     tenant: Annotated[str, typer.Option(help="Tenant the run belongs to.")] = "local",
     by: Annotated[str, typer.Option(help="Recorded as the run's requester.")] = "cli",
     idempotency_key: Annotated[
         str | None, typer.Option(help="Same key and body: the same run, never a second one.")
     ] = None,
 ) -> None:
-    """Start a process run; print its workflow id and state."""
+    """Start a process run (``--input FILE`` or ``--example NAME``); print its workflow id
+    and state."""
     proc = parse_process(process)
-    body = read_json_file(input_file)
+    if (input_file is None) == (example is None):
+        fail("BadArguments", "give exactly one of --input FILE and --example NAME")
+    if example is not None:
+        examples = proc.definition.examples
+        if example not in examples:
+            fail("UnknownExample", f"{proc.value} has the examples {sorted(examples)}")
+        body: Any = dict(examples[example])
+    else:
+        assert input_file is not None
+        body = read_json_file(input_file)
     run(_start(get_settings(), proc, body, tenant, by, idempotency_key))
 
 
@@ -156,7 +172,7 @@ async def _send_decision(
     client = await temporal(settings)
     handle = client.get_workflow_handle(workflow_id, result_type=ProcessResult)
     try:
-        decision = await asyncio.wait_for(
+        outcome = await asyncio.wait_for(
             handle.execute_update(GatedWorkflow.decide, request), wait
         )
     except WorkflowUpdateFailedError as err:
@@ -174,7 +190,11 @@ async def _send_decision(
             "worker runs (check with `brain status`), or send the approve/reject signal, "
             "which is accepted without a worker",
         )
-    echo_json(decision.model_dump(mode="json"))
+    if outcome.decision is not None:
+        echo_json(outcome.decision.model_dump(mode="json"))
+    else:
+        # Counted toward a quorum that needs more approvals.
+        echo_json(outcome.model_dump(mode="json", exclude={"decision"}))
 
 
 async def _fail_rpc(handle: Any, workflow_id: str, err: RPCError) -> None:

@@ -1,4 +1,4 @@
-"""Arguments of the gate's persistence activities: one model per activity."""
+"""Arguments of the gate's activities: one model per activity."""
 
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,8 @@ class RunRef(BaseModel):
     run_id: str
     tenant: str
     process: Process
+    # What the run is about, in a few words (events, Slack messages).
+    subject: str | None = None
 
 
 class OpenGate(BaseModel):
@@ -24,6 +26,7 @@ class OpenGate(BaseModel):
     ai: AIResult
     approval_id: str
     requested_at: datetime
+    requested_by: str | None = None
 
 
 class GateOpened(BaseModel):
@@ -45,6 +48,15 @@ class RecordDecision(BaseModel):
     state: RunState
 
 
+class RecordVote(BaseModel):
+    """A vote toward a quorum: the parked run's row shows the votes so far."""
+
+    run: RunRef
+    approval: PendingApproval
+    # Votes only grow or restart with edits; the row keeps the highest sequence it saw.
+    sequence: int
+
+
 class ApplyRequest(BaseModel):
     """Write the business row for an approved proposal, with its audit row if missing."""
 
@@ -64,3 +76,13 @@ class RecordOutcome(BaseModel):
     # The decision taken, if any: audited here when the apply step that would have written
     # it never did (the auto path, a policy release).
     decision: Decision | None = None
+    approval_id: str | None = None
+
+
+class GateEvent(BaseModel):
+    """A webhook event the gate raises from a timer (reminder, escalation)."""
+
+    run: RunRef
+    type: str
+    approval: PendingApproval
+    sequence: int = 0

@@ -1,14 +1,21 @@
-"""The gate's vocabulary: policy, pending approval, decision payloads and the decision."""
+"""The gate's vocabulary: policy, pending approval, votes, decision payloads and the decision."""
 
-from datetime import datetime
+import json
+import math
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.ai import AIResult, ModelCall
 from models.processes import Action, Channel, Process, RunState
+from processes.kit.safety import check_value
 
 GLOBAL_TENANT = "*"
+# Timeouts, reminders and escalations are measured in seconds, up to a year.
+_YEAR = 366 * 86400
+# Edits patch a handful of fields; the cap keeps a refusal's details inside a payload.
+MAX_EDITS_BYTES = 64 * 1024
 
 
 class Policy(BaseModel):
@@ -17,11 +24,58 @@ class Policy(BaseModel):
     process: Process
     tenant: str = GLOBAL_TENANT
     hitl_enabled: bool
-    confidence_threshold: float = Field(ge=0, le=1)
-    approval_timeout_seconds: int = Field(86400, ge=1)
+    confidence_threshold: float = Field(ge=0, le=1, allow_inf_nan=False)
+    approval_timeout_seconds: int = Field(86400, ge=1, le=_YEAR)
     on_timeout: Literal["reject", "approve"] = "reject"
+    # Distinct people who must approve (quorum); one reject by anyone rejects.
+    min_approvals: int = Field(1, ge=1, le=5)
+    # False is four-eyes: whoever started the run may not approve it.
+    requester_may_approve: bool = True
+    # Webhook reminders while a run waits, and one escalation; None is off.
+    remind_every_seconds: int | None = Field(None, ge=1, le=_YEAR)
+    escalate_after_seconds: int | None = Field(None, ge=1, le=_YEAR)
     # Monotonic per process; a parked run never acts on a version older than one it saw.
     version: int = 0
+
+    def needs_human(self, confidence: float | None, needs_review: bool = False) -> bool:
+        """SPEC §2: a person decides when HITL is on, when the AI is unsure, or when the step
+        needs review. A confidence that is missing, NaN or outside 0..1 cannot be trusted."""
+        if needs_review or self.hitl_enabled:
+            return True
+        if confidence is None or isinstance(confidence, bool):
+            return True
+        try:
+            value = float(confidence)
+        except (TypeError, ValueError):
+            return True
+        if math.isnan(value) or not 0.0 <= value <= 1.0:
+            return True
+        return value < self.confidence_threshold
+
+
+class PolicyFields(BaseModel):
+    """The fields of a policy a super admin may change, each optional (a change sets only
+    what it names). For the reminder and escalation periods 0 stores "off"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hitl_enabled: bool | None = Field(None, strict=True)
+    confidence_threshold: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    approval_timeout_seconds: int | None = Field(None, ge=1, le=_YEAR, strict=True)
+    on_timeout: Literal["reject", "approve"] | None = None
+    min_approvals: int | None = Field(None, ge=1, le=5, strict=True)
+    requester_may_approve: bool | None = Field(None, strict=True)
+    remind_every_seconds: int | None = Field(None, ge=0, le=_YEAR, strict=True)
+    escalate_after_seconds: int | None = Field(None, ge=0, le=_YEAR, strict=True)
+
+
+class Vote(BaseModel):
+    """One approval toward a quorum."""
+
+    actor: str
+    channel: Channel
+    at: datetime
+    comment: str | None = None
 
 
 class PendingApproval(BaseModel):
@@ -37,6 +91,38 @@ class PendingApproval(BaseModel):
     needs_review: bool = False
     error: str | None = None
     policy_version: int = 0
+    # Quorum and four-eyes: who started the run, who approved the current proposal so far.
+    requested_by: str | None = None
+    min_approvals: int = 1
+    requester_may_approve: bool = True
+    votes: list[Vote] = Field(default_factory=list)
+
+    def under(self, policy: Policy) -> "PendingApproval":
+        """This approval as ``policy`` has it: threshold, deadline, quorum, four-eyes."""
+        return self.model_copy(
+            update={
+                "threshold": policy.confidence_threshold,
+                "hitl_enabled": policy.hitl_enabled,
+                "policy_version": policy.version,
+                "expires_at": self.requested_at
+                + timedelta(seconds=policy.approval_timeout_seconds),
+                "min_approvals": policy.min_approvals,
+                "requester_may_approve": policy.requester_may_approve,
+            }
+        )
+
+
+def checked_edits(edits: dict[str, Any] | None) -> dict[str, Any] | None:
+    if edits is None:
+        return None
+    check_value(edits)
+    if len(json.dumps(edits, default=str)) > MAX_EDITS_BYTES:
+        raise ValueError(f"edits must stay under {MAX_EDITS_BYTES // 1024} KB")
+    return edits
+
+
+def checked_text(value: str | None) -> str | None:
+    return None if value is None else check_value(value)
 
 
 class DecisionPayload(BaseModel):
@@ -48,23 +134,33 @@ class DecisionPayload(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    by: str | None = Field(None, max_length=200)
+    by: str | None = Field(None, min_length=1, max_length=200)
     comment: str | None = Field(None, max_length=5000)
-    approval_id: str | None = None
+    approval_id: str | None = Field(None, max_length=300)
     edits: dict[str, Any] | None = None
+
+    _edits = field_validator("edits")(checked_edits)
+    _text = field_validator("by", "comment", "approval_id")(checked_text)
 
 
 class DecideRequest(BaseModel):
-    """The ``decide`` Update's argument (REST door); the actor comes from the token."""
+    """The ``decide`` Update's argument. The REST door signs its requests (channel ``api``);
+    the CLI decides as an operator over channel ``signal``. No other channel may be claimed:
+    ``policy``, ``timeout`` and ``auto`` belong to the gate."""
 
     model_config = ConfigDict(extra="forbid")
 
     action: Action
     by: str = Field(min_length=1, max_length=200)
-    approval_id: str | None = None
+    approval_id: str | None = Field(None, max_length=300)
     comment: str | None = Field(None, max_length=5000)
     edits: dict[str, Any] | None = None
     channel: Channel = Channel.API
+    # HMAC of the request by the REST door (temporal/door.py); required for channel api.
+    door_signature: str | None = Field(None, max_length=128)
+
+    _edits = field_validator("edits")(checked_edits)
+    _text = field_validator("by", "comment", "approval_id")(checked_text)
 
 
 class Decision(BaseModel):
@@ -84,6 +180,19 @@ class Decision(BaseModel):
     # Which model proposed, and what the call cost: audited with the decision.
     model: str | None = None
     model_call: ModelCall | None = None
+    # Everyone whose approval counted (a quorum lists several; empty for a reject).
+    approvers: list[str] = Field(default_factory=list)
+
+
+class DecideOutcome(BaseModel):
+    """The ``decide`` Update's answer: the decision once the approval is decided, otherwise
+    the votes so far toward the quorum."""
+
+    approval_id: str
+    decision: Decision | None = None
+    votes: int = 0
+    needed: int = 1
+    voters: list[str] = Field(default_factory=list)
 
 
 class PolicyChange(BaseModel):
@@ -108,6 +217,7 @@ class RunStatus(BaseModel):
     process: Process
     tenant: str
     state: RunState
+    requested_by: str | None = None
     ai: AIResult | None = None
     policy: Policy | None = None
     approval: PendingApproval | None = None

@@ -1,37 +1,41 @@
-"""The four processes, their API names, seed aliases and workflow types (SPEC §1)."""
+"""Process names (derived from ``processes.DEFINITIONS``), run states, doors and actions."""
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from processes import DEFINITIONS
+from processes.kit.definition import ProcessDefinition
+
+_BY_NAME = {d.name: d for d in DEFINITIONS}
+_ALIASES = {alias: d.name for d in DEFINITIONS for alias in d.aliases}
 
 
-class Process(StrEnum):
-    LEAD_SCORING = "lead_scoring"
-    PRODUCT_SOURCING = "product_sourcing"
-    CAMPAIGN_TUNING = "campaign_tuning"
-    CONTENT_GENERATION = "content_generation"
+class _ProcessName(StrEnum):
+    """Methods of ``Process``; its members come from the process definitions."""
+
+    @property
+    def definition(self) -> ProcessDefinition:
+        return _BY_NAME[self.value]
 
     @property
     def workflow_type(self) -> str:
-        return _WORKFLOW_TYPES[self]
+        return self.definition.workflow_type
 
     @classmethod
     def parse(cls, name: str) -> "Process":
         """Accept an API name or a seed alias; raise ``ValueError`` otherwise."""
-        if name in _ALIASES:
-            return _ALIASES[name]
-        return cls(name)
+        return Process(_ALIASES.get(name, name))
 
 
-_WORKFLOW_TYPES = {
-    Process.LEAD_SCORING: "LeadScoringWorkflow",
-    Process.PRODUCT_SOURCING: "ProductSourcingWorkflow",
-    Process.CAMPAIGN_TUNING: "CampaignTuningWorkflow",
-    Process.CONTENT_GENERATION: "ContentGenerationWorkflow",
-}
+if TYPE_CHECKING:
+    # Members are not known to a type checker; code outside a process's own module never
+    # names one (it holds a ``Process`` value or a definition instead).
+    Process = _ProcessName
+else:
+    Process = _ProcessName("Process", [(d.name.upper(), d.name) for d in DEFINITIONS])
 
-_ALIASES = {
-    "lead_processing": Process.LEAD_SCORING,
-    "campaign_optimization": Process.CAMPAIGN_TUNING,
-}
+# Every name a caller may use for a process: API names and seed aliases.
+PROCESS_NAMES: tuple[str, ...] = tuple(n for d in DEFINITIONS for n in d.names)
 
 
 class RunState(StrEnum):
@@ -43,6 +47,10 @@ class RunState(StrEnum):
     CANCELED = "canceled"
     TERMINATED = "terminated"
     TIMED_OUT = "timed_out"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (RunState.RUNNING, RunState.AWAITING_APPROVAL)
 
 
 class Channel(StrEnum):
@@ -56,3 +64,11 @@ class Channel(StrEnum):
 class Action(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
+
+
+class AuditDecision(StrEnum):
+    """What an audit entry records: a decision, or the cancel of a run before one."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"

@@ -1,4 +1,5 @@
-"""SQLModel tables. Every side effect has a unique key from the workflow, so a retried or
+"""The engine's SQLModel tables (each process's business table lives in its module under
+``processes/``). Every side effect has a unique key from the workflow, so a retried or
 replayed step writes nothing twice (the database, not the code, enforces it)."""
 
 from datetime import UTC, datetime
@@ -33,6 +34,11 @@ class PolicyRow(SQLModel, table=True):
     confidence_threshold: float | None = None
     approval_timeout_seconds: int | None = None
     on_timeout: str | None = Field(default=None, max_length=16)
+    min_approvals: int | None = None
+    requester_may_approve: bool | None = None
+    # 0 stores "off" explicitly (NULL inherits the global row's value).
+    remind_every_seconds: int | None = None
+    escalate_after_seconds: int | None = None
     version: int = 0
     updated_by: str = Field(default="system", max_length=200)
     updated_at: datetime = _ts()
@@ -54,12 +60,14 @@ class PolicyChangeRow(SQLModel, table=True):
 
 
 class DecisionRow(SQLModel, table=True):
-    """The audit log: one row per decision, human or automatic."""
+    """The audit log: one row per decision, human or automatic, and per cancel."""
 
     __tablename__ = "decisions"
     __table_args__ = (
         Index("ix_decisions_tenant_process", "tenant", "process"),
         Index("ix_decisions_workflow", "workflow_id"),
+        # Insights read a process's human decisions newest first.
+        Index("ix_decisions_process_channel_decided", "process", "channel", "decided_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -81,6 +89,8 @@ class DecisionRow(SQLModel, table=True):
     final_proposal: dict | None = _json()
     model: str | None = Field(default=None, max_length=200)
     model_call: dict | None = _json()
+    # Everyone whose approval counted toward the decision (quorum).
+    approvers: list | None = _json()
     decided_at: datetime = Field(sa_type=DateTime(timezone=True))
     recorded_at: datetime = _ts()
 
@@ -109,6 +119,8 @@ class RunRow(SQLModel, table=True):
     ai: dict | None = _json()
     approval: dict | None = _json()
     approval_id: str | None = Field(default=None, max_length=300)
+    # Bumped by each vote toward a quorum; a late write of an older vote never wins.
+    approval_sequence: int | None = None
     requested_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     policy_version: int | None = None
     decision: dict | None = _json()
@@ -119,52 +131,3 @@ class RunRow(SQLModel, table=True):
     cancel_requested_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
-
-
-class _BusinessRow(SQLModel):
-    """Business rows are keyed by workflow id: the apply step is idempotent by it."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    workflow_id: str = Field(max_length=300, unique=True)
-    tenant: str = Field(max_length=128, index=True)
-    approval_id: str = Field(max_length=300)
-    created_at: datetime = _ts()
-
-
-class LeadRow(_BusinessRow, table=True):
-    __tablename__ = "leads"
-
-    name: str
-    email: str
-    company: str
-    score: int
-    tier: str
-    # Where the lead goes next, by tier.
-    route: str
-
-
-class PurchaseOrderDraftRow(_BusinessRow, table=True):
-    __tablename__ = "purchase_order_drafts"
-
-    product: str
-    quantity: int
-    supplier: str
-    unit_price: float
-    total_cost: float
-
-
-class CampaignChangeRow(_BusinessRow, table=True):
-    __tablename__ = "campaign_changes"
-
-    campaign_id: str
-    total_budget: float
-    budgets: dict = Field(sa_column=Column(JSON, nullable=False))
-
-
-class ContentRow(_BusinessRow, table=True):
-    __tablename__ = "content"
-
-    title: str
-    body: str
-    channel: str | None = None
-    status: str = "published"

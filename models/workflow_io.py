@@ -1,46 +1,24 @@
-"""Workflow inputs and results: one typed start model per process."""
+"""Workflow inputs and results, the same for every process workflow."""
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from models.hitl import Decision
-from models.inputs import (
-    CampaignTuningInput,
-    ContentGenerationInput,
-    LeadScoringInput,
-    ProductSourcingInput,
-)
 from models.processes import Process, RunState
 
 
 class ProcessStart(BaseModel):
-    tenant: str = Field(min_length=1)
-    requested_by: str = Field(min_length=1)
+    """What a process workflow starts with. ``input`` is validated by the gate against the
+    process's input model, so a start from outside Brain with a bad input (say, from the
+    Temporal CLI) fails the run with the fields named instead of failing every workflow task
+    while decoding; every field has a default for the same reason."""
 
+    model_config = ConfigDict(extra="ignore")
 
-class LeadScoringStart(ProcessStart):
-    input: LeadScoringInput
-
-
-class ProductSourcingStart(ProcessStart):
-    input: ProductSourcingInput
-
-
-class CampaignTuningStart(ProcessStart):
-    input: CampaignTuningInput
-
-
-class ContentGenerationStart(ProcessStart):
-    input: ContentGenerationInput
-
-
-START_MODELS: dict[Process, type[ProcessStart]] = {
-    Process.LEAD_SCORING: LeadScoringStart,
-    Process.PRODUCT_SOURCING: ProductSourcingStart,
-    Process.CAMPAIGN_TUNING: CampaignTuningStart,
-    Process.CONTENT_GENERATION: ContentGenerationStart,
-}
+    tenant: str = ""
+    requested_by: str = ""
+    input: dict[str, Any] = Field(default_factory=dict)
 
 
 class ProcessResult(BaseModel):

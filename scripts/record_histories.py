@@ -21,10 +21,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from temporal.handlers import POLICY_CHANGED_SIGNAL
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from activities.rules import RulesModel  # noqa: E402
+from activities.rules_model import RulesModel  # noqa: E402
 from models.hitl import DecideRequest, PolicyChange  # noqa: E402
 from models.processes import Action, Process  # noqa: E402
 from services.starting import start_process  # noqa: E402
@@ -187,7 +189,7 @@ async def main() -> None:
                 changed_by="recorder",
                 policy=policy if carried else None,
             )
-            await handle.signal(LeadScoringWorkflow.policy_changed, change)
+            await handle.signal(POLICY_CHANGED_SIGNAL, change)
             await _save(client, handle.id, name)
     await env.shutdown()
     sys.stdout.flush()

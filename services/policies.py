@@ -10,7 +10,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from hitl.metrics import default_metrics
+from core.gate_metrics import default_metrics
 from models.broadcast import PolicyBroadcast
 from models.hitl import Policy, PolicyChange
 from models.processes import Process

@@ -21,9 +21,8 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.processes import Process, RunState
-from models.proposals import INPUT_MODELS
 from models.tables import RunRow
-from models.workflow_io import START_MODELS
+from models.workflow_io import ProcessStart
 from store import runs
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
 
@@ -48,6 +47,19 @@ def input_hash(run_input: BaseModel) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def static_details(process: Process, subject: str, tenant: str, requested_by: str) -> str:
+    return "\n".join(
+        [
+            f"**{process.value.replace('_', ' ').capitalize()}** for {subject}",
+            f"Tenant `{tenant}`, requested by `{requested_by}`.",
+            "The AI proposes first. If a person must decide, this run waits: open "
+            "*User Metadata* (below) for what it proposes and what to send, then "
+            "*Send a Signal* → **approve** or **reject**.",
+            'All runs waiting for a decision: filter with `BrainState="awaiting_approval"`.',
+        ]
+    )
+
+
 def workflow_id_for(process: Process, tenant: str, key: str | None) -> str:
     return f"{process.value}:{tenant}:{key or uuid.uuid4().hex}"
 
@@ -64,10 +76,10 @@ async def start_process(
     idempotency_key: str | None = None,
 ) -> StartedRun:
     """Validate ``body`` (raises ``pydantic.ValidationError``) and start the run once."""
-    run_input = INPUT_MODELS[process].model_validate(
-        body.model_dump() if isinstance(body, BaseModel) else body
+    run_input = process.definition.parse_input(body)
+    start = ProcessStart(
+        tenant=tenant, requested_by=requested_by, input=run_input.model_dump(mode="json")
     )
-    start = START_MODELS[process](tenant=tenant, requested_by=requested_by, input=run_input)
     digest = input_hash(run_input)
     workflow_id = workflow_id_for(process, tenant, idempotency_key)
     try:
@@ -85,8 +97,9 @@ async def start_process(
                 ]
             ),
             memo={_MEMO_INPUT_HASH: digest},
-            # Shown as the run's summary in the Web UI: what this run is about.
+            # The Web UI's default view of the run: what it is, and where to decide.
             static_summary=f"{process.value}: {run_input.subject()} (tenant {tenant})",
+            static_details=static_details(process, run_input.subject(), tenant, requested_by),
         )
     except WorkflowAlreadyStartedError:
         if idempotency_key is None:

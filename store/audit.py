@@ -1,16 +1,20 @@
-"""The audit log: each decision written once, keyed by its approval id."""
+"""The audit log: each decision (or cancel) written once, keyed by its approval id."""
+
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activity_io import RunRef
 from models.hitl import Decision
-from models.tables import DecisionRow
+from models.processes import AuditDecision, Channel
+from models.tables import DecisionRow, RunRow, utcnow
 from store.sql import insert
 
 
 async def record(session: AsyncSession, run: RunRef, decision: Decision) -> bool:
     """Insert the decision's audit row; return False when it was already there."""
-    stmt = insert(session, DecisionRow).values(
+    return await _insert(
+        session,
         approval_id=decision.approval_id,
         workflow_id=run.workflow_id,
         run_id=run.run_id,
@@ -29,8 +33,46 @@ async def record(session: AsyncSession, run: RunRef, decision: Decision) -> bool
         final_proposal=decision.final_proposal,
         model=decision.model,
         model_call=decision.model_call.model_dump(mode="json") if decision.model_call else None,
+        approvers=decision.approvers or None,
         decided_at=decision.decided_at,
     )
+
+
+async def record_cancel(
+    session: AsyncSession,
+    run: RunRef,
+    *,
+    approval_id: str,
+    actor: str,
+    channel: Channel,
+    row: RunRow | None,
+) -> bool:
+    """Audit the cancel of a run before its decision, with what it was about to decide."""
+    ai = row.ai if row is not None and isinstance(row.ai, dict) else {}
+    approval = row.approval if row is not None and isinstance(row.approval, dict) else {}
+    return await _insert(
+        session,
+        approval_id=approval_id,
+        workflow_id=run.workflow_id,
+        run_id=run.run_id,
+        tenant=run.tenant,
+        process=run.process.value,
+        decision=AuditDecision.CANCEL.value,
+        actor=actor,
+        channel=channel.value,
+        confidence=float(ai.get("confidence") or 0.0),
+        threshold=float(approval.get("threshold") or 0.0),
+        hitl_enabled=bool(approval.get("hitl_enabled", False)),
+        policy_version=int(row.policy_version or 0) if row is not None else 0,
+        comment="canceled before a decision",
+        original_proposal=row.proposal if row is not None else None,
+        model=ai.get("model"),
+        decided_at=utcnow(),
+    )
+
+
+async def _insert(session: AsyncSession, **values: Any) -> bool:
+    stmt = insert(session, DecisionRow).values(**values)
     result = await session.execute(
         stmt.on_conflict_do_nothing(index_elements=[DecisionRow.approval_id])
     )

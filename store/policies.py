@@ -1,5 +1,7 @@
 """Policies (SPEC §2): a global ``*`` row per process, tenant rows that override only what they
-set, every change versioned and audited in the same transaction."""
+set, every change versioned and audited in the same transaction. A process with no global
+row yet (one just added) runs on its definition's default policy; the first change to it
+writes that row."""
 
 import logging
 from typing import Any, Protocol
@@ -7,14 +9,17 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.hitl import GLOBAL_TENANT, Policy
+from models.hitl import GLOBAL_TENANT, Policy, PolicyFields
 from models.processes import Process
 from models.tables import PolicyChangeRow, PolicyRow, utcnow
 from store.db import sqlite_immediate
+from store.sql import insert
 
 log = logging.getLogger(__name__)
 
-_FIELDS = ("hitl_enabled", "confidence_threshold", "approval_timeout_seconds", "on_timeout")
+_FIELDS = tuple(PolicyFields.model_fields)
+# Stored as 0, read as None: "off" set explicitly, where NULL would inherit the global row.
+_OFF_WHEN_ZERO = ("remind_every_seconds", "escalate_after_seconds")
 
 
 class PolicyCache(Protocol):
@@ -57,9 +62,13 @@ class PolicyStore:
             )
             rows = {(r.process, r.tenant): r for r in result.scalars()}
         return [
-            _merge(p, tenant, rows[(p.value, GLOBAL_TENANT)], rows.get((p.value, tenant)))
+            _merge(
+                p,
+                tenant,
+                rows.get((p.value, GLOBAL_TENANT)) or _default_row(p),
+                rows.get((p.value, tenant)),
+            )
             for p in Process
-            if (p.value, GLOBAL_TENANT) in rows
         ]
 
     async def set(
@@ -68,28 +77,20 @@ class PolicyStore:
         tenant: str,
         *,
         changed_by: str,
-        hitl_enabled: bool | None = None,
-        confidence_threshold: float | None = None,
-        approval_timeout_seconds: int | None = None,
-        on_timeout: str | None = None,
+        **fields: Any,
     ) -> Policy:
+        """Change the given fields (``PolicyFields``; a ``None`` value means "not given",
+        except for the reminder and escalation periods, where ``off`` turns them off).
+        Raises ``ValueError`` (a pydantic ``ValidationError`` naming the field) when a value
+        is invalid or nothing is given."""
         process = Process(process)
-        given = _validate(
-            tenant,
-            changed_by,
-            hitl_enabled=hitl_enabled,
-            confidence_threshold=confidence_threshold,
-            approval_timeout_seconds=approval_timeout_seconds,
-            on_timeout=on_timeout,
-        )
+        given = _validate(tenant, changed_by, fields)
         async with self._sessions() as session, session.begin():
             # SQLite: take the write lock at BEGIN, so the version read below stays current.
             await session.connection(execution_options=sqlite_immediate)
             # PostgreSQL: every writer of this process queues on its global row, so the
             # max(version) read below cannot be stale. (FOR UPDATE is a no-op on SQLite.)
-            glob = await _row(session, process, GLOBAL_TENANT, lock=True)
-            if glob is None:
-                raise KeyError(f"no global policy for {process.value}")
+            glob = await _global_row(session, process)
             top = await session.scalar(
                 select(func.max(PolicyRow.version)).where(PolicyRow.process == process.value)
             )
@@ -120,19 +121,34 @@ class PolicyStore:
         return policy
 
     async def rows(self, tenant: str | None = None) -> list[PolicyRow]:
+        """Stored rows; a process without a global row yet shows its default one."""
         stmt = select(PolicyRow).order_by(PolicyRow.process, PolicyRow.tenant)
         if tenant is not None:
             stmt = stmt.where(PolicyRow.tenant == tenant)
         async with self._sessions() as session:
-            return list((await session.execute(stmt)).scalars())
+            found = list((await session.execute(stmt)).scalars())
+        if tenant in (None, GLOBAL_TENANT):
+            stored = {r.process for r in found if r.tenant == GLOBAL_TENANT}
+            found += [_default_row(p) for p in Process if p.value not in stored]
+            found.sort(key=lambda r: (r.process, r.tenant))
+        return found
 
     async def changes(
-        self, process: Process | None = None, limit: int = 100
+        self,
+        process: Process | None = None,
+        limit: int = 100,
+        *,
+        tenant: str | None = None,
+        before_id: int | None = None,
     ) -> list[PolicyChangeRow]:
-        """Newest first."""
+        """Newest first; ``before_id`` pages on."""
         stmt = select(PolicyChangeRow).order_by(PolicyChangeRow.id.desc()).limit(limit)
         if process is not None:
             stmt = stmt.where(PolicyChangeRow.process == Process(process).value)
+        if tenant is not None:
+            stmt = stmt.where(PolicyChangeRow.tenant == tenant)
+        if before_id is not None:
+            stmt = stmt.where(PolicyChangeRow.id < before_id)
         async with self._sessions() as session:
             return list((await session.execute(stmt)).scalars())
 
@@ -144,9 +160,8 @@ class PolicyStore:
             )
         )
         rows = {r.tenant: r for r in result.scalars()}
-        if GLOBAL_TENANT not in rows:
-            raise KeyError(f"no global policy for {process.value}")
-        return _merge(process, tenant, rows[GLOBAL_TENANT], rows.get(tenant))
+        glob = rows.get(GLOBAL_TENANT) or _default_row(process)
+        return _merge(process, tenant, glob, rows.get(tenant))
 
     async def _cache_get(self, key: str) -> Policy | None:
         return await self._cache_call("get", key)
@@ -171,36 +186,59 @@ async def _row(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def _global_row(session: AsyncSession, process: Process) -> PolicyRow:
+    """The process's global row, locked; written from the definition's default when a
+    process has none yet (two writers racing to create it both end up locking one)."""
+    row = await _row(session, process, GLOBAL_TENANT, lock=True)
+    if row is not None:
+        return row
+    default = _default_row(process)
+    values = {f: getattr(default, f) for f in ("process", "tenant", *_FIELDS, "version")}
+    stmt = insert(session, PolicyRow).values(updated_by="system", **values)
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["process", "tenant"]))
+    row = await _row(session, process, GLOBAL_TENANT, lock=True)
+    assert row is not None
+    return row
+
+
+def _default_row(process: Process) -> PolicyRow:
+    default = Process(process).definition.default_policy
+    return PolicyRow(
+        process=Process(process).value,
+        tenant=GLOBAL_TENANT,
+        hitl_enabled=default.hitl_enabled,
+        confidence_threshold=default.confidence_threshold,
+        version=0,
+        updated_by="system",
+    )
+
+
 def _merge(process: Process, tenant: str, glob: PolicyRow, own: PolicyRow | None) -> Policy:
     values: dict[str, Any] = {f: getattr(glob, f) for f in _FIELDS}
     version = glob.version
     if own is not None and own is not glob:
         values.update({f: getattr(own, f) for f in _FIELDS if getattr(own, f) is not None})
         version = max(version, own.version)
+    for f in _OFF_WHEN_ZERO:
+        if values.get(f) == 0:
+            values[f] = None
     # A NULL in the global row means "the model's default" (e.g. timeout 86400).
     values = {f: v for f, v in values.items() if v is not None}
     return Policy(process=process, tenant=tenant, version=version, **values)
 
 
-def _validate(tenant: str, changed_by: str, **fields: Any) -> dict[str, Any]:
-    given = {f: v for f, v in fields.items() if v is not None}
-    if not given:
-        raise ValueError("nothing to change: give at least one policy field")
+def _validate(tenant: str, changed_by: str, fields: dict[str, Any]) -> dict[str, Any]:
     if not tenant or len(tenant) > 128:
         raise ValueError("tenant must be 1..128 characters")
     if not changed_by or len(changed_by) > 200:
         raise ValueError("changed_by must be 1..200 characters")
-    if "hitl_enabled" in given and not isinstance(given["hitl_enabled"], bool):
-        raise ValueError("hitl_enabled must be a bool")
-    if "confidence_threshold" in given:
-        t = given["confidence_threshold"]
-        if isinstance(t, bool) or not isinstance(t, int | float) or not 0 <= t <= 1:
-            raise ValueError("confidence_threshold must be between 0 and 1")
-        given["confidence_threshold"] = float(t)
-    if "approval_timeout_seconds" in given:
-        s = given["approval_timeout_seconds"]
-        if isinstance(s, bool) or not isinstance(s, int) or s < 1:
-            raise ValueError("approval_timeout_seconds must be an integer >= 1")
-    if "on_timeout" in given and given["on_timeout"] not in ("reject", "approve"):
-        raise ValueError("on_timeout must be 'reject' or 'approve'")
-    return given
+    unknown = sorted(set(fields) - set(_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown policy fields: {unknown}")
+    given = {f: v for f, v in fields.items() if v is not None}
+    for f in _OFF_WHEN_ZERO:
+        if given.get(f) == "off":
+            given[f] = 0
+    if not given:
+        raise ValueError("nothing to change: give at least one policy field")
+    return PolicyFields.model_validate(given).model_dump(include=set(given))

@@ -14,9 +14,19 @@ MODEL_RATE_LIMITED = "ModelRateLimited"
 MODEL_UNAVAILABLE = "ModelUnavailable"
 MODEL_REJECTED_REQUEST = "ModelRejectedRequest"
 APPLY_FAILED = "ApplyFailed"
+DATABASE_UNAVAILABLE = "DatabaseUnavailable"
+DATABASE_REFUSED = "DatabaseRefused"
+INVALID_INPUT = "InvalidInput"
+
+# A second vote by the same person on the same proposal (409).
+ALREADY_VOTED = "AlreadyVoted"
+# Refusals of who may decide (403): the requester under four-eyes, a door that cannot
+# prove it is the REST API.
+FOUR_EYES = "FourEyes"
+UNTRUSTED_DOOR = "UntrustedDoor"
 
 # Decision refusals that mean "the approval moved on" (HTTP 409) vs "your edits are bad" (422).
-CONFLICT_TYPES = frozenset({NOTHING_PENDING, STALE_APPROVAL, ALREADY_DECIDED})
+CONFLICT_TYPES = frozenset({NOTHING_PENDING, STALE_APPROVAL, ALREADY_DECIDED, ALREADY_VOTED})
 
 # Webhook delivery (SPEC §6): try again later, or never (the delivery is dead).
 WEBHOOK_UNDELIVERED = "WebhookUndelivered"

@@ -4,12 +4,16 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-# Short database steps of the gate (local activities): retried quickly, for a while.
+# Short database steps of the gate: retried quickly while the database may come back (a
+# restart, a failover), then the run fails visibly (``/ops/failed``) instead of retrying for
+# ever; a write the database refuses outright is not retried at all (activities/db_errors).
 DB_STEP_TIMEOUT = timedelta(seconds=30)
+DB_STEP_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
 DB_STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=10),
+    maximum_attempts=60,
 )
 
 # The AI step: bounded attempts; when they run out the run parks for a person instead.

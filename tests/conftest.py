@@ -18,6 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.db import make_engine, make_sessionmaker, migrate
 from store.scratch import scratch_postgres
+from temporal import door
+from temporal.door import derive_key
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 if TYPE_CHECKING:
@@ -32,6 +34,11 @@ def _temporal_binary() -> str:
 
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    from tests.support import SECRET
+
+    # Every worker of this process checks the REST door's signatures with the key of the
+    # tests' API secret, whichever test built it.
+    door.configure(derive_key(SECRET))
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_temporal_binary(),
         data_converter=pydantic_data_converter,

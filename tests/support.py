@@ -16,15 +16,20 @@ from temporalio.worker import Worker
 
 from activities.ai import ModelProvider
 from models.ai import AIResult
-from models.hitl import Policy, PolicyChange, RunStatus
-from models.processes import Process, RunState
+from models.hitl import DecideOutcome, DecideRequest, Decision, Policy, PolicyChange, RunStatus
+from models.processes import Action, Channel, Process, RunState
 from models.tables import DecisionRow, RunRow
 from models.workflow_io import ProcessResult
 from services.starting import start_process
 from store.policies import PolicyStore
+from temporal import door
+from temporal.door import derive_key
 from temporal.sandbox import WORKFLOW_RUNNER
 from tests.conftest import Database
 from workers.registry import WORKFLOWS, build_activities
+
+# The JWT secret of the tests' API; the tests' workers derive the REST door's key from it.
+SECRET = "api-test-secret-" + "0123456789abcdef" * 4
 
 LEAD = {
     "lead": {
@@ -140,11 +145,36 @@ async def running_brain(
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(
-            database.sessions, policies, model, client=client, **activities
+            database.sessions,
+            policies,
+            model,
+            client=client,
+            door_key=derive_key(SECRET),
+            **activities,
         ),
         workflow_runner=WORKFLOW_RUNNER,
     ):
         yield Brain(client, task_queue, database, policies, model)
+
+
+def signed(workflow_id: str, request: DecideRequest) -> DecideRequest:
+    """``request`` as the REST door sends it (channel ``api``, signed)."""
+    signature = door.sign(derive_key(SECRET), workflow_id, request.model_dump(mode="json"))
+    return request.model_copy(update={"door_signature": signature})
+
+
+async def decide(
+    handle: WorkflowHandle, action: Action, by: str = "alice", **kw: Any
+) -> Decision | DecideOutcome:
+    """Decide through the ``decide`` Update as the REST door does (signed, channel ``api``,
+    unless ``channel`` is given); the decision, or the votes so far under a quorum."""
+    from hitl.gate import GatedWorkflow
+
+    request = DecideRequest(action=action, by=by, **kw)
+    if request.channel is Channel.API:
+        request = signed(handle.id, request)
+    outcome = await handle.execute_update(GatedWorkflow.decide, request)
+    return outcome.decision if outcome.decision is not None else outcome
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
@@ -161,7 +191,9 @@ async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) 
 
 async def parked(handle: WorkflowHandle) -> RunStatus:
     """Wait until the run holds a pending approval; return its status."""
-    from workflows import LeadScoringWorkflow  # the gate's query, shared by every process
+    from workflows.lead_scoring_workflow import (
+        LeadScoringWorkflow,  # the gate's query, shared by every process
+    )
 
     async def check() -> RunStatus | None:
         status = await handle.query(LeadScoringWorkflow.status)

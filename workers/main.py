@@ -21,6 +21,7 @@ from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
 from temporal.client import connect
+from temporal.door import derive_key
 from temporal.sandbox import WORKFLOW_RUNNER
 from temporal.search_attributes import ensure_registered
 from workers.registry import WORKFLOWS, build_activities
@@ -74,7 +75,13 @@ async def _serve(
         sessions = make_sessionmaker(engine)
         policies = PolicyStore(sessions, RedisPolicyCache(redis) if redis else None)
         # With the client, this worker also runs the policy broadcasts' activities.
-        activities = build_activities(sessions, policies, build_provider(settings), client=client)
+        activities = build_activities(
+            sessions,
+            policies,
+            build_provider(settings),
+            client=client,
+            door_key=derive_key(settings.jwt_secret.get_secret_value()),
+        )
         async with Worker(
             client,
             task_queue=settings.task_queue,

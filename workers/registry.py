@@ -1,8 +1,12 @@
 """What a Brain worker runs: the workflows and the activities bound to their clients.
 
-Shared by the worker entry point, the dev stack and the tests, so they never drift apart.
+Derived from the process definitions (``processes.DEFINITIONS``): each process's workflow
+class is found in ``workflows/<process>_workflow.py`` and its AI and apply activities are
+built from its definition, so adding a process edits nothing here. Shared by the worker
+entry point, the dev stack, the benchmark and the tests, so they never drift apart.
 """
 
+import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,12 +17,35 @@ from activities.ai import AIActivities, ModelProvider
 from activities.apply import ApplyActivities, ApplyGuard
 from activities.audit import AuditActivities
 from activities.broadcast import BroadcastActivities
+from activities.gate_events import GateEventActivities
 from activities.policy import PolicyActivities
-from hitl.metrics import GateMetrics
+from activities.run_events import EventSink
+from core.gate_metrics import GateMetrics
+from hitl.gate import GatedWorkflow
+from processes import DEFINITIONS
 from store.policies import PolicyStore
-from workflows import PROCESS_WORKFLOWS
+from temporal import door
 from workflows.policy_broadcast_workflow import PolicyBroadcastWorkflow
 
+
+def _process_workflows() -> tuple[type[GatedWorkflow], ...]:
+    found = []
+    for definition in DEFINITIONS:
+        module_name = f"workflows.{definition.name}_workflow"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            raise ImportError(
+                f"process {definition.name!r} has no workflow module {module_name}"
+            ) from err
+        cls = getattr(module, definition.workflow_type, None)
+        if not (isinstance(cls, type) and issubclass(cls, GatedWorkflow)):
+            raise ImportError(f"{module_name} defines no GatedWorkflow {definition.workflow_type}")
+        found.append(cls)
+    return tuple(found)
+
+
+PROCESS_WORKFLOWS: tuple[type[GatedWorkflow], ...] = _process_workflows()
 WORKFLOWS: Sequence[type] = (*PROCESS_WORKFLOWS, PolicyBroadcastWorkflow)
 
 
@@ -29,27 +56,27 @@ def build_activities(
     apply_guard: ApplyGuard | None = None,
     client: Client | None = None,
     metrics: GateMetrics | None = None,
+    events: EventSink | None = None,
+    door_key: bytes | None = None,
 ) -> list[Callable[..., Any]]:
     """``client``: the Temporal client the policy broadcast signals parked runs with; a worker
     without it does not run broadcasts' activities (another worker must). ``metrics``: where
-    the gate's metrics go (default: the process's registry)."""
-    ai = AIActivities(provider)
-    gate = PolicyActivities(sessions, policies, metrics)
-    audit = AuditActivities(sessions, metrics)
-    apply = ApplyActivities(sessions, apply_guard, metrics)
+    the gate's metrics go (default: the process's registry). ``events``: where runs' webhook
+    events go (none: not published). ``door_key``: the key that proves a decision came
+    through the REST door (``temporal.door``), set for this worker process."""
+    if door_key is not None:
+        door.configure(door_key)
+    gate = PolicyActivities(sessions, policies, metrics, events)
+    audit = AuditActivities(sessions, metrics, events)
     activities: list[Callable[..., Any]] = [
-        ai.score_lead,
-        ai.source_product,
-        ai.tune_campaign,
-        ai.generate_content,
+        *AIActivities(provider).activities(),
+        *ApplyActivities(sessions, apply_guard, metrics, events).activities(),
         gate.open_gate,
         gate.refresh_policy,
         audit.record_decision,
+        audit.record_vote,
         audit.record_outcome,
-        apply.apply_lead,
-        apply.apply_sourcing,
-        apply.apply_campaign,
-        apply.apply_content,
+        GateEventActivities(events).publish_gate_event,
     ]
     if client is not None:
         activities.append(BroadcastActivities(client, sessions, policies).signal_stale_runs)

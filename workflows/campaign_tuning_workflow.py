@@ -1,22 +1,19 @@
-"""Campaign tuning: the AI reallocates budget across channels; the change is applied once."""
+"""Campaign tuning: the AI reallocates a campaign's budget across channels; it proceeds on
+its own unless unsure. Everything about the process is in ``processes/campaign_tuning.py``."""
 
 from temporalio import workflow
 
 from hitl.gate import GatedWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ai import AIActivities
-    from activities.apply import ApplyActivities
-    from models.processes import Process
-    from models.workflow_io import CampaignTuningStart, ProcessResult
+    from models.workflow_io import ProcessResult, ProcessStart
+    from processes.campaign_tuning import DEFINITION
 
 
 @workflow.defn
 class CampaignTuningWorkflow(GatedWorkflow):
-    process = Process.CAMPAIGN_TUNING
+    definition = DEFINITION
 
     @workflow.run
-    async def run(self, start: CampaignTuningStart) -> ProcessResult:
-        return await self.run_process(
-            start, propose=AIActivities.tune_campaign, apply=ApplyActivities.apply_campaign
-        )
+    async def run(self, start: ProcessStart) -> ProcessResult:
+        return await self.run_process(start)

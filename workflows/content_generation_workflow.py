@@ -1,22 +1,19 @@
-"""Content generation: the AI drafts content from a brief; it is published once approved."""
+"""Content generation: the AI drafts a piece from a brief; it is published unless the AI is
+unsure. Everything about the process is in ``processes/content_generation.py``."""
 
 from temporalio import workflow
 
 from hitl.gate import GatedWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ai import AIActivities
-    from activities.apply import ApplyActivities
-    from models.processes import Process
-    from models.workflow_io import ContentGenerationStart, ProcessResult
+    from models.workflow_io import ProcessResult, ProcessStart
+    from processes.content_generation import DEFINITION
 
 
 @workflow.defn
 class ContentGenerationWorkflow(GatedWorkflow):
-    process = Process.CONTENT_GENERATION
+    definition = DEFINITION
 
     @workflow.run
-    async def run(self, start: ContentGenerationStart) -> ProcessResult:
-        return await self.run_process(
-            start, propose=AIActivities.generate_content, apply=ApplyActivities.apply_content
-        )
+    async def run(self, start: ProcessStart) -> ProcessResult:
+        return await self.run_process(start)

@@ -1,23 +1,19 @@
 """Lead scoring: the AI scores a lead; a person confirms when unsure; the lead is routed by
-tier."""
+tier. Everything about the process is in ``processes/lead_scoring.py``."""
 
 from temporalio import workflow
 
 from hitl.gate import GatedWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ai import AIActivities
-    from activities.apply import ApplyActivities
-    from models.processes import Process
-    from models.workflow_io import LeadScoringStart, ProcessResult
+    from models.workflow_io import ProcessResult, ProcessStart
+    from processes.lead_scoring import DEFINITION
 
 
 @workflow.defn
 class LeadScoringWorkflow(GatedWorkflow):
-    process = Process.LEAD_SCORING
+    definition = DEFINITION
 
     @workflow.run
-    async def run(self, start: LeadScoringStart) -> ProcessResult:
-        return await self.run_process(
-            start, propose=AIActivities.score_lead, apply=ApplyActivities.apply_lead
-        )
+    async def run(self, start: ProcessStart) -> ProcessResult:
+        return await self.run_process(start)

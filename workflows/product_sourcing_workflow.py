@@ -1,23 +1,19 @@
-"""Product sourcing: the AI picks a supplier; a person confirms; a purchase-order draft is
-written."""
+"""Product sourcing: the AI picks a supplier for a purchase-order draft; a person confirms
+when unsure. Everything about the process is in ``processes/product_sourcing.py``."""
 
 from temporalio import workflow
 
 from hitl.gate import GatedWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ai import AIActivities
-    from activities.apply import ApplyActivities
-    from models.processes import Process
-    from models.workflow_io import ProcessResult, ProductSourcingStart
+    from models.workflow_io import ProcessResult, ProcessStart
+    from processes.product_sourcing import DEFINITION
 
 
 @workflow.defn
 class ProductSourcingWorkflow(GatedWorkflow):
-    process = Process.PRODUCT_SOURCING
+    definition = DEFINITION
 
     @workflow.run
-    async def run(self, start: ProductSourcingStart) -> ProcessResult:
-        return await self.run_process(
-            start, propose=AIActivities.source_product, apply=ApplyActivities.apply_sourcing
-        )
+    async def run(self, start: ProcessStart) -> ProcessResult:
+        return await self.run_process(start)

@@ -42,7 +42,7 @@ def _model(settings: Settings) -> ModelInUse:
         return ModelInUse(
             provider="openai", model=settings.openai_model, per_process=dict(settings.openai_models)
         )
-    from activities.rules import RULES_MODEL_NAME
+    from processes.kit.rules import RULES_MODEL_NAME
 
     return ModelInUse(provider="rules", model=RULES_MODEL_NAME)
 

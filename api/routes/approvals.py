@@ -9,10 +9,10 @@ from api.deps import Approver, StateDep, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
 from api.params import WorkflowId
-from api.schemas import ApprovalView, ApproveBody, Page, ProcessName, RejectBody
+from api.schemas import ApprovalView, ApproveBody, Page, ProcessName, RejectBody, VoteRecorded
 from api.views import approval_view
 from models.hitl import Decision
-from models.processes import Action, Process
+from models.processes import Action
 
 router = APIRouter(tags=["approvals"])
 
@@ -31,7 +31,7 @@ async def list_approvals(
     rows, token = await queries.list_approvals(
         state.sessions,
         principal.tenant,
-        process=Process.parse(process) if process else None,
+        process=process,
         page_size=page_size,
         page_token=page_token,
     )
@@ -42,9 +42,11 @@ async def list_approvals(
 @router.post("/workflows/{workflow_id}/approve", name="approve", responses=_DECIDE_ERRORS)
 async def approve(
     workflow_id: WorkflowId, principal: Approver, state: StateDep, body: ApproveBody | None = None
-) -> Decision:
+) -> Decision | VoteRecorded:
     """Approve the pending proposal, optionally with edits. Retrying the same request is
-    safe: it is answered with the first outcome and never decides twice."""
+    safe: it is answered with the first outcome and never decides twice. Under a quorum,
+    an approval that needs more answers with the votes so far; four-eyes refuses the run's
+    requester (403 `FourEyes`)."""
     return await decisions.decide(
         state, principal, workflow_id, Action.APPROVE, body or ApproveBody()
     )
@@ -53,7 +55,7 @@ async def approve(
 @router.post("/workflows/{workflow_id}/reject", name="reject", responses=_DECIDE_ERRORS)
 async def reject(
     workflow_id: WorkflowId, principal: Approver, state: StateDep, body: RejectBody | None = None
-) -> Decision:
+) -> Decision | VoteRecorded:
     """Reject the pending proposal; the run completes with state `rejected`."""
     return await decisions.decide(
         state, principal, workflow_id, Action.REJECT, body or RejectBody()

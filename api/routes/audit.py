@@ -11,7 +11,6 @@ from api.paging import PageSize, PageToken
 from api.params import WorkflowIdFilter
 from api.schemas import AuditEntry, Page, ProcessName
 from api.views import audit_view
-from models.processes import Process
 
 router = APIRouter(tags=["audit"])
 
@@ -29,7 +28,7 @@ async def list_audit(
         state.sessions,
         principal.tenant,
         workflow_id=workflow_id,
-        process=Process.parse(process) if process else None,
+        process=process,
         page_size=page_size,
         page_token=page_token,
     )

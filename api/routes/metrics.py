@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from api.deps import Admin, StateDep
-from hitl.metrics import parked_runs
+from core.gate_metrics import parked_runs
 from models.processes import RunState
 from models.tables import RunRow
 

@@ -33,7 +33,7 @@ async def list_failed(
     runs = await ops.list_failed(
         state.client,
         tenant=_scope(principal),
-        process=Process.parse(process) if process else None,
+        process=process,
         sessions=state.sessions,
     )
     return Page[FailedRunView](items=[FailedRunView(**asdict(r)) for r in runs])

@@ -1,7 +1,7 @@
 """Runs: start one per process, list, read, cancel."""
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ValidationError
@@ -14,7 +14,7 @@ from api.params import WorkflowId
 from api.schemas import CancelResponse, Page, ProcessName, StartResponse, WorkflowView
 from api.views import run_view
 from models.processes import Process, RunState
-from models.proposals import INPUT_MODELS
+from processes import DEFINITIONS
 from services.starting import IdempotencyConflict, start_process
 
 router = APIRouter(tags=["workflows"])
@@ -27,14 +27,12 @@ IdempotencyKey = Annotated[
         description="Retry-safe start: the same key with the same body gives the same run",
     ),
 ]
-# Seed aliases (SPEC §1) start the same process, undocumented so a client has one name.
-_ALIASES = {n: Process.parse(n) for n in get_args(ProcessName) if n not in set(Process)}
 
 
 def _start_route(
     process: Process,
 ) -> Callable[..., Coroutine[Any, Any, StartResponse]]:
-    body_model: type[BaseModel] = INPUT_MODELS[process]
+    body_model: type[BaseModel] = process.definition.input_model
 
     async def start(
         body: body_model,  # type: ignore[valid-type]
@@ -72,7 +70,8 @@ def _start_route(
     return start
 
 
-for _process in Process:
+for _definition in DEFINITIONS:
+    _process = Process(_definition.name)
     router.add_api_route(
         f"/workflows/{_process.value}",
         _start_route(_process),
@@ -85,15 +84,16 @@ for _process in Process:
             **responses(401, 403, 422, 429, 503),
         },
     )
-for _alias, _process in _ALIASES.items():
-    router.add_api_route(
-        f"/workflows/{_alias}",
-        _start_route(_process),
-        methods=["POST"],
-        name=f"start_{_alias}",
-        status_code=status.HTTP_201_CREATED,
-        include_in_schema=False,
-    )
+    # Seed aliases (SPEC §1) start the same process, undocumented so a client has one name.
+    for _alias in _definition.aliases:
+        router.add_api_route(
+            f"/workflows/{_alias}",
+            _start_route(_process),
+            methods=["POST"],
+            name=f"start_{_alias}",
+            status_code=status.HTTP_201_CREATED,
+            include_in_schema=False,
+        )
 
 
 @router.post("/workflows/{process}", include_in_schema=False, name="start_unknown")
@@ -119,7 +119,7 @@ async def list_workflows(
     rows, token = await queries.list_runs(
         state.sessions,
         principal.tenant,
-        process=Process.parse(process) if process else None,
+        process=process,
         state=run_state,
         page_size=page_size,
         page_token=page_token,

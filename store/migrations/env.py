@@ -8,8 +8,9 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
-import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.tables
 import models.webhook_tables  # noqa: F401
+import processes  # noqa: F401  (and every process's business table)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -15,10 +15,10 @@ from models.activity_io import RunRef
 from models.broadcast import SignalStaleRuns
 from models.hitl import GLOBAL_TENANT, PolicyChange
 from models.processes import Process
-from models.workflow_io import LeadScoringStart
+from models.workflow_io import ProcessStart
 from store import runs
 from tests.support import LEAD, Brain
-from workflows import LeadScoringWorkflow
+from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
 
 @pytest_asyncio.fixture
@@ -31,7 +31,7 @@ async def waiting(brain: Brain) -> AsyncIterator[list[tuple[WorkflowHandle, str]
         wid = f"lead_scoring:{tenant}:{uuid.uuid4().hex[:8]}"
         handle = await brain.client.start_workflow(
             LeadScoringWorkflow.run,
-            LeadScoringStart(tenant=tenant, requested_by="tester", input=LEAD),
+            ProcessStart(tenant=tenant, requested_by="tester", input=LEAD),
             id=wid,
             task_queue=nobody,
         )

@@ -17,21 +17,17 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import confidence as conf
-from activities.openai_answers import ANSWER_MODELS
 from activities.openai_errors import retry_after
 from activities.openai_model import OpenAIModel, build_openai_client
-from activities.prompts import load_prompt
 from activities.providers import build_provider
-from activities.rules import RulesModel
+from activities.rules_model import RulesModel
 from core.settings import Settings
-from models.inputs import (
-    CampaignTuningInput,
-    ContentGenerationInput,
-    LeadScoringInput,
-    ProductSourcingInput,
-)
 from models.processes import Process
-from models.proposals import PROPOSAL_MODELS
+from processes.campaign_tuning import CampaignTuningInput
+from processes.content_generation import ContentGenerationInput
+from processes.kit.text import keyword_coverage
+from processes.lead_scoring import LeadScoringInput
+from processes.product_sourcing import ProductSourcingInput
 from temporal import errors
 from tests.fakes.openai_server import (
     FakeOpenAIServer,
@@ -147,7 +143,7 @@ async def test_sends_prompt_input_and_strict_schema_with_per_process_model(
     assert sent.headers["authorization"] == "Bearer test-key"
     assert sent.body["model"] == "lead-model"
     system, user = sent.body["messages"]
-    assert system == {"role": "system", "content": load_prompt(Process.LEAD_SCORING)[1]}
+    assert system == {"role": "system", "content": Process.LEAD_SCORING.definition.prompt()[1]}
     assert user["role"] == "user"
     assert json.loads(user["content"]) == LEAD.model_dump(mode="json", exclude_none=True)
     response_format = sent.body["response_format"]
@@ -201,9 +197,9 @@ async def test_default_model_and_seed_alias_override(
 
 @pytest.mark.parametrize("process", list(Process))
 def test_answer_schema_is_the_proposal_plus_confidence(process: Process) -> None:
-    answer_fields = set(ANSWER_MODELS[process].model_fields)
-    assert answer_fields == set(PROPOSAL_MODELS[process].model_fields) | {"confidence"}
-    assert list(ANSWER_MODELS[process].model_fields)[-1] == "confidence"
+    answer_fields = set(process.definition.answer_model.model_fields)
+    assert answer_fields == set(process.definition.proposal_model.model_fields) | {"confidence"}
+    assert list(process.definition.answer_model.model_fields)[-1] == "confidence"
 
 
 # --- Confidence is checked, never trusted ----------------------------------------------------
@@ -570,8 +566,8 @@ def test_length_factor(ratio: float, factor: float) -> None:
 
 
 def test_keyword_coverage_is_case_insensitive_and_skips_empty_briefs() -> None:
-    assert conf.keyword_coverage("Temporal RETRIES", ["temporal", "retries", "x"]) == 2 / 3
-    assert conf.keyword_coverage("anything", []) is None
+    assert keyword_coverage("Temporal RETRIES", ["temporal", "retries", "x"]) == 2 / 3
+    assert keyword_coverage("anything", []) is None
 
 
 def test_decision_tokens_ignore_keys_prose_and_the_stated_confidence() -> None:

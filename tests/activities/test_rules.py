@@ -11,20 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from activities.rules import RULES_MODEL_NAME, RulesModel
-from activities.rules.campaign import tune_campaign
-from activities.rules.content import generate_content
-from activities.rules.lead import score_lead
-from activities.rules.sourcing import source_product
+from activities.rules_model import RulesModel
 from models.ai import AIResult
-from models.inputs import (
-    CampaignTuningInput,
-    ContentGenerationInput,
-    LeadScoringInput,
-    ProductSourcingInput,
-)
 from models.processes import Process
-from models.proposals import INPUT_MODELS, tier_for, validate_proposal
+from processes.campaign_tuning import CampaignTuningInput, tune_campaign
+from processes.content_generation import ContentGenerationInput, generate_content
+from processes.kit.rules import RULES_MODEL_NAME
+from processes.lead_scoring import LeadScoringInput, score_lead, tier_for
+from processes.product_sourcing import ProductSourcingInput, source_product
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # SPEC §1 default thresholds.
@@ -40,6 +34,8 @@ RULES = {
     Process.CAMPAIGN_TUNING: tune_campaign,
     Process.CONTENT_GENERATION: generate_content,
 }
+# Inputs refuse control characters (they never reach the rules); everything else goes.
+_printable = st.characters(exclude_categories=["Cc", "Cs"])
 PROPERTY_SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -47,7 +43,7 @@ PROPERTY_SETTINGS = settings(
 
 def _example(process: Process, kind: str) -> BaseModel:
     data = json.loads((EXAMPLES / f"{process.value}_{kind}.json").read_text())
-    return INPUT_MODELS[process].model_validate(data)
+    return process.definition.input_model.model_validate(data)
 
 
 def _propose(process: Process, run_input: BaseModel | dict[str, Any]) -> AIResult:
@@ -61,7 +57,7 @@ def _check_result(process: Process, run_input: BaseModel, res: AIResult) -> None
     assert res.call.prompt_version == "rules-v1"
     assert not res.needs_review
     assert res.proposal is not None and res.proposal["rationale"]
-    assert validate_proposal(process, run_input, res.proposal) == res.proposal
+    assert process.definition.validate_proposal(run_input, res.proposal) == res.proposal
 
 
 # --- examples -------------------------------------------------------------------------------
@@ -88,7 +84,7 @@ def test_unsure_example_stays_below_default_threshold(process: Process) -> None:
 def test_deterministic(process: Process, kind: str) -> None:
     run_input = _example(process, kind)
     first = RULES[process](run_input)
-    again = RULES[process](INPUT_MODELS[process].model_validate(run_input.model_dump()))
+    again = RULES[process](process.definition.input_model.model_validate(run_input.model_dump()))
     assert first == again
     assert first.model_dump_json() == again.model_dump_json()
 
@@ -158,10 +154,10 @@ _emails = st.sampled_from(
 @PROPERTY_SETTINGS
 @given(
     email=_emails,
-    title=st.none() | st.text(max_size=40),
+    title=st.none() | st.text(_printable, max_size=40),
     size=st.none() | st.integers(min_value=1, max_value=10**6),
     source=st.none() | st.sampled_from(["referral", "web", "ads", "event", "cold", "other"]),
-    notes=st.none() | st.text(max_size=200),
+    notes=st.none() | st.text(_printable, max_size=200),
     engagement=st.none()
     | st.fixed_dictionaries(
         {
@@ -276,7 +272,9 @@ _suppliers = st.lists(
         moq=st.integers(1, 5000),
     ),
     min_size=1,
-    max_size=8,
+    max_size=6,
+    # Names are unique: the input refuses repeats.
+    unique_by=lambda s: s["name"],
 )
 
 
@@ -368,7 +366,8 @@ _channels = st.lists(
         revenue=st.floats(min_value=0, max_value=1e7, allow_nan=False),
     ),
     min_size=1,
-    max_size=8,
+    max_size=6,
+    unique_by=lambda c: c["name"],
 )
 
 

@@ -9,9 +9,8 @@ import httpx
 from api.auth import mint_token
 from api.state import AppState
 from core.settings import Settings
-from tests.support import LEAD, Brain, ai_result, eventually
+from tests.support import LEAD, SECRET, Brain, ai_result, eventually
 
-SECRET = "api-test-secret-" + "0123456789abcdef" * 4
 ROLES = ("viewer", "operator", "approver", "admin", "super_admin")
 
 SOURCING = {

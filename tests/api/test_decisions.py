@@ -2,7 +2,7 @@
 
 import asyncio
 
-from models.tables import LeadRow
+from processes.lead_scoring import LeadRow
 from tests.api.support import Api
 from tests.support import ai_result
 

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.rules import RulesModel
+from activities.rules_model import RulesModel
 from hitl.gate import GatedWorkflow
 from models.processes import RunState
 from store.db import make_engine, make_sessionmaker, migrate

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from core.settings import DEV_JWT_SECRET
 from models.processes import Process, RunState
-from models.tables import DecisionRow, LeadRow, PolicyChangeRow
+from models.tables import DecisionRow, PolicyChangeRow
 from models.workflow_io import ProcessResult
+from processes.lead_scoring import LeadRow
 from tests.cli.conftest import BRAIN, EXAMPLES, CliEnv, run_cmd
 
 

@@ -4,23 +4,17 @@ import asyncio
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.hitl import DecideRequest
 from models.processes import Action, Channel, Process, RunState
-from models.tables import LeadRow
-from models.workflow_io import LeadScoringStart, ProcessResult
+from models.workflow_io import ProcessResult, ProcessStart
+from processes.lead_scoring import LeadRow
 from temporal import errors
-from tests.support import LEAD, Brain, ai_result, eventually, parked
-from workflows import LeadScoringWorkflow
-
-
-async def decide(handle: WorkflowHandle, action: Action, by: str = "alice", **kw: Any) -> Any:
-    return await handle.execute_update(
-        LeadScoringWorkflow.decide, DecideRequest(action=action, by=by, **kw)
-    )
+from temporal.handlers import POLICY_CHANGED_SIGNAL
+from tests.support import LEAD, Brain, ai_result, decide, eventually, parked
+from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
 
 async def test_confident_proposal_on_autonomous_policy_applies_without_a_person(
@@ -139,10 +133,16 @@ async def test_malformed_signals_are_ignored_without_breaking_the_run(brain: Bra
 
     async def ignored() -> Any:
         status = await handle.query(LeadScoringWorkflow.status)
-        return status if len(status.ignored_signals) == 3 else None
+        return status if len(status.ignored_signals) == 4 else None
 
     status = await eventually(ignored)
     assert status.state is RunState.AWAITING_APPROVAL
+    # Each reason names what was wrong, down to the field.
+    reasons = status.ignored_signals
+    assert "invalid payload" in reasons[0]
+    assert "(edit)" in reasons[1]
+    assert "InvalidEdits" in reasons[2] and "edits.score" in reasons[2]
+    assert "StaleApproval" in reasons[3]
     await handle.signal(LeadScoringWorkflow.approve, {"by": "ops"})
     assert (await handle.result()).state is RunState.COMPLETED
     [audit] = await brain.audit(handle.id)
@@ -158,14 +158,14 @@ async def test_policy_change_releases_a_parked_run(brain: Brain) -> None:
     change = {"process": "lead_scoring", "tenant": brain.tenant}
     # Still below the threshold: re-evaluated, still parked.
     await handle.signal(
-        LeadScoringWorkflow.policy_changed, {**change, "version": policy.version, "changed_by": "x"}
+        POLICY_CHANGED_SIGNAL, {**change, "version": policy.version, "changed_by": "x"}
     )
     await asyncio.sleep(0.5)
     assert (await handle.query(LeadScoringWorkflow.status)).policy.version == policy.version
     await brain.set_policy(confidence_threshold=0.7)
     policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
     await handle.signal(
-        LeadScoringWorkflow.policy_changed,
+        POLICY_CHANGED_SIGNAL,
         {**change, "version": policy.version, "changed_by": "root"},
     )
     result = await handle.result()
@@ -211,7 +211,9 @@ async def test_cancel_while_parked_marks_the_run_canceled(brain: Brain) -> None:
     assert isinstance(failure.value.cause, CancelledError)
     row = await eventually(lambda: _row_in_state(brain, handle.id, "canceled"))
     assert row.state == "canceled"
-    assert await brain.audit(handle.id) == []
+    # Canceled from outside the REST API: audited as a cancel by the Temporal-side door.
+    [audit] = await brain.audit(handle.id)
+    assert (audit.decision, audit.actor, audit.channel) == ("cancel", "temporal-ui", "signal")
 
 
 async def test_current_details_tell_the_admin_what_to_decide(brain: Brain) -> None:
@@ -219,13 +221,22 @@ async def test_current_details_tell_the_admin_what_to_decide(brain: Brain) -> No
     await parked(handle)
     meta = await handle.query("__temporal_workflow_metadata")
     details = meta.current_details
-    assert "Waiting for a decision" in details and '"score": 82' in details
+    assert "Waiting for a decision" in details and "- **score**: 82" in details
     assert "threshold 0.85" in details and "--name approve" in details
-    summary = await (await handle.describe()).static_summary()
+    assert "### To approve" in details and "### To reject" in details
+    # No code blocks: they do not wrap in the Web UI's panel and cut payloads off.
+    assert "```" not in details
+    assert f"`{handle.id}:1`" in details.splitlines()
+    description = await handle.describe()
+    summary = await description.static_summary()
     assert summary == f"lead_scoring: Ada Lovelace (Analytical Engines) (tenant {brain.tenant})"
+    assert "Send a Signal" in (await description.static_details() or "")
     signals = {s.name: s.description for s in meta.definition.signal_definitions}
     assert "Approve the pending proposal" in signals["approve"]
     assert "Reject the pending proposal" in signals["reject"]
+    # Internal signals are not offered by name; the catch-all says it is not for people.
+    assert set(signals) == {"approve", "reject", ""}
+    assert "not for people" in signals[""]
     await handle.signal("reject")
     await handle.result()
 
@@ -247,7 +258,7 @@ async def test_a_signal_before_the_gate_opens_is_held_not_lost(brain: Brain) -> 
     early = f"lead_scoring:{brain.tenant}:early"
     handle = await brain.client.start_workflow(
         LeadScoringWorkflow.run,
-        LeadScoringStart(tenant=brain.tenant, requested_by="tester", input=LEAD),
+        ProcessStart(tenant=brain.tenant, requested_by="tester", input=LEAD),
         id=early,
         task_queue=brain.task_queue,
         start_signal="approve",

@@ -8,7 +8,7 @@ from temporalio.client import WorkflowHandle
 
 from models.processes import Process, RunState
 from tests.support import Brain, ai_result, eventually, parked
-from workflows import LeadScoringWorkflow
+from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
 
 async def _local_activities(handle: WorkflowHandle) -> list[str]:

@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from core.gate_metrics import GateMetrics
 from core.settings import Settings
-from hitl.metrics import GateMetrics
 from temporal.client import connect
 from tests.api.conftest import app_state
 from tests.api.support import SECRET, Api

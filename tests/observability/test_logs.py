@@ -62,7 +62,8 @@ async def test_activity_lines_carry_the_run(observed: Observed, json_lines: io.S
     # In JSON the run is a field, not a dict appended to the message.
     assert "workflow_id" not in parked["message"]
     decided = next(line for line in mine if line["message"].startswith("decision approve"))
-    assert decided["activity_type"] == "record_decision"
+    # Audited (and logged) by the apply step, with the business row.
+    assert decided["activity_type"] == "apply_lead"
     assert decided["tenant"] == api.tenant
 
 

@@ -7,9 +7,9 @@ import uuid
 from prometheus_client import REGISTRY, CollectorRegistry
 from temporalio.worker import Worker
 
+from core.gate_metrics import GateMetrics
 from core.metrics import worker_telemetry
 from core.settings import Settings
-from hitl.metrics import GateMetrics
 from models.processes import Process
 from temporal.client import connect
 from tests.observability.conftest import SQLITE_ONLY, Observed

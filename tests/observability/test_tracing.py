@@ -49,7 +49,7 @@ async def test_one_trace_from_http_start_to_approval(observed: Observed) -> None
         "RunActivity:score_lead",
         "StartActivity:open_gate",
         "HandleUpdate:decide",
-        "StartActivity:record_decision",
+        # The approval is audited by the apply step, in the business row's transaction.
         "StartActivity:apply_lead",
         "RunActivity:apply_lead",
         "CompleteWorkflow:LeadScoringWorkflow",

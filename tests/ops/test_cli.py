@@ -8,16 +8,16 @@ from sqlalchemy import select
 from temporalio.client import WorkflowFailureError
 from temporalio.worker import Worker
 
-from activities.rules import RulesModel
-from hitl.gate import GatedWorkflow
-from models.hitl import DecideRequest
+from activities.rules_model import RulesModel
 from models.processes import Action, Process, RunState
-from models.tables import DecisionRow, LeadRow
+from models.tables import DecisionRow
 from models.workflow_io import ProcessResult
+from processes.lead_scoring import LeadRow
 from services.starting import start_process
 from temporal.sandbox import WORKFLOW_RUNNER
 from tests.cli.conftest import EXAMPLES, CliEnv
 from tests.ops.conftest import Guard
+from tests.support import decide
 from workers.registry import WORKFLOWS, build_activities
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
@@ -88,9 +88,7 @@ async def test_ops_failed_and_replay_from_the_cli(cli: CliEnv) -> None:
         wid = started.workflow_id
         await cli.parked(wid)
         handle = cli.client.get_workflow_handle(wid, result_type=ProcessResult)
-        await handle.execute_update(
-            GatedWorkflow.decide, DecideRequest(action=Action.APPROVE, by="bob")
-        )
+        await decide(handle, Action.APPROVE, by="bob")
         try:
             await handle.result()
             raise AssertionError("the apply step should have failed")

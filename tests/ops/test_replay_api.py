@@ -4,8 +4,8 @@ decision an approver made before it failed (SPEC §4 ``/ops/*``)."""
 from typing import Any
 
 from models.processes import RunState
-from models.tables import LeadRow
 from models.workflow_io import ProcessResult
+from processes.lead_scoring import LeadRow
 from tests.api.support import Api, new_tenant
 from tests.ops.conftest import Guard
 from tests.support import eventually

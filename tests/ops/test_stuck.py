@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from models.processes import Process, RunState
-from models.workflow_io import LeadScoringStart, ProcessResult
+from models.workflow_io import ProcessResult, ProcessStart
 from services import ops, replay
 from services.starting import start_process
 from store.db import make_engine, make_sessionmaker, migrate
@@ -37,7 +37,7 @@ class _BuggyLeadScoring(LeadScoringWorkflow):
     """A deploy with a bug after the AI step: the workflow task fails on every attempt."""
 
     @workflow.run
-    async def run(self, start: LeadScoringStart) -> ProcessResult:
+    async def run(self, start: ProcessStart) -> ProcessResult:
         return await super().run(start)
 
     async def _open_gate(self) -> None:

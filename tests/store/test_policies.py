@@ -112,18 +112,31 @@ async def test_unknown_process_raises(store: PolicyStore) -> None:
         await store.effective("nope", "acme")  # type: ignore[arg-type]
 
 
-async def test_missing_global_row_is_a_key_error(engine: AsyncEngine, store: PolicyStore) -> None:
-    from sqlalchemy import delete
+async def test_a_process_without_a_global_row_runs_on_its_default(
+    engine: AsyncEngine, store: PolicyStore
+) -> None:
+    """A process added after the database was seeded has no global row: its definition's
+    default policy applies, and the first change writes that row (version 1)."""
+    from sqlalchemy import delete, select
 
     from models.tables import PolicyRow
 
     async with make_sessionmaker(engine)() as s, s.begin():
         await s.execute(delete(PolicyRow).where(PolicyRow.process == LEAD.value))
-    with pytest.raises(KeyError):
-        await store.effective(LEAD, "acme")
-    with pytest.raises(KeyError):
-        await store.set(LEAD, "acme", changed_by="a", hitl_enabled=True)
-    assert [p.process for p in await store.effective_all("acme")] == list(Process)[1:]
+    default = LEAD.definition.default_policy
+    got = await store.effective(LEAD, "acme")
+    assert (got.hitl_enabled, got.confidence_threshold, got.version) == (
+        default.hitl_enabled,
+        default.confidence_threshold,
+        0,
+    )
+    assert [p.process for p in await store.effective_all("acme")] == list(Process)
+    assert any(r.process == LEAD.value and r.tenant == "*" for r in await store.rows())
+    changed = await store.set(LEAD, "acme", changed_by="a", confidence_threshold=0.5)
+    assert changed.version >= 1 and changed.hitl_enabled is default.hitl_enabled
+    async with make_sessionmaker(engine)() as s:
+        stored = await s.scalars(select(PolicyRow).where(PolicyRow.process == LEAD.value))
+        assert {r.tenant for r in stored} == {"*", "acme"}
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from models.workflow_io import ProcessResult
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
 from tests.conftest import Database, _temporal_binary
 from tests.support import Brain, ai_result, running_brain
-from workflows import LeadScoringWorkflow
+from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
 CHROMIUM = os.environ.get("BRAIN_CHROMIUM", "/usr/bin/chromium")
 # The flags this machine's notes prescribe for a closed network: no background traffic.

@@ -13,13 +13,13 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from models.processes import Process, RunState
-from models.tables import LeadRow
 from models.workflow_io import ProcessResult
+from processes.lead_scoring import LeadRow
 from services.starting import start_process
 from tests.cli.conftest import BRAIN, EXAMPLES, clean_env
 from tests.conftest import Database
 from tests.support import Brain, eventually
-from workflows import LeadScoringWorkflow
+from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
 
 def _spawn_worker(client: Client, db: Database, task_queue: str, home: Path):

@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from models.processes import Channel, Process, RunState
-from models.tables import LeadRow
 from models.workflow_io import ProcessResult
+from processes.lead_scoring import LeadRow
 from store.policies import PolicyStore
 from temporal.sandbox import WORKFLOW_RUNNER
 from tests.conftest import Database

@@ -15,15 +15,15 @@ import pytest_asyncio
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from activities.openai_answers import ANSWER_MODELS
 from activities.openai_model import OpenAIModel, build_openai_client
-from activities.prompts import load_prompt
 from core.settings import Settings
 from models.ai import ModelCall
-from models.hitl import DecideRequest, RunStatus
+from models.hitl import Decision, RunStatus
 from models.processes import Action, Channel, Process, RunState
-from models.proposals import INPUT_MODELS
-from models.tables import CampaignChangeRow, ContentRow, LeadRow, PurchaseOrderDraftRow
+from processes.campaign_tuning import CampaignChangeRow
+from processes.content_generation import ContentRow
+from processes.lead_scoring import LeadRow
+from processes.product_sourcing import PurchaseOrderDraftRow
 from temporal import errors, retry
 from tests.fakes import openai_server
 from tests.fakes.openai_server import (
@@ -39,8 +39,8 @@ from tests.fakes.openai_server import (
     truncated,
     unauthorized,
 )
-from tests.support import Brain, parked
-from workflows import LeadScoringWorkflow
+from tests.support import Brain, decide, parked
+from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 MODEL = "fake-model"
@@ -170,14 +170,14 @@ async def test_good_answer_applies_on_its_own_with_the_call_accounted(
     # What the client actually sent: the process's model, prompt, input and answer schema.
     [sent] = fake_openai.requests
     model = CONTENT_MODEL if process is Process.CONTENT_GENERATION else MODEL
-    version, prompt = load_prompt(process)
+    version, prompt = process.definition.prompt()
     system, user = sent.body["messages"]
     assert sent.body["model"] == model
     assert (system["role"], system["content"]) == ("system", prompt)
-    run_input = INPUT_MODELS[process].model_validate(body)
+    run_input = process.definition.input_model.model_validate(body)
     assert json.loads(user["content"]) == run_input.model_dump(mode="json", exclude_none=True)
     schema = sent.body["response_format"]["json_schema"]
-    assert schema["name"] == ANSWER_MODELS[process].__name__ and schema["strict"] is True
+    assert schema["name"] == process.definition.answer_model.__name__ and schema["strict"] is True
     # Per-step accounting, in the status and in the audit row.
     status = await _status(handle)
     assert status.ai.model == model and status.ai.confidence >= status.policy.confidence_threshold
@@ -210,18 +210,14 @@ async def test_unusable_answer_parks_with_the_reason_and_a_person_supplies_the_p
     assert len(fake_openai.requests) == 1  # an unusable answer is not retried
     meta = await handle.query("__temporal_workflow_metadata")  # what the Web UI shows
     assert f"**Needs review:** {approval.error}" in meta.current_details
-    assert f"prompt {load_prompt(process)[0]}" in meta.current_details
+    assert f"prompt {process.definition.prompt()[0]}" in meta.current_details
     incomplete = {k: v for k, v in edits.items() if k != "rationale"}
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(
-            LeadScoringWorkflow.decide,
-            DecideRequest(action=Action.APPROVE, by="alice", edits=incomplete),
-        )
+        await decide(handle, Action.APPROVE, by="alice", edits=incomplete)
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == errors.INVALID_EDITS
-    decision = await handle.execute_update(
-        LeadScoringWorkflow.decide, DecideRequest(action=Action.APPROVE, by="alice", edits=edits)
-    )
+    decision = await decide(handle, Action.APPROVE, by="alice", edits=edits)
+    assert isinstance(decision, Decision)
     result = await handle.result()
     assert result.state is RunState.COMPLETED
     assert decision.original_proposal is None and decision.final_proposal["rationale"]

@@ -9,13 +9,16 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from activities.rules import RulesModel
-from models.hitl import DecideRequest
+from activities.rules_model import RulesModel
+from models.hitl import Decision
 from models.processes import Action, Channel, Process, RunState
-from models.tables import CampaignChangeRow, ContentRow, LeadRow, PurchaseOrderDraftRow
+from processes.campaign_tuning import CampaignChangeRow
+from processes.content_generation import ContentRow
+from processes.lead_scoring import LeadRow
+from processes.product_sourcing import PurchaseOrderDraftRow
 from temporal import errors
-from tests.support import Brain, parked
-from workflows import LeadScoringWorkflow
+from tests.support import Brain, decide, parked
+from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
@@ -88,14 +91,11 @@ async def test_person_approves_with_edits_and_invalid_edits_are_refused(
     handle = await rules_brain.start(process, _body(process))
     await parked(handle)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(
-            LeadScoringWorkflow.decide, DecideRequest(action=Action.APPROVE, by="a", edits=invalid)
-        )
+        await decide(handle, Action.APPROVE, by="a", edits=invalid)
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == errors.INVALID_EDITS
-    decision = await handle.execute_update(
-        LeadScoringWorkflow.decide, DecideRequest(action=Action.APPROVE, by="a", edits=edits)
-    )
+    decision = await decide(handle, Action.APPROVE, by="a", edits=edits)
+    assert isinstance(decision, Decision)
     assert {k: decision.final_proposal[k] for k in expected} == expected
     await handle.result()
     [row] = await rules_brain.rows(table, handle.id)

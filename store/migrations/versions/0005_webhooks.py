@@ -1,7 +1,7 @@
 """Webhook subscriptions and deliveries (mirrors models/webhook_tables.py; SPEC §6).
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 Create Date: 2026-01-05
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 revision: str = "0005"
 # Re-chained onto the latest revision when the ones before it land.
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

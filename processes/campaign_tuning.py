@@ -1,14 +1,107 @@
-"""Budget reallocation: follow measured return, shrink noisy channels toward the pool,
-keep a floor for channels that have not had a fair chance yet."""
+"""Campaign tuning: the AI reallocates a campaign's budget across its channels; a person
+confirms when unsure. The rules model follows measured return, shrinks noisy channels
+toward the pool and keeps a floor for channels that have not had a fair chance yet."""
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
-from activities.rules._common import result
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from sqlalchemy import JSON, Column
+from sqlmodel import Field as TableField
+
 from models.ai import AIResult
-from models.inputs import CampaignTuningInput, ChannelStats
-from models.processes import Process
+from processes.kit.answers import CONFIDENCE_HELP, Answer
+from processes.kit.definition import DefaultPolicy, ProcessDefinition
+from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal, input_of
+from processes.kit.rules import rules_result
 
+# --- input -------------------------------------------------------------------------------
+
+_MAX_MONEY = 1e12
+_MAX_COUNT = 1e12
+
+
+class ChannelStats(InputPart):
+    name: str = Field(min_length=1, max_length=100)
+    spend: float = Field(ge=0, le=_MAX_MONEY)
+    clicks: float = Field(ge=0, le=_MAX_COUNT)
+    conversions: float = Field(ge=0, le=_MAX_COUNT)
+    revenue: float = Field(ge=0, le=_MAX_MONEY)
+
+
+class CampaignTuningInput(ProcessInput):
+    campaign_id: str = Field(min_length=1, max_length=200)
+    total_budget: float = Field(gt=0, le=_MAX_MONEY)
+    channels: list[ChannelStats] = Field(min_length=1, max_length=20)
+
+    @field_validator("channels")
+    @classmethod
+    def _names_unique(cls, channels: list[ChannelStats]) -> list[ChannelStats]:
+        # Budgets are keyed by channel name: two channels with one name cannot both get one.
+        names = [c.name for c in channels]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"channel names must be unique; repeated: {twice}")
+        return channels
+
+    def subject(self) -> str:
+        return f"campaign {self.campaign_id}, budget {self.total_budget:,.2f}"
+
+
+# --- proposal ----------------------------------------------------------------------------
+
+
+class CampaignProposal(Proposal):
+    budgets: dict[str, float] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _within_total(self, info: ValidationInfo) -> "CampaignProposal":
+        negative = sorted(name for name, amount in self.budgets.items() if amount < 0)
+        if negative:
+            raise ValueError(f"budgets must be >= 0: {negative}")
+        run_input = input_of(info, CampaignTuningInput)
+        if run_input is None:
+            return self
+        known = {c.name for c in run_input.channels}
+        unknown = sorted(set(self.budgets) - known)
+        if unknown:
+            raise ValueError(f"unknown channels {unknown}; the input has {sorted(known)}")
+        total = sum(self.budgets.values())
+        if total > run_input.total_budget + 1e-6:
+            raise ValueError(
+                f"budgets sum to {total:.2f}, above the total budget {run_input.total_budget:.2f}"
+            )
+        return self
+
+
+class BudgetLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str
+    amount: float
+
+
+class CampaignTuningAnswer(Answer):
+    rationale: str
+    # A list, not a map: strict structured output allows no free-form object keys.
+    budgets: list[BudgetLine]
+    confidence: float = Field(description=CONFIDENCE_HELP)
+
+    @model_validator(mode="after")
+    def _channels_once(self) -> "CampaignTuningAnswer":
+        names = [line.channel for line in self.budgets]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"channels listed more than once: {twice}")
+        return self
+
+    def to_proposal(self) -> dict[str, Any]:
+        budgets = {line.channel: line.amount for line in self.budgets}
+        return {"budgets": budgets, "rationale": self.rationale}
+
+
+# --- the rules model ---------------------------------------------------------------------
 # Conversions at which a channel's own rate counts as much as the pooled rate.
 _SHRINK_CONVERSIONS = 20.0
 # Below these a channel has not had a fair chance: it keeps a floor instead of being starved.
@@ -21,7 +114,7 @@ _FULL_CLICKS = 1000.0
 # Top and bottom channels this many standard errors apart separate clearly.
 _CLEAR_Z = 2.0
 _MAX_CONFIDENCE = 0.97
-# The inputs allow infinity; capping keeps every rate and cent count finite.
+# Capping keeps every rate and cent count finite, whatever the ratios of the inputs.
 _CAP = 1e12
 _MIN_SPEND = 0.01
 _NO_SIGNAL_CAP = 0.4
@@ -46,7 +139,7 @@ class _Rated:
 
 
 def _merge(channels: list[ChannelStats]) -> list[_Channel]:
-    # Budgets are keyed by name, so repeated names are one channel: add their numbers up.
+    # Names are unique (the input refuses repeats); summing keeps this total all the same.
     merged: dict[str, list[float]] = {}
     for c in channels:
         acc = merged.setdefault(c.name, [0.0, 0.0, 0.0, 0.0])
@@ -194,7 +287,7 @@ def tune_campaign(inp: CampaignTuningInput) -> AIResult:
         "full)."
     )
     proposal = {"budgets": budgets, "rationale": rationale}
-    return result(Process.CAMPAIGN_TUNING, inp, proposal, confidence, signals)
+    return rules_result(CampaignProposal, inp, proposal, confidence, signals)
 
 
 def _line(r: _Rated, metric: str) -> str:
@@ -203,3 +296,88 @@ def _line(r: _Rated, metric: str) -> str:
     raw = f"{r.raw:.2f}" if r.raw is not None else "n/a"
     low = ", little data" if r.low_data else ""
     return f"{c.name} {metric} {raw} (smoothed {r.smoothed:.2f}), conversion rate {cvr}{low}"
+
+
+# --- apply -------------------------------------------------------------------------------
+
+
+class CampaignChangeRow(BusinessRow, table=True):
+    __tablename__ = "campaign_changes"
+
+    campaign_id: str
+    total_budget: float
+    budgets: dict[str, float] = TableField(sa_column=Column(JSON, nullable=False))
+
+
+def apply_campaign(run_input: CampaignTuningInput, proposal: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "campaign_id": run_input.campaign_id,
+        "total_budget": run_input.total_budget,
+        "budgets": proposal["budgets"],
+    }
+
+
+DEFINITION = ProcessDefinition(
+    name="campaign_tuning",
+    aliases=("campaign_optimization",),
+    input_model=CampaignTuningInput,
+    proposal_model=CampaignProposal,
+    rules=tune_campaign,
+    answer_model=CampaignTuningAnswer,
+    table=CampaignChangeRow,
+    apply=apply_campaign,
+    default_policy=DefaultPolicy(hitl_enabled=False, confidence_threshold=0.75),
+    examples={
+        "confident": {
+            "campaign_id": "spring-launch-2025",
+            "total_budget": 25000,
+            "channels": [
+                {
+                    "name": "google_search",
+                    "spend": 9800,
+                    "clicks": 14200,
+                    "conversions": 412,
+                    "revenue": 48900,
+                },
+                {
+                    "name": "meta_ads",
+                    "spend": 7200,
+                    "clicks": 21800,
+                    "conversions": 198,
+                    "revenue": 17300,
+                },
+                {
+                    "name": "linkedin",
+                    "spend": 4100,
+                    "clicks": 2650,
+                    "conversions": 64,
+                    "revenue": 6900,
+                },
+                {
+                    "name": "email",
+                    "spend": 900,
+                    "clicks": 5100,
+                    "conversions": 151,
+                    "revenue": 12800,
+                },
+            ],
+        },
+        "unsure": {
+            "campaign_id": "podcast-pilot-q3",
+            "total_budget": 6000,
+            "channels": [
+                {
+                    "name": "podcast_ads",
+                    "spend": 1200,
+                    "clicks": 85,
+                    "conversions": 3,
+                    "revenue": 420,
+                },
+                {"name": "reddit", "spend": 650, "clicks": 240, "conversions": 5, "revenue": 380},
+                {"name": "tiktok", "spend": 800, "clicks": 610, "conversions": 7, "revenue": 510},
+            ],
+        },
+    },
+    propose_activity="tune_campaign",
+    apply_activity="apply_campaign",
+)

@@ -1,15 +1,70 @@
-"""Template drafts: every keyword gets its own section, then sentences are added or held back
-until the length is as close to the request as whole sentences allow."""
+"""Content generation: the AI drafts a piece from a brief; it is published unless the AI
+is unsure. The rules model drafts from templates: every keyword gets its own section, then
+sentences are added or held back until the length is as close to the request as whole
+sentences allow."""
 
 import re
 from collections.abc import Callable
+from typing import Any, Literal
 
-from activities.rules._common import result
-from activities.rules.content_text import Voice, sections_for, voice_for
+from pydantic import Field
+
 from models.ai import AIResult
-from models.inputs import Brief, ContentGenerationInput
-from models.processes import Process
+from processes._content_text import Voice, sections_for, voice_for
+from processes.kit.answers import CONFIDENCE_HELP, Answer
+from processes.kit.definition import DefaultPolicy, ProcessDefinition
+from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal
+from processes.kit.rules import rules_result
+from processes.kit.text import keyword_coverage, word_count
 
+# --- input -------------------------------------------------------------------------------
+
+
+class Brief(InputPart):
+    topic: str = Field(min_length=1, max_length=500)
+    audience: str = Field(min_length=1, max_length=500)
+    tone: str | None = Field(None, max_length=100)
+    keywords: list[str] = Field(default_factory=list, max_length=50)
+    length_words: int | None = Field(None, ge=50, le=2000)
+    channel: Literal["blog", "email", "social"] | None = None
+
+
+class ContentGenerationInput(ProcessInput):
+    brief: Brief
+
+    def subject(self) -> str:
+        return f"{self.brief.channel or 'content'} on {self.brief.topic!r}"
+
+
+# --- proposal ----------------------------------------------------------------------------
+
+
+class ContentProposal(Proposal):
+    title: str = Field(min_length=1, max_length=300)
+    body: str = Field(min_length=1, max_length=50_000)
+
+
+class ContentGenerationAnswer(Answer):
+    rationale: str
+    title: str
+    body: str
+    confidence: float = Field(description=CONFIDENCE_HELP)
+
+
+def _answer_checks(
+    run_input: "ContentGenerationInput", _: dict[str, Any], proposal: dict[str, Any]
+) -> dict[str, float | None]:
+    brief = run_input.brief
+    words = word_count(proposal["body"])
+    return {
+        "length_ratio": words / brief.length_words if brief.length_words else None,
+        "keyword_coverage": keyword_coverage(
+            f"{proposal['title']}\n{proposal['body']}", brief.keywords
+        ),
+    }
+
+
+# --- the rules model ---------------------------------------------------------------------
 _DEFAULT_LENGTH = {"blog": 300, "email": 150, "social": 50}
 _MIN_WORDS, _MAX_WORDS = 50, 2000
 _TITLE_LIMIT = 300
@@ -138,9 +193,57 @@ def generate_content(inp: ContentGenerationInput) -> AIResult:
         "brief_completeness": completeness,
     }
     proposal = {"title": title, "body": body, "rationale": rationale}
-    return result(Process.CONTENT_GENERATION, inp, proposal, confidence, signals)
+    return rules_result(ContentProposal, inp, proposal, confidence, signals)
 
 
 def _specific(audience: str) -> bool:
     words = re.findall(r"[a-z]+", audience.lower())
     return bool(words) and not set(words) <= _GENERIC_AUDIENCES | {"the", "and", "of"}
+
+
+# --- apply -------------------------------------------------------------------------------
+
+
+class ContentRow(BusinessRow, table=True):
+    __tablename__ = "content"
+
+    title: str
+    body: str
+    channel: str | None = None
+    status: str = "published"
+
+
+def apply_content(run_input: ContentGenerationInput, proposal: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "title": proposal["title"],
+        "body": proposal["body"],
+        "channel": run_input.brief.channel,
+    }
+
+
+DEFINITION = ProcessDefinition(
+    name="content_generation",
+    input_model=ContentGenerationInput,
+    proposal_model=ContentProposal,
+    rules=generate_content,
+    answer_model=ContentGenerationAnswer,
+    answer_checks=_answer_checks,
+    table=ContentRow,
+    apply=apply_content,
+    default_policy=DefaultPolicy(hitl_enabled=False, confidence_threshold=0.80),
+    examples={
+        "confident": {
+            "brief": {
+                "topic": "cutting cloud costs without slowing down your team",
+                "audience": "CTOs and engineering leads at seed-stage SaaS startups",
+                "tone": "friendly and practical",
+                "keywords": ["reserved instances", "autoscaling", "cost monitoring", "rightsizing"],
+                "length_words": 400,
+                "channel": "blog",
+            }
+        },
+        "unsure": {"brief": {"topic": "our spring update", "audience": "everyone"}},
+    },
+    propose_activity="generate_content",
+    apply_activity="apply_content",
+)

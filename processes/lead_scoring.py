@@ -1,17 +1,86 @@
-"""Lead scoring rules: points per piece of evidence, confidence from coverage and margin.
-
-The score is a sum of capped points, so every point in it can be named in the rationale.
-"""
+"""Lead scoring: the AI scores a lead; a person confirms when unsure; the lead is routed by
+tier. The rules model sums capped points per piece of evidence, so every point in a score
+can be named in its rationale; its confidence comes from evidence coverage and how far the
+score sits from a tier boundary."""
 
 import math
 import re
+from typing import Any, Literal
 
-from activities.rules._common import result
+from pydantic import EmailStr, Field, model_validator
+
 from models.ai import AIResult
-from models.inputs import Engagement, Lead, LeadScoringInput
-from models.processes import Process
-from models.proposals import tier_for
+from processes.kit.answers import CONFIDENCE_HELP, Answer
+from processes.kit.definition import DefaultPolicy, ProcessDefinition
+from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal
+from processes.kit.rules import rules_result
 
+# --- input -------------------------------------------------------------------------------
+
+
+class Engagement(InputPart):
+    page_views: int = Field(0, ge=0, le=10**9)
+    email_opens: int = Field(0, ge=0, le=10**9)
+    demo_requested: bool = False
+
+
+class Lead(InputPart):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    company: str = Field(min_length=1, max_length=200)
+    title: str | None = Field(None, max_length=200)
+    company_size: int | None = Field(None, ge=1, le=10**8)
+    source: Literal["referral", "web", "ads", "event", "cold", "other"] | None = None
+    notes: str | None = Field(None, max_length=5000)
+    engagement: Engagement | None = None
+
+
+class LeadScoringInput(ProcessInput):
+    lead: Lead
+
+    def subject(self) -> str:
+        return f"{self.lead.name} ({self.lead.company})"
+
+
+# --- proposal ----------------------------------------------------------------------------
+
+Tier = Literal["hot", "warm", "cold"]
+
+
+def tier_for(score: int) -> Tier:
+    if score >= 70:
+        return "hot"
+    if score >= 40:
+        return "warm"
+    return "cold"
+
+
+class LeadProposal(Proposal):
+    derived = ("tier",)
+
+    score: int = Field(ge=0, le=100)
+    tier: Tier | None = None
+
+    @model_validator(mode="after")
+    def _tier_from_score(self) -> "LeadProposal":
+        # The tier follows from the score; a model or a person cannot make them disagree.
+        self.tier = tier_for(self.score)
+        return self
+
+
+class LeadScoringAnswer(Answer):
+    rationale: str
+    score: int
+    tier: Tier
+    confidence: float = Field(description=CONFIDENCE_HELP)
+
+
+def _answer_checks(_: Any, answer: dict[str, Any], proposal: dict[str, Any]) -> dict[str, float]:
+    # Validation recomputes the tier silently; a model that got it wrong misread its task.
+    return {"consistency": float(answer.get("tier") == proposal["tier"])}
+
+
+# --- the rules model ---------------------------------------------------------------------
 # Seniority is checked in this order because titles overlap: "Vice President" contains
 # "President", and "Assistant to the CEO" is not a C-level buyer.
 _SENIORITY: tuple[tuple[str, re.Pattern[str], int], ...] = (
@@ -165,4 +234,73 @@ def score_lead(inp: LeadScoringInput) -> AIResult:
         margin_term=margin_term,
     )
     data = {"score": score, "tier": tier, "rationale": rationale}
-    return result(Process.LEAD_SCORING, inp, data, confidence, signals)
+    return rules_result(LeadProposal, inp, data, confidence, signals)
+
+
+# --- apply -------------------------------------------------------------------------------
+
+_ROUTES = {"hot": "sales", "warm": "nurture", "cold": "marketing"}
+
+
+class LeadRow(BusinessRow, table=True):
+    __tablename__ = "leads"
+
+    name: str
+    email: str
+    company: str
+    score: int
+    tier: str
+    # Where the lead goes next, by tier.
+    route: str
+
+
+def apply_lead(run_input: LeadScoringInput, proposal: dict[str, Any]) -> dict[str, Any]:
+    lead = run_input.lead
+    return {
+        "name": lead.name,
+        "email": str(lead.email),
+        "company": lead.company,
+        "score": proposal["score"],
+        "tier": proposal["tier"],
+        "route": _ROUTES[proposal["tier"]],
+    }
+
+
+DEFINITION = ProcessDefinition(
+    name="lead_scoring",
+    aliases=("lead_processing",),
+    input_model=LeadScoringInput,
+    proposal_model=LeadProposal,
+    rules=score_lead,
+    answer_model=LeadScoringAnswer,
+    answer_checks=_answer_checks,
+    table=LeadRow,
+    apply=apply_lead,
+    default_policy=DefaultPolicy(hitl_enabled=True, confidence_threshold=0.85),
+    examples={
+        "confident": {
+            "lead": {
+                "name": "Dana Ortiz",
+                "email": "dana.ortiz@northwind-logistics.com",
+                "company": "Northwind Logistics",
+                "title": "VP of Operations",
+                "company_size": 850,
+                "source": "referral",
+                "notes": "Referred by an existing customer. Evaluating vendors to replace "
+                "their legacy WMS; budget approved, decision expected this quarter.",
+                "engagement": {"page_views": 14, "email_opens": 6, "demo_requested": True},
+            }
+        },
+        "unsure": {
+            "lead": {
+                "name": "Sam Lee",
+                "email": "sam.lee1987@gmail.com",
+                "company": "Lee Consulting",
+                "title": "Operations Manager",
+                "source": "web",
+            }
+        },
+    },
+    propose_activity="score_lead",
+    apply_activity="apply_lead",
+)

@@ -3,7 +3,6 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hitl.rules import needs_human
 from models.hitl import Policy
 from models.processes import Process
 
@@ -25,26 +24,26 @@ untrusted_confidence = st.one_of(
 @given(policies, valid_confidence)
 def test_hitl_on_always_needs_a_person(policy: Policy, confidence: float) -> None:
     policy = policy.model_copy(update={"hitl_enabled": True})
-    assert needs_human(policy, confidence)
+    assert policy.needs_human(confidence)
 
 
 @given(policies, valid_confidence)
 def test_autonomous_needs_a_person_only_below_threshold(policy: Policy, confidence: float) -> None:
     policy = policy.model_copy(update={"hitl_enabled": False})
-    assert needs_human(policy, confidence) == (confidence < policy.confidence_threshold)
+    assert policy.needs_human(confidence) == (confidence < policy.confidence_threshold)
 
 
 @given(policies, valid_confidence)
 def test_needs_review_always_needs_a_person(policy: Policy, confidence: float) -> None:
-    assert needs_human(policy, confidence, needs_review=True)
+    assert policy.needs_human(confidence, needs_review=True)
 
 
 @given(policies, untrusted_confidence)
 def test_untrusted_confidence_needs_a_person(policy: Policy, confidence: float | None) -> None:
-    assert needs_human(policy, confidence)
+    assert policy.needs_human(confidence)
 
 
 def test_threshold_is_inclusive_for_autonomy() -> None:
     policy = Policy(process=Process.LEAD_SCORING, hitl_enabled=False, confidence_threshold=0.8)
-    assert not needs_human(policy, 0.8)
-    assert needs_human(policy, 0.7999)
+    assert not policy.needs_human(0.8)
+    assert policy.needs_human(0.7999)

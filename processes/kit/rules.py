@@ -1,12 +1,13 @@
-"""Shared bits of the rules models: the model's name and how results are packaged."""
+"""What the embedded rules models share: their name, and how a result is packaged."""
 
 from typing import Any
 
 from pydantic import BaseModel
 
 from models.ai import AIResult, ModelCall
-from models.processes import Process
-from models.proposals import validate_proposal
+from processes.kit.edits import validate_proposal
+from processes.kit.models import Proposal
+from processes.kit.text import clip
 
 RULES_MODEL_NAME = "brain-rules-v1"
 PROMPT_VERSION = "rules-v1"
@@ -17,18 +18,12 @@ PROMPT_VERSION = "rules-v1"
 RATIONALE_LIMIT = 5000
 
 
-def clip(text: str, limit: int = RATIONALE_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + "…"
-
-
 def clamp01(value: float) -> float:
     return min(1.0, max(0.0, value))
 
 
-def result(
-    process: Process,
+def rules_result(
+    proposal_model: type[Proposal],
     run_input: BaseModel,
     data: dict[str, Any],
     confidence: float,
@@ -38,8 +33,8 @@ def result(
 
     Rounding happens here, once, so the same input always serialises identically.
     """
-    rationale = clip(data["rationale"])
-    proposal = validate_proposal(process, run_input, {**data, "rationale": rationale})
+    rationale = clip(data["rationale"], RATIONALE_LIMIT)
+    proposal = validate_proposal(proposal_model, run_input, {**data, "rationale": rationale})
     return AIResult(
         proposal=proposal,
         confidence=round(clamp01(confidence), 4),

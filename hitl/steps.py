@@ -1,0 +1,212 @@
+"""The gate's steps that leave the workflow: the AI step, the policy read, the records, the
+apply step. Each decides nothing; ``GatedWorkflow`` calls them in order.
+
+Who writes a decision's audit row (``audit_writer``) is decided in one place: always a
+regular activity scheduled by the workflow task that took the decision, so the row exists
+only once that task was committed and names the decision the run applied.
+"""
+
+import asyncio
+from datetime import timedelta
+from enum import StrEnum
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.audit import AuditActivities
+    from activities.gate_events import GateEventActivities
+    from activities.policy import PolicyActivities
+    from hitl.state import GateState
+    from models.activity_io import (
+        ApplyRequest,
+        GateEvent,
+        GateOpened,
+        OpenGate,
+        RecordDecision,
+        RecordOutcome,
+        RecordVote,
+        RefreshPolicy,
+    )
+    from models.ai import AIResult
+    from models.hitl import Decision, Policy
+    from models.processes import Action, RunState
+    from processes.kit.definition import ProcessDefinition
+    from temporal import retry
+
+
+class AuditWriter(StrEnum):
+    APPLY = "apply"  # with the business row, in one transaction
+    RECORD = "record_decision"  # a rejection
+    OUTCOME = "record_outcome"  # a decision that was never applied (the run failed)
+
+
+def audit_writer(decision: Decision, applied: bool) -> AuditWriter:
+    """Which step writes ``decision``'s audit row: an approval with the apply step that
+    applied it, a rejection on its own, an approval whose apply step failed for good with
+    the run's failure."""
+    if decision.action is Action.REJECT:
+        return AuditWriter.RECORD
+    return AuditWriter.APPLY if applied else AuditWriter.OUTCOME
+
+
+async def propose(definition: ProcessDefinition, state: GateState) -> AIResult:
+    assert state.input is not None
+    try:
+        return await workflow.execute_activity(
+            definition.propose_activity,
+            state.input.model_dump(mode="json"),
+            result_type=AIResult,
+            start_to_close_timeout=retry.AI_STEP_START_TO_CLOSE,
+            schedule_to_close_timeout=retry.AI_STEP_SCHEDULE_TO_CLOSE,
+            retry_policy=retry.AI_STEP_RETRY,
+        )
+    except ActivityError as err:
+        # Out of attempts: a person supplies the proposal instead of the run failing.
+        reason = str(err.cause or err)
+        workflow.logger.warning("AI step failed for good, parking for review: %s", reason)
+        return AIResult(
+            proposal=None,
+            confidence=0.0,
+            rationale=f"The AI step failed: {reason}",
+            model="unavailable",
+            needs_review=True,
+            error=reason,
+        )
+
+
+async def open_gate(state: GateState) -> GateOpened:
+    """Local: the policy read and the run's row are on the path of every run; a discarded
+    task rewrites the same row when it is retried."""
+    assert state.run is not None and state.ai is not None
+    return await workflow.execute_local_activity_method(
+        PolicyActivities.open_gate,
+        OpenGate(
+            run=state.run,
+            ai=state.ai,
+            approval_id=state.approval_id,
+            requested_at=workflow.now(),
+            requested_by=state.requested_by or None,
+        ),
+        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+        schedule_to_close_timeout=retry.DB_STEP_SCHEDULE_TO_CLOSE,
+        retry_policy=retry.DB_STEP_RETRY,
+    )
+
+
+async def refresh_policy(state: GateState, min_version: int) -> Policy:
+    assert state.run is not None
+    return await workflow.execute_local_activity_method(
+        PolicyActivities.refresh_policy,
+        RefreshPolicy(run=state.run, min_version=min_version, approval=state.approval),
+        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+        schedule_to_close_timeout=retry.DB_STEP_SCHEDULE_TO_CLOSE,
+        retry_policy=retry.DB_STEP_RETRY,
+    )
+
+
+async def record_decision(state: GateState, run_state: RunState, *, local: bool) -> None:
+    """``local``: the path of runs started before the audit moved out of local activities."""
+    assert state.run is not None and state.decision is not None
+    request = RecordDecision(run=state.run, decision=state.decision, state=run_state)
+    if local:
+        await workflow.execute_local_activity_method(
+            AuditActivities.record_decision,
+            request,
+            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+            retry_policy=retry.DB_STEP_RETRY,
+        )
+        return
+    await workflow.execute_activity_method(
+        AuditActivities.record_decision,
+        request,
+        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+        retry_policy=retry.DB_STEP_RETRY,
+    )
+
+
+async def record_votes(state: GateState) -> None:
+    """Show votes toward a quorum on the run's row, newest last; an older vote's write
+    never overwrites a newer one (the row keeps the highest sequence)."""
+    assert state.run is not None
+    pending, state.unrecorded_votes = state.unrecorded_votes, []
+    await asyncio.gather(
+        *(
+            workflow.execute_activity_method(
+                AuditActivities.record_vote,
+                RecordVote(run=state.run, approval=approval, sequence=sequence),
+                start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+                retry_policy=retry.DB_STEP_RETRY,
+            )
+            for sequence, approval in pending
+        )
+    )
+
+
+async def apply(definition: ProcessDefinition, state: GateState) -> None:
+    assert state.run is not None and state.decision is not None and state.input is not None
+    request = ApplyRequest(
+        run=state.run,
+        decision=state.decision,
+        run_input=state.input.model_dump(mode="json"),
+        requested_at=state.approval.requested_at if state.approval else None,
+    )
+    step = asyncio.ensure_future(
+        workflow.execute_activity(
+            definition.apply_activity,
+            request,
+            result_type=dict,
+            start_to_close_timeout=retry.APPLY_STEP_TIMEOUT,
+            retry_policy=retry.APPLY_STEP_RETRY,
+        )
+    )
+    try:
+        state.result = await asyncio.shield(step)
+    except asyncio.CancelledError:
+        # Once the apply step has started, a cancel is too late: finish applying, so the
+        # business row and the run's state never disagree.
+        state.result = await step
+
+
+async def record_outcome(
+    state: GateState, run_state: RunState, error: str | None, *, local: bool
+) -> None:
+    assert state.run is not None
+    request = RecordOutcome(
+        run=state.run,
+        state=run_state,
+        error=error,
+        decision=state.decision,
+        approval_id=state.approval_id or None,
+    )
+    if local:
+        await workflow.execute_local_activity_method(
+            AuditActivities.record_outcome,
+            request,
+            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+            retry_policy=retry.DB_STEP_RETRY,
+        )
+        return
+    await workflow.execute_activity_method(
+        AuditActivities.record_outcome,
+        request,
+        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+        retry_policy=retry.DB_STEP_RETRY,
+    )
+
+
+async def publish(state: GateState, kind: str, sequence: int) -> None:
+    """A reminder or the escalation of the pending approval (webhooks)."""
+    assert state.run is not None and state.approval is not None
+    await workflow.execute_activity_method(
+        GateEventActivities.publish_gate_event,
+        GateEvent(run=state.run, type=kind, approval=state.approval, sequence=sequence),
+        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+        retry_policy=retry.DB_STEP_RETRY,
+    )
+
+
+def deadline(state: GateState) -> timedelta:
+    """Time left until the approval times out."""
+    assert state.approval is not None
+    return state.approval.expires_at - workflow.now()

@@ -1,0 +1,1 @@
+"""What a process module is built from (see docs/ADDING_A_PROCESS.md)."""

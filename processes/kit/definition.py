@@ -1,0 +1,93 @@
+"""``ProcessDefinition``: everything that makes a process, declared once, in its module.
+
+The engine derives every registry from the set of definitions (``processes.DEFINITIONS``):
+the ``Process`` names and aliases, the workflow types, the AI and apply activities a
+worker registers, the API's start routes and filters, the default policies, the answer
+schemas of the OpenAI path. ``tests/processes/test_completeness.py`` fails, naming the
+part, when a definition lacks one.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from models.ai import AIResult
+from processes.kit.answers import Answer
+from processes.kit.edits import apply_edits, validate_proposal
+from processes.kit.models import BusinessRow, ProcessInput, Proposal
+from processes.kit.prompts import load_prompt
+
+# Evidence the engine can check on a model's answer (activities/confidence.py ``Evidence``
+# fields): ``consistency``, ``length_ratio``, ``keyword_coverage``.
+AnswerChecks = Callable[[Any, dict[str, Any], dict[str, Any]], Mapping[str, float | None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DefaultPolicy:
+    """The global policy row a process starts with (SPEC §1)."""
+
+    hitl_enabled: bool
+    confidence_threshold: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessDefinition:
+    # The API name, e.g. ``lead_scoring``; seed aliases are accepted wherever it is.
+    name: str
+    input_model: type[ProcessInput]
+    proposal_model: type[Proposal]
+    # The embedded model: explainable rules, offline and deterministic.
+    rules: Callable[[Any], AIResult]
+    # What an OpenAI-compatible model is asked to answer; its prompt is
+    # ``processes/prompts/<name>.v<N>.md``.
+    answer_model: type[Answer]
+    # The business table and the row the apply step writes there for an approved proposal
+    # (``apply(run_input, final_proposal) -> column values``).
+    table: type[BusinessRow]
+    apply: Callable[[Any, dict[str, Any]], dict[str, Any]]
+    default_policy: DefaultPolicy
+    # Start bodies: at least ``confident`` (clears the default threshold) and ``unsure``.
+    examples: Mapping[str, Mapping[str, Any]]
+    aliases: tuple[str, ...] = ()
+    answer_checks: AnswerChecks | None = None
+    # Activity names. The first processes keep the names their recorded histories use.
+    propose_activity: str = field(default="")
+    apply_activity: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.propose_activity:
+            object.__setattr__(self, "propose_activity", f"propose_{self.name}")
+        if not self.apply_activity:
+            object.__setattr__(self, "apply_activity", f"apply_{self.name}")
+
+    @property
+    def workflow_type(self) -> str:
+        """``lead_scoring`` → ``LeadScoringWorkflow``: the class in
+        ``workflows/lead_scoring_workflow.py``."""
+        return "".join(part.title() for part in self.name.split("_")) + "Workflow"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    def parse_input(self, data: Any) -> ProcessInput:
+        """The input as its model; raises ``pydantic.ValidationError``."""
+        if isinstance(data, self.input_model):
+            return data
+        if isinstance(data, BaseModel):
+            data = data.model_dump()
+        return self.input_model.model_validate(data)
+
+    def validate_proposal(self, run_input: BaseModel, data: dict[str, Any]) -> dict[str, Any]:
+        return validate_proposal(self.proposal_model, run_input, data)
+
+    def apply_edits(
+        self, run_input: BaseModel, original: dict[str, Any] | None, edits: dict[str, Any]
+    ) -> dict[str, Any]:
+        return apply_edits(self.proposal_model, run_input, original, edits)
+
+    def prompt(self) -> tuple[str, str]:
+        """``(prompt_version, text)`` of the newest prompt."""
+        return load_prompt(self.name)
