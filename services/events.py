@@ -16,7 +16,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core.settings import Settings
-from models.events import Event, run_links
+from models.events import Event, EventType, run_links
 from models.webhooks import DeliverySchedule, WebhookDelivery
 from store.webhooks import WebhookStore
 from workflows.webhook_delivery_workflow import WebhookDeliveryWorkflow, workflow_id_for
@@ -74,6 +74,9 @@ class EventPublisher:
         await self._store.add_pending(event, subscription_ids)
         started = await asyncio.gather(*(self._start(event, sid) for sid in subscription_ids))
         return sum(started)
+
+    async def subscribed_tenants(self, event_type: EventType) -> list[str]:
+        return await self._store.subscribed_tenants(event_type.value)
 
     def with_links(self, event: Event) -> Event:
         workflow_id = event.workflow_id

@@ -72,8 +72,17 @@ async def record_cancel(
 
 
 async def _insert(session: AsyncSession, **values: Any) -> bool:
+    """Insert the row once per approval. A retry or replay of the same run writes nothing;
+    a later run of the workflow (a reset that decided again) replaces its predecessor's
+    row, so the entry always names the decision the workflow finally took."""
     stmt = insert(session, DecisionRow).values(**values)
+    newer = (stmt.excluded.run_id != DecisionRow.run_id) & (
+        stmt.excluded.decided_at > DecisionRow.decided_at
+    )
+    replaced = {k: getattr(stmt.excluded, k) for k in values if k != "approval_id"}
     result = await session.execute(
-        stmt.on_conflict_do_nothing(index_elements=[DecisionRow.approval_id])
+        stmt.on_conflict_do_update(
+            index_elements=[DecisionRow.approval_id], set_=replaced, where=newer
+        )
     )
     return bool(result.rowcount)

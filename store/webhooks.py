@@ -67,6 +67,14 @@ class WebhookStore:
             if event.type.value in events and (sub_process is None or sub_process == process)
         ]
 
+    async def subscribed_tenants(self, event_type: str) -> list[str]:
+        """Tenants with an enabled subscription to ``event_type``: who hears of a change
+        that concerns every tenant (a global policy)."""
+        stmt = select(_SUB.tenant, _SUB.events).where(_SUB.enabled == True)  # noqa: E712
+        async with self._sessions() as session:
+            rows = (await session.execute(stmt)).all()
+        return sorted({tenant for tenant, events in rows if event_type in events})
+
     async def secret_and_target(self, subscription_id: str) -> WebhookSubscriptionRow | None:
         """The whole row, secret included: for the delivery activity only."""
         async with self._sessions() as session:

@@ -133,25 +133,43 @@ class Brain:
 
 @asynccontextmanager
 async def running_brain(
-    client: Client, database: Database, *, queue: str = "brain-test", **activities: Any
+    client: Client,
+    database: Database,
+    *,
+    queue: str = "brain-test",
+    webhooks: bool = False,
+    **activities: Any,
 ) -> AsyncIterator[Brain]:
     """A worker on its own task queue with a scripted AI; ``activities`` go to
-    ``build_activities`` (an apply guard, metrics)."""
+    ``build_activities`` (an apply guard, metrics). ``webhooks``: the worker also delivers
+    webhooks (on a fast retry schedule) and its runs publish their events."""
+    from core.settings import Settings
+    from tests.webhooks.conftest import FAST
+    from workers.webhooks import event_publisher, webhook_worker_parts
+
     policies = PolicyStore(database.sessions)
     model = ScriptedModel()
     task_queue = f"{queue}-{uuid.uuid4().hex[:8]}"
+    extra: list[Any] = []
+    if webhooks:
+        settings = Settings(_env_file=None, task_queue=task_queue, webhook_allow_private=True)  # type: ignore[call-arg]
+        _, extra = webhook_worker_parts(database.sessions, client, settings, schedule=FAST)
+        activities["events"] = event_publisher(database.sessions, client, settings, schedule=FAST)
     async with Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(
-            database.sessions,
-            policies,
-            model,
-            client=client,
-            door_key=derive_key(SECRET),
-            **activities,
-        ),
+        activities=[
+            *build_activities(
+                database.sessions,
+                policies,
+                model,
+                client=client,
+                door_key=derive_key(SECRET),
+                **activities,
+            ),
+            *extra,
+        ],
         workflow_runner=WORKFLOW_RUNNER,
     ):
         yield Brain(client, task_queue, database, policies, model)

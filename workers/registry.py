@@ -19,12 +19,13 @@ from activities.audit import AuditActivities
 from activities.broadcast import BroadcastActivities
 from activities.gate_events import GateEventActivities
 from activities.policy import PolicyActivities
-from activities.run_events import EventSink
+from activities.policy_events import PolicyEventActivities, PolicyEventSink
 from core.gate_metrics import GateMetrics
 from hitl.gate import GatedWorkflow
 from processes import DEFINITIONS
 from store.policies import PolicyStore
 from temporal import door
+from workers.webhooks import WEBHOOK_WORKFLOWS
 from workflows.policy_broadcast_workflow import PolicyBroadcastWorkflow
 
 
@@ -46,7 +47,12 @@ def _process_workflows() -> tuple[type[GatedWorkflow], ...]:
 
 
 PROCESS_WORKFLOWS: tuple[type[GatedWorkflow], ...] = _process_workflows()
-WORKFLOWS: Sequence[type] = (*PROCESS_WORKFLOWS, PolicyBroadcastWorkflow)
+# Brain's own workflows run beside the processes' on the same task queue.
+WORKFLOWS: Sequence[type] = (
+    *PROCESS_WORKFLOWS,
+    PolicyBroadcastWorkflow,
+    *WEBHOOK_WORKFLOWS,
+)
 
 
 def build_activities(
@@ -56,7 +62,7 @@ def build_activities(
     apply_guard: ApplyGuard | None = None,
     client: Client | None = None,
     metrics: GateMetrics | None = None,
-    events: EventSink | None = None,
+    events: PolicyEventSink | None = None,
     door_key: bytes | None = None,
 ) -> list[Callable[..., Any]]:
     """``client``: the Temporal client the policy broadcast signals parked runs with; a worker
@@ -79,5 +85,9 @@ def build_activities(
         GateEventActivities(events).publish_gate_event,
     ]
     if client is not None:
-        activities.append(BroadcastActivities(client, sessions, policies).signal_stale_runs)
+        activities += [
+            BroadcastActivities(client, sessions, policies).signal_stale_runs,
+            PolicyEventActivities(policies, events).publish_policy_changed,
+        ]
+        activities.append(ReconcileActivities(client, sessions).reconcile_runs)
     return activities

@@ -25,6 +25,23 @@ from workflows.webhook_delivery_workflow import WebhookDeliveryWorkflow
 WEBHOOK_WORKFLOWS: Sequence[type] = (WebhookDeliveryWorkflow,)
 
 
+def event_publisher(
+    sessions: async_sessionmaker[AsyncSession],
+    client: Client,
+    settings: Settings,
+    *,
+    schedule: DeliverySchedule | None = None,
+) -> EventPublisher:
+    """Where a worker's runs publish their events: deliveries start on its task queue."""
+    return EventPublisher(
+        client,
+        sessions,
+        settings.task_queue,
+        links=LinkBase.from_settings(settings),
+        schedule=schedule,
+    )
+
+
 def webhook_worker_parts(
     sessions: async_sessionmaker[AsyncSession],
     client: Client,
@@ -40,13 +57,7 @@ def webhook_worker_parts(
     deliveries = WebhookActivities(
         sessions, http, allow_private=settings.webhook_allow_private, resolver=resolver
     )
-    publisher = EventPublisher(
-        client,
-        sessions,
-        settings.task_queue,
-        links=LinkBase.from_settings(settings),
-        schedule=schedule,
-    )
+    publisher = event_publisher(sessions, client, settings, schedule=schedule)
     activities: list[Callable[..., Any]] = [
         deliveries.deliver_webhook,
         deliveries.mark_webhook_dead,

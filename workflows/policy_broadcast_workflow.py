@@ -4,9 +4,12 @@ scope within seconds, durably, even if the API that made the change goes away.""
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.broadcast import BroadcastActivities
+    from activities.policy_events import PolicyEventActivities
     from models.broadcast import (
         BroadcastResult,
         PolicyBroadcast,
@@ -22,6 +25,11 @@ _SETTLE = timedelta(seconds=5)
 # A run that never catches up (e.g. its worker is down) must not keep this run open forever.
 _GIVE_UP_AFTER = timedelta(minutes=10)
 _PASS_TIMEOUT = timedelta(minutes=2)
+# Bounded: a pass that cannot succeed (the database gone for minutes) ends the broadcast
+# visibly as failed; repeating the policy change starts another.
+_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=20)
+# Broadcasts started before they published ``policy.changed`` replay without the step.
+PUBLISHES_EVENT = "broadcast-publishes-policy-changed"
 
 
 def workflow_id_for(change: PolicyChange) -> str:
@@ -38,6 +46,8 @@ class PolicyBroadcastWorkflow:
     @workflow.run
     async def run(self, broadcast: PolicyBroadcast) -> BroadcastResult:
         started = workflow.now()
+        if workflow.patched(PUBLISHES_EVENT):
+            await self._publish(broadcast.change)
         while True:
             report = await self._signal_stale(broadcast.change)
             elapsed = workflow.now() - started
@@ -54,11 +64,24 @@ class PolicyBroadcastWorkflow:
                 return self._result(remaining=report.stale, gave_up=True)
             await workflow.sleep(_RECHECK_EVERY)
 
+    async def _publish(self, change: PolicyChange) -> None:
+        try:
+            await workflow.execute_activity_method(
+                PolicyEventActivities.publish_policy_changed,
+                change,
+                start_to_close_timeout=_PASS_TIMEOUT,
+                retry_policy=_RETRY,
+            )
+        except ActivityError as err:
+            # Telling subscribers must not keep parked runs from hearing of the change.
+            workflow.logger.warning("policy.changed not published: %s", err.cause or err)
+
     async def _signal_stale(self, change: PolicyChange) -> SignalReport:
         report = await workflow.execute_activity_method(
             BroadcastActivities.signal_stale_runs,
             SignalStaleRuns(change=change),
             start_to_close_timeout=_PASS_TIMEOUT,
+            retry_policy=_RETRY,
         )
         self._passes += 1
         self._signalled += report.stale
