@@ -8,9 +8,11 @@ together could all land in one process while the other idled (measured here: 600
 turned ``TCP_NODELAY`` on and every keep-alive response waited ~40 ms for the client's
 delayed ACK (uvicorn#3149). Our sockets say ``IPPROTO_TCP``.
 
-The parent only supervises: SIGINT or SIGTERM stops every process; when one exits on its own
-(it could not start, say), the others are stopped and its exit code is the command's, so
-the orchestrator (systemd, Kubernetes) restarts the whole unit.
+The parent only supervises: SIGINT or SIGTERM stops every process within
+``BRAIN_SHUTDOWN_TIMEOUT_SECONDS`` (a process still running then is SIGKILLed, and the
+command exits 124); a second signal kills them at once. When one exits on its own (it could
+not start, say), the others are stopped and its exit code is the command's, so the
+orchestrator (systemd, Kubernetes) restarts the whole unit.
 """
 
 import asyncio
@@ -24,13 +26,13 @@ import time
 
 import uvicorn
 
+from cli.stopping import EXIT_CLEAN, EXIT_CUT_SHORT
 from core.logs import LogFormat, json_logging, setup_logging
 from core.settings import Settings
 from core.telemetry import setup_tracing
 from store.db import migrate
 
 APP_FACTORY = "api.app:create_app"
-_STOP_GRACE_SECONDS = 30
 _STARTUP_FAILURE = 3  # uvicorn's own code for it
 
 
@@ -52,52 +54,63 @@ def run_api_processes(
     log format."""
     # Once, here: N processes starting together would race to the first migration.
     asyncio.run(migrate(settings.effective_database_url))
+    timeout = settings.shutdown_timeout_seconds
     args = [
         settings.api_host,
         str(settings.api_port),
         log_level,
         str(int(access_log)),
         "json" if json_logging() else "text",
+        # Requests in flight get half the bound, then are cancelled; the app's lifespan
+        # shutdown has the other half.
+        str(max(int(timeout / 2), 1)),
     ]
     children = [
         subprocess.Popen([sys.executable, "-m", "cli.api_processes", *args]) for _ in range(workers)
     ]
-    signalled = False
+    signals: list[int] = []
 
-    def stop_all() -> None:
-        # Always SIGTERM: a Ctrl-C already reached the children from the terminal, and
-        # uvicorn takes a second SIGINT as "exit now, drop what is in flight".
+    def send_all(sig: int) -> None:
         for child in children:
             if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+                child.send_signal(sig)
 
-    def on_signal(_signum: int, _frame: object) -> None:
-        nonlocal signalled
-        signalled = True
-        stop_all()
+    def on_signal(signum: int, _frame: object) -> None:
+        signals.append(signum)
+        # Always SIGTERM first: a Ctrl-C already reached the children from the terminal, and
+        # uvicorn takes a second SIGINT as "exit now, drop what is in flight".
+        send_all(signal.SIGTERM if len(signals) == 1 else signal.SIGKILL)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+    killed = False
     try:
-        while not signalled and all(c.poll() is None for c in children):
+        while not signals and all(c.poll() is None for c in children):
             time.sleep(0.2)
-        if not signalled:
-            stop_all()
+        if not signals:
+            send_all(signal.SIGTERM)
     finally:
-        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        deadline = time.monotonic() + timeout
         for child in children:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=max(deadline - time.monotonic(), 0.1))
             if child.poll() is None:
+                killed = True
                 child.kill()
                 child.wait()
-    if signalled:
-        return 0
+    if len(signals) > 1:
+        return 128 + signals[1]
+    if killed:
+        return EXIT_CUT_SHORT
+    if signals:
+        return EXIT_CLEAN
     # One ended on its own: its failure is the command's.
     return next((c.returncode for c in children if c.returncode), 1)
 
 
-def _serve_one(host: str, port: int, log_level: str, access_log: bool, fmt: LogFormat) -> None:
+def _serve_one(
+    host: str, port: int, log_level: str, access_log: bool, fmt: LogFormat, graceful: int
+) -> None:
     setup_logging(fmt, logging.getLevelName(log_level.upper()))
     setup_tracing("brain-api")
     config = uvicorn.Config(
@@ -109,6 +122,7 @@ def _serve_one(host: str, port: int, log_level: str, access_log: bool, fmt: LogF
         access_log=access_log,
         # With JSON logs, uvicorn's loggers must reach the root handler, not print text.
         log_config=None if json_logging() else uvicorn.config.LOGGING_CONFIG,
+        timeout_graceful_shutdown=graceful,
     )
     server = uvicorn.Server(config)
     server.run(sockets=[tcp_listener(host, port, reuse_port=True)])
@@ -119,4 +133,6 @@ def _serve_one(host: str, port: int, log_level: str, access_log: bool, fmt: LogF
 
 if __name__ == "__main__":
     fmt: LogFormat = "json" if sys.argv[5] == "json" else "text"
-    _serve_one(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1", fmt)
+    _serve_one(
+        sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1", fmt, int(sys.argv[6])
+    )

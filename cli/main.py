@@ -91,7 +91,11 @@ def up(
     no_api: Annotated[bool, typer.Option("--no-api", help="Run without the REST API.")] = False,
     log_format: LogFormatOption = None,
 ) -> None:
-    """Run everything on this machine: Temporal dev server + Web UI, a worker and the API."""
+    """Run everything on this machine: Temporal dev server + Web UI, a worker and the API.
+
+    Ctrl-C or SIGTERM stops it within BRAIN_SHUTDOWN_TIMEOUT_SECONDS (exit 0; 124 when that
+    bound cut the stop short); a second Ctrl-C stops it at once.
+    """
     from cli.stack import StackError, run_stack
 
     settings = _observed(logging.WARNING, log_format, "brain")
@@ -124,15 +128,17 @@ def worker(log_format: LogFormatOption = None) -> None:
     """Run a worker against the configured cluster (BRAIN_TEMPORAL_*); run more to scale out.
 
     BRAIN_METRICS_PORT (e.g. 9464) serves its metrics, and the SDK's, for Prometheus.
+    SIGTERM stops it within BRAIN_SHUTDOWN_TIMEOUT_SECONDS, as for `brain up`.
     """
-    from workers.main import run_worker
+    from cli.stack import run_worker_alone
 
     settings = _observed(logging.INFO, log_format, "brain-worker")
     require_real_jwt_secret(settings)
     try:
-        asyncio.run(run_worker(settings))
+        code = asyncio.run(run_worker_alone(settings))
     finally:
         shutdown_tracing()
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -162,11 +168,12 @@ def api(
             shutdown_tracing()
         raise typer.Exit(code)
     try:
-        asyncio.run(run_api(settings.model_copy(update=updates), create_app))
+        code = asyncio.run(run_api(settings.model_copy(update=updates), create_app))
     except StackError as err:
         fail(type(err).__name__, str(err))
     finally:
         shutdown_tracing()
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -1,8 +1,10 @@
-"""``brain up`` and ``brain api``: the dev server, the worker and the API on one event loop.
+"""``brain up``, ``brain worker`` and ``brain api``: the dev server, the worker and the API on
+one event loop.
 
-Signals set one ``stop`` event; everything then shuts down in order (API, worker, dev
-server). The dev server runs in its own process group, so Ctrl-C reaches it only through
-``DevServer.stop()``, after the worker has let go of it.
+A signal sets the ``Stopper``'s event; the API and the worker then stop side by side, and
+the dev server last, all within the stop bound (cli/stopping.py). The dev server runs in its
+own process group, so Ctrl-C reaches it only through ``DevServer.stop()``, after the worker
+has let go of it.
 """
 
 import asyncio
@@ -18,15 +20,19 @@ import typer
 import uvicorn
 
 from cli.common import load_token_minter
+from cli.stopping import Stopper
 from core.logs import json_logging
 from core.settings import Settings
 from store.db import migrate
 from temporal.devserver import DevServer
-from workers.main import run_worker, stop_on_signals
+from workers.main import run_worker
 
 API_PREFIX = "/api/brain"
 LOCAL_TENANT = "local"
 TOKEN_TTL_SECONDS = 24 * 3600
+# Of the stop bound, the share the dev server keeps for itself in `brain up` (its guard gives
+# it 2 s to exit on SIGTERM); the worker and the API stop in the rest.
+DEV_SERVER_SHARE = 0.25
 
 
 class StackError(RuntimeError):
@@ -41,12 +47,22 @@ class _Server(uvicorn.Server):
         yield
 
 
-def api_server(app: Any, host: str, port: int, log_level: str) -> uvicorn.Server:
+def api_server(
+    app: Any, host: str, port: int, log_level: str, stop_within: float
+) -> uvicorn.Server:
     # With JSON logs, uvicorn's loggers must reach the root handler, not print text.
     log_config = None if json_logging() else uvicorn.config.LOGGING_CONFIG
-    return _Server(
-        uvicorn.Config(app, host=host, port=port, log_level=log_level, log_config=log_config)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=log_config,
+        # Requests in flight get half of the API's stop budget, then are cancelled; the app's
+        # lifespan shutdown (closing its clients) has the other half.
+        timeout_graceful_shutdown=max(int(stop_within / 2), 1),
     )
+    return _Server(config)
 
 
 async def serve(server: uvicorn.Server) -> None:
@@ -69,12 +85,25 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
             raise StackError(f"port {port} ({what}) on {host} {reason}") from exc
 
 
-async def run_api(settings: Settings, create_app: Callable[[Settings], Any]) -> None:
-    """``brain api``: the API alone, until SIGINT/SIGTERM."""
-    stop = asyncio.Event()
-    stop_on_signals(stop)
-    server = api_server(create_app(settings), settings.api_host, settings.api_port, "info")
-    await _run_until_stopped({asyncio.create_task(serve(server), name="api")}, stop, server)
+async def run_api(settings: Settings, create_app: Callable[[Settings], Any]) -> int:
+    """``brain api``: the API alone, until SIGINT/SIGTERM; returns the exit code."""
+    stopper = Stopper(settings.shutdown_timeout_seconds)
+    stopper.install()
+    server = api_server(
+        create_app(settings), settings.api_host, settings.api_port, "info", stopper.timeout
+    )
+    await _run_until_stopped({asyncio.create_task(serve(server), name="api")}, stopper, server)
+    return stopper.finish()
+
+
+async def run_worker_alone(settings: Settings) -> int:
+    """``brain worker``: returns the exit code. A worker that fails raises as it is."""
+    stopper = Stopper(settings.shutdown_timeout_seconds)
+    stopper.install()
+    # The last second of the bound is for closing the database and Redis clients.
+    clean = await run_worker(settings, stop=stopper.event, stop_within=stopper.timeout - 1)
+    stopper.cut_short |= not clean
+    return stopper.finish()
 
 
 async def run_stack(
@@ -85,51 +114,71 @@ async def run_stack(
     api_port: int,
     create_app: Callable[[Settings], Any] | None,
 ) -> int:
-    """``brain up``: returns the exit code (0 after a clean Ctrl-C)."""
-    stop = asyncio.Event()
-    stop_on_signals(stop)
+    """``brain up``: returns the exit code (0 after a clean Ctrl-C, cli/stopping.py)."""
+    stopper = Stopper(settings.shutdown_timeout_seconds)
+    stopper.install()
     if create_app is not None:
         ensure_port_free(settings.api_host, api_port, "Brain API")
     dev = DevServer(settings.home, temporal_port, ui_port, namespace=settings.temporal_namespace)
+    stopper.on_force(dev.kill)
     typer.echo(f"Starting the Temporal dev server (state in {dev.db_file}) ...")
     try:
-        if not await _unless_stopped(dev.start(), stop):
-            return 130
-        local = settings.model_copy(
-            update={
-                "temporal_address": dev.address,
-                "temporal_tls": False,
-                "temporal_tls_cert": None,
-                "temporal_tls_key": None,
-                "temporal_api_key": None,
-                "api_port": api_port,
-                "webhook_allow_private": True,
-            }
-        )
-        if not await _unless_stopped(migrate(local.effective_database_url), stop):
-            return 130
-        worker_ready = asyncio.Event()
-        tasks = {
-            asyncio.create_task(run_worker(local, stop=stop, ready=worker_ready), name="worker"),
-            asyncio.create_task(_watch(dev, stop), name="temporal dev server"),
-        }
-        app, server = None, None
-        started = False
-        try:
-            if create_app is not None:
-                app = create_app(local)
-                server = api_server(app, local.api_host, api_port, "warning")
-                tasks.add(asyncio.create_task(serve(server), name="api"))
-            if await _unless_stopped(_started(worker_ready, server), stop, watch=tasks):
-                _banner(dev, local, app)
-            started = True
-        finally:
-            if not started:
-                stop.set()
-            await _run_until_stopped(tasks, stop, server)
+        code = await _run_parts(settings, dev, stopper, api_port, create_app)
     finally:
-        await dev.stop()
-    typer.echo("Brain stopped.")
+        # SIGKILLed, if need be, when the clock runs out (and by the force hook after it).
+        await dev.stop(grace=stopper.remaining(reserve=0.2) if stopper.stopping else None)
+    typer.echo("Brain stopped (cut short)." if stopper.cut_short else "Brain stopped.")
+    return stopper.finish(code)
+
+
+async def _run_parts(
+    settings: Settings,
+    dev: DevServer,
+    stopper: Stopper,
+    api_port: int,
+    create_app: Callable[[Settings], Any] | None,
+) -> int:
+    """The dev server, then the worker and the API, until stopped; 130 if stopped while
+    starting."""
+    stop = stopper.event
+    dev_share = stopper.timeout * DEV_SERVER_SHARE
+    if not await _unless_stopped(dev.start(), stop):
+        return 130
+    local = settings.model_copy(
+        update={
+            "temporal_address": dev.address,
+            "temporal_tls": False,
+            "temporal_tls_cert": None,
+            "temporal_tls_key": None,
+            "temporal_api_key": None,
+            "api_port": api_port,
+            "webhook_allow_private": True,
+        }
+    )
+    if not await _unless_stopped(migrate(local.effective_database_url), stop):
+        return 130
+    worker_ready = asyncio.Event()
+    # The worker decides a little before the clock does, so it can say what it left.
+    worker_within = stopper.timeout - dev_share - 0.5
+    worker = run_worker(local, stop=stop, ready=worker_ready, stop_within=worker_within)
+    tasks = {
+        asyncio.create_task(worker, name="worker"),
+        asyncio.create_task(_watch(dev, stop), name="temporal dev server"),
+    }
+    app, server = None, None
+    started = False
+    try:
+        if create_app is not None:
+            app = create_app(local)
+            server = api_server(app, local.api_host, api_port, "warning", worker_within)
+            tasks.add(asyncio.create_task(serve(server), name="api"))
+        if await _unless_stopped(_started(worker_ready, server), stop, watch=tasks):
+            _banner(dev, local, app, stopper.timeout)
+        started = True
+    finally:
+        if not started:
+            stopper.stop()
+        await _run_until_stopped(tasks, stopper, server, reserve=dev_share)
     return 0
 
 
@@ -152,20 +201,29 @@ async def _unless_stopped(
 
 
 async def _run_until_stopped(
-    tasks: set[asyncio.Task[Any]], stop: asyncio.Event, server: uvicorn.Server | None
+    tasks: set[asyncio.Task[Any]],
+    stopper: Stopper,
+    server: uvicorn.Server | None,
+    reserve: float = 0.0,
 ) -> None:
-    """Run until a signal or until one part ends; then stop every part and raise the first
-    failure, if any."""
-    stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    early = [t for t in done if t is not stopper]
-    stop.set()
+    """Run until a signal or until one part ends; then stop every part within the bound (less
+    ``reserve``) and raise the first failure, if any."""
+    stopped = asyncio.create_task(stopper.event.wait())
+    done, _ = await asyncio.wait({*tasks, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    # A part that returns once it sees the stop (the dev server's watch) did not end early.
+    early = [] if stopper.event.is_set() else [t for t in done if t is not stopped]
+    stopper.stop()
     if server is not None:
         server.should_exit = True
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    for task, result in zip(tasks, results, strict=True):
-        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-            raise StackError(f"the {task.get_name()} failed: {result!r}") from result
+    await stopper.wait(tasks, reserve)
+    for task in tasks:
+        if not task.done() or task.cancelled():
+            continue
+        if (error := task.exception()) is not None:
+            raise StackError(f"the {task.get_name()} failed: {error!r}") from error
+        if task.result() is False:  # the worker: it stopped, but not in time
+            stopper.cut_short = True
     if early:
         raise StackError(f"the {early[0].get_name()} stopped on its own")
 
@@ -186,7 +244,7 @@ async def _watch(dev: DevServer, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), 1.0)
 
 
-def _banner(dev: DevServer, settings: Settings, app: Any | None) -> None:
+def _banner(dev: DevServer, settings: Settings, app: Any | None, stop_within: float) -> None:
     lines = [
         "",
         "Brain is up.",
@@ -217,7 +275,7 @@ def _banner(dev: DevServer, settings: Settings, app: Any | None) -> None:
     lines += [
         "",
         f"Try:  {_prog()} start lead_scoring --input examples/lead_scoring_unsure.json",
-        "Ctrl-C stops everything.",
+        f"Ctrl-C stops everything within {stop_within:g} s; twice, at once.",
     ]
     typer.echo("\n".join(lines))
 

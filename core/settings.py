@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     log_format: Literal["text", "json"] = "text"
 
+    # `brain up`, `brain worker` and `brain api` stop within this many seconds of SIGTERM or
+    # Ctrl-C, whatever their runs are doing (README, Stopping).
+    shutdown_timeout_seconds: float = Field(default=15.0, gt=0)
+
     # Webhooks (SPEC §6): where event links point, and whether private, loopback and
     # link-local receivers are allowed (``brain up`` allows them; production should not).
     public_api_url: str = "http://127.0.0.1:8001/api/brain"

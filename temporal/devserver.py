@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import shutil
 import signal
@@ -26,13 +27,18 @@ from temporalio.api.namespace.v1 import NamespaceConfig
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, UpdateNamespaceRequest
 from temporalio.client import Client
 
+from temporal import devserver_guard
 from temporal.search_attributes import ensure_registered
+
+log = logging.getLogger(__name__)
 
 RETENTION = timedelta(days=30)
 # Consecutive workflow-task failures after which the server marks a run as stuck.
 REPORTED_PROBLEMS_SETTING = "system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute"
 REPORTED_PROBLEMS_AFTER = 3
 _LOG_TAIL_BYTES = 4000
+_GUARD = Path(__file__).with_name("devserver_guard.py")
+_LEFT_BEHIND_PORTS_SECONDS = 5.0
 
 
 class DevServerError(RuntimeError):
@@ -56,20 +62,28 @@ def temporal_binary() -> str:
     )
 
 
-def _ensure_port_free(ip: str, port: int, what: str) -> None:
+async def _ensure_port_free(ip: str, port: int, what: str, patience: float = 0.0) -> None:
     # The CLI reports a taken port obscurely (or half-starts), so check up front. SO_REUSEADDR
     # mirrors what the server does, so a TIME_WAIT socket from a previous run is not "busy".
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((ip, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise DevServerError(
-                    f"port {port} ({what}) on {ip} is already in use by another process; "
-                    f"stop it or choose another port"
-                ) from exc
-            raise DevServerError(f"cannot bind port {port} ({what}) on {ip}: {exc}") from exc
+    # ``patience``: how long a port may take to come free (a killed server's last threads).
+    deadline = time.monotonic() + patience
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((ip, port))
+                return
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise DevServerError(
+                        f"cannot bind port {port} ({what}) on {ip}: {exc}"
+                    ) from exc
+                if time.monotonic() >= deadline:
+                    raise DevServerError(
+                        f"port {port} ({what}) on {ip} is already in use by another process; "
+                        f"stop it or choose another port"
+                    ) from exc
+        await asyncio.sleep(0.1)
 
 
 class DevServer:
@@ -95,7 +109,9 @@ class DevServer:
         self.stop_grace = stop_grace
         self.db_file = self.home / "temporal.db"
         self.log_file = self.home / "temporal.log"
+        self.pid_file = self.home / "temporal.pid"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._watch: int | None = None  # our end of the guard's pipe (devserver_guard.py)
         self._log_offset = 0
 
     @property
@@ -113,8 +129,9 @@ class DevServer:
     async def start(self) -> None:
         if self._proc is not None:
             raise DevServerError("dev server already started")
-        _ensure_port_free(self.ip, self.temporal_port, "Temporal frontend")
-        _ensure_port_free(self.ip, self.ui_port, "Temporal Web UI")
+        patience = _LEFT_BEHIND_PORTS_SECONDS if await self._stop_left_behind() else 0.0
+        await _ensure_port_free(self.ip, self.temporal_port, "Temporal frontend", patience)
+        await _ensure_port_free(self.ip, self.ui_port, "Temporal Web UI", patience)
         self.home.mkdir(parents=True, exist_ok=True)
         self._proc = self._spawn()
         try:
@@ -133,7 +150,8 @@ class DevServer:
             "--ip", self.ip,
             "--port", str(self.temporal_port),
             "--ui-port", str(self.ui_port),
-            "--db-filename", str(self.db_file),
+            # Absolute, so a later `brain up` can recognize this server by its arguments.
+            "--db-filename", str(self.db_file.resolve()),
             "--namespace", self.namespace,
             "--log-format", "json",
             # "warn" prints a poller warning per system queue on every shutdown.
@@ -144,35 +162,85 @@ class DevServer:
             "--dynamic-config-value",
             f"{REPORTED_PROBLEMS_SETTING}={REPORTED_PROBLEMS_AFTER}",
         ]  # fmt: skip
+        # The server runs under a guard that stops it when this process dies, however it
+        # dies (devserver_guard.py says why a pipe): the guard reads EOF from this pipe then.
+        # os.pipe() is not inherited, so only the guard gets the read end.
+        watch_read, self._watch = os.pipe()
+        guard = [sys.executable, "-I", "-S", str(_GUARD), str(watch_read), str(self.pid_file)]
         # Appending keeps earlier runs' logs for post-mortems; the offset lets the error
         # message show only this run's output.
-        with self.log_file.open("ab") as log:
-            self._log_offset = log.tell()
-            return subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Own process group: stop() signals the whole tree, and Ctrl-C in `brain up`
-                # does not hit the server before Brain shuts down cleanly.
-                start_new_session=True,
-            )
-
-    async def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        # wait() also reaps the process, so no zombie remains.
         try:
-            await asyncio.to_thread(proc.wait, self.stop_grace)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await asyncio.to_thread(proc.wait)
+            with self.log_file.open("ab") as log:
+                self._log_offset = log.tell()
+                return subprocess.Popen(
+                    [*guard, "--", *args],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(watch_read,),
+                    # Own process group: stop() and kill() reach the guard and the server
+                    # together, and Ctrl-C in `brain up` does not hit the server before Brain
+                    # has shut down.
+                    start_new_session=True,
+                )
+        except BaseException:
+            self._close_watch()
+            raise
+        finally:
+            os.close(watch_read)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop the server: the guard gives it a short SIGTERM grace; after ``grace`` seconds
+        (default ``stop_grace``) the whole group is SIGKILLed."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            self._close_watch()  # the guard reads EOF and stops the server
+            # wait() also reaps the process, so no zombie remains.
+            try:
+                await asyncio.to_thread(proc.wait, self.stop_grace if grace is None else grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                await asyncio.to_thread(proc.wait)
+        self._close_watch()
+        self._proc = None
+
+    def kill(self) -> None:
+        """SIGKILL the guard and the server at once, without waiting (from any thread)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def _close_watch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            os.close(watch)
+
+    async def _stop_left_behind(self) -> bool:
+        """A server an earlier `brain up` on this home left running holds its ports and its
+        DB file: stop it when its owner is gone (True), refuse when its owner still runs."""
+        found = devserver_guard.recorded(self.pid_file)
+        if found is None:
+            return False
+        server, owner = found
+        if not devserver_guard.is_dev_server(server, self.db_file.resolve()):
+            self.pid_file.unlink(missing_ok=True)  # stale: that server is gone
+            return False
+        if owner != os.getpid() and devserver_guard.is_brain(owner):
+            raise DevServerError(
+                f"another `brain up` (PID {owner}) runs a Temporal dev server (PID {server}) "
+                f"on {self.db_file}; stop it first, or set another BRAIN_HOME"
+            )
+        log.warning(
+            "A Temporal dev server (PID %d) left behind by an earlier `brain up` still runs "
+            "on %s; stopping it.",
+            server,
+            self.db_file,
+        )
+        if not await asyncio.to_thread(devserver_guard.kill_left_behind, server):
+            raise DevServerError(f"could not stop the dev server left behind (PID {server})")
+        self.pid_file.unlink(missing_ok=True)
+        return True
 
     async def __aenter__(self) -> DevServer:
         await self.start()

@@ -1,7 +1,10 @@
 """Ports and processes, as the CLI tests watch them (through /proc: no extra package)."""
 
+import asyncio
 import contextlib
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -35,3 +38,29 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def descendants_of(pid: int) -> list[int]:
+    """Children, grandchildren, ...: `brain up`'s dev server runs under a guard process."""
+    found, todo = [], [pid]
+    while todo:
+        children = children_of(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def answers(port: int) -> bool:
+    """Something listens on the port (on 127.0.0.1)."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def until(check: Callable[[], bool], within: float) -> None:
+    """Poll a plain check until it holds, for at most ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within} s")
+        await asyncio.sleep(0.05)

@@ -121,3 +121,29 @@ async def test_processes_that_cannot_start_end_the_command_non_zero(cli: CliEnv)
             proc.kill()
             await proc.wait()
     assert code != 0
+
+
+async def test_one_api_process_stops_on_sigterm_within_the_bound(cli: CliEnv) -> None:
+    (port,) = free_ports(1)
+    log = cli.home / f"api-{port}.log"
+    env = cli.env | {"BRAIN_JWT_SECRET": "x" * 32, "BRAIN_SHUTDOWN_TIMEOUT_SECONDS": "5"}
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            str(BRAIN), "api", "--port", str(port),
+            stdout=out, stderr=asyncio.subprocess.STDOUT, env=env, cwd=cli.home,
+        )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/brain") as http:
+
+            async def healthy() -> bool:
+                with contextlib.suppress(httpx.TransportError):
+                    return (await http.get("/health")).status_code == 200
+                return False
+
+            await eventually(healthy, within=60)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 5 + 3) == 0, log.read_text()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -7,28 +7,21 @@ import contextlib
 import importlib.util
 import os
 import signal
-import socket
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.cli.conftest import BRAIN, EXAMPLES, clean_env, run_cmd
-from tests.cli.procs import alive, children_of, free_ports
+from tests.cli.procs import alive, answers, descendants_of, free_ports
 from tests.fakes.openai_server import FakeOpenAIServer, answer
 
 STARTUP_TIMEOUT = 120
 
 
-def _answers(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 async def _wait_for_port(port: int) -> None:
     for _ in range(150):
-        if _answers(port):
+        if answers(port):
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"nothing answers on port {port}")
@@ -59,8 +52,8 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
     try:
         await asyncio.wait_for(_read_until(proc.stdout, "Brain is up.", out), STARTUP_TIMEOUT)
         rest = asyncio.create_task(_read_until(proc.stdout, "Brain stopped.", out))
-        servers = children_of(proc.pid)
-        assert servers, "no dev server process under brain up"
+        servers = descendants_of(proc.pid)
+        assert len(servers) == 2, "no dev server (and its guard) under brain up"
         await _wait_for_port(ui_port)
         if importlib.util.find_spec("api.app") is not None:
             async with httpx.AsyncClient() as http:
@@ -88,7 +81,7 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         assert code == 0, "".join(out)
         assert "Brain stopped." in "".join(out)
         assert not any(alive(pid) for pid in servers), "the dev server outlived brain up"
-        assert not _answers(temporal_port)
+        assert not answers(temporal_port)
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -121,7 +114,7 @@ async def test_brain_up_with_ai_openai_calls_the_configured_endpoint(tmp_path: P
         servers: list[int] = []
         try:
             await asyncio.wait_for(_read_until(proc.stdout, "Brain is up.", out), STARTUP_TIMEOUT)
-            servers = children_of(proc.pid)
+            servers = descendants_of(proc.pid)
             cli_env = env | {"BRAIN_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
             started = await run_cmd(
                 BRAIN, "start", "lead_scoring", "--input", EXAMPLES / "lead_scoring_confident.json",
