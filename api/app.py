@@ -11,7 +11,18 @@ from opentelemetry.trace import TracerProvider
 from api import errors
 from api.docs import document_edge_errors, install_docs
 from api.edge import BodyLimit, require_json_body
-from api.routes import agents, approvals, audit, health, metrics, ops, policies, webhooks, workflows
+from api.routes import (
+    agents,
+    approvals,
+    audit,
+    health,
+    insights,
+    metrics,
+    ops,
+    policies,
+    webhooks,
+    workflows,
+)
 from api.state import AppState, build_state, close_state
 from core.settings import DEV_JWT_SECRET_REFUSED, Settings, get_settings
 from core.telemetry import instrument_app
@@ -74,7 +85,7 @@ def create_app(
     errors.install(app)
     # Fixed paths before parameterised ones: /workflows/policies is not a workflow id.
     json_only = [Depends(require_json_body)]
-    for module in (health, policies, approvals, workflows, audit, agents, ops, webhooks):
+    for module in (health, policies, approvals, workflows, audit, insights, agents, ops, webhooks):
         app.include_router(module.router, prefix=PREFIX, dependencies=json_only)
     # Where Prometheus looks by default, outside the versioned API (admin token: SPEC §4).
     app.include_router(metrics.router)

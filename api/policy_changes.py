@@ -3,6 +3,8 @@
 import logging
 from typing import Any
 
+from pydantic import ValidationError
+
 from api import errors
 from api.auth import Principal
 from api.state import AppState
@@ -34,6 +36,10 @@ async def change_policy(
             changed_by=principal.sub,
             **fields,
         )
+    except ValidationError as err:
+        # The store checks the fields again; should it ever refuse what the body took,
+        # that is still the caller's 422, not a 500.
+        raise errors.invalid(err, "body") from None
     except BroadcastNotStarted as err:
         # The policy is saved and new runs obey it; only parked runs miss the news. Saying
         # so (503) lets the caller retry: a repeated change is harmless.

@@ -4,11 +4,19 @@ PendingApproval, Decision) are reused as they are, so the API cannot drift from 
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from api.auth import TENANT_PATTERN
 from models.ai import ModelCall
-from models.hitl import Decision, PendingApproval, checked_edits, checked_text
+from models.hitl import Decision, PendingApproval, PolicyFields, checked_edits, checked_text
 from models.processes import PROCESS_NAMES, Action, Channel, Process, RunState
 
 
@@ -126,6 +134,52 @@ class ThresholdBody(_Body):
     tenant: str | None = _tenant_field()
 
 
+# A reminder or escalation period set to null is turned off; any other field may not be.
+_NULL_IS_OFF = ("remind_every_seconds", "escalate_after_seconds")
+_NOT_NULL = tuple(f for f in PolicyFields.model_fields if f not in _NULL_IS_OFF)
+
+
+class PolicyBody(PolicyFields):
+    """Any policy fields (SPEC §2) and the tenant; only the fields given change. `null`
+    turns a reminder or escalation off; no other field may be null."""
+
+    tenant: str | None = _tenant_field()
+
+    @field_validator(*_NOT_NULL, mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value
+
+    @field_validator("confidence_threshold", mode="before")
+    @classmethod
+    def _a_number(cls, value: Any) -> Any:
+        # A JSON number: lax mode would also take "0.5" and true.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError("must be a number")
+        return value
+
+    @field_validator(*_NULL_IS_OFF)
+    @classmethod
+    def _at_least_a_second(cls, value: int | None) -> int | None:
+        # The store keeps "off" as 0; over the API "off" is null, so 0 is a mistake.
+        if value == 0:
+            raise ValueError("must be at least 1 second; null turns it off")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> "PolicyBody":
+        if not self.changes():
+            raise ValueError("nothing to change: give at least one policy field")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, as ``PolicyStore.set`` takes them (``off`` for a null period)."""
+        given = sorted(self.model_fields_set - {"tenant"})
+        return {f: "off" if getattr(self, f) is None else getattr(self, f) for f in given}
+
+
 class AuditEntry(BaseModel):
     id: int
     workflow_id: str
@@ -147,6 +201,8 @@ class AuditEntry(BaseModel):
     model: str | None = None
     # Per-step accounting: model, prompt version, tokens in and out, latency, attempts.
     model_call: ModelCall | None = None
+    # Everyone whose approval counted toward a quorum (SPEC §3); empty for a reject.
+    approvers: list[str] = Field(default_factory=list)
     decided_at: datetime
     recorded_at: datetime
 

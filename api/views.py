@@ -67,6 +67,7 @@ def audit_view(row: DecisionRow) -> AuditEntry:
         final_proposal=row.final_proposal,
         model=row.model,
         model_call=ModelCall.model_validate(row.model_call) if row.model_call else None,
+        approvers=row.approvers or [],
         decided_at=utc(row.decided_at),
         recorded_at=utc(row.recorded_at),
     )

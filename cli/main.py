@@ -23,6 +23,7 @@ from cli.common import (
     load_token_minter,
     require_real_jwt_secret,
 )
+from cli.insights import insights
 from cli.ops import ops_app
 from cli.policy import policy_app
 from cli.replay_check import replay_check
@@ -48,6 +49,7 @@ app.command()(runs.start)
 app.command()(runs.approve)
 app.command()(runs.reject)
 app.command()(runs.status)
+app.command()(insights)
 
 
 class AIProvider(StrEnum):

@@ -1,4 +1,5 @@
-"""``brain policy list|set``: read and change HITL policies (SPEC §2)."""
+"""``brain policy list|set|log``: read and change HITL policies, and their change log
+(SPEC §2)."""
 
 from enum import StrEnum
 from typing import Annotated
@@ -8,6 +9,7 @@ import typer
 from cli.common import default_actor, echo_json, fail, parse_process, policy_store, run
 from core.settings import Settings, get_settings
 from models.hitl import GLOBAL_TENANT
+from models.policy_log import PolicyChangeEntry
 from models.processes import Process
 from services.policies import BroadcastNotStarted, change_policy
 from temporal.client import connect
@@ -63,6 +65,27 @@ def set_policy(
     on_timeout: Annotated[
         OnTimeout | None, typer.Option(help="What a timed-out approval becomes.")
     ] = None,
+    min_approvals: Annotated[
+        int | None,
+        typer.Option(min=1, max=5, help="Distinct people who must approve (quorum)."),
+    ] = None,
+    four_eyes: Annotated[
+        bool | None,
+        typer.Option(
+            "--four-eyes/--no-four-eyes",
+            help="Whether whoever started a run is barred from approving it.",
+        ),
+    ] = None,
+    remind_every: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECONDS|off", help="Remind (webhook) every so often while a run waits."
+        ),
+    ] = None,
+    escalate_after: Annotated[
+        str | None,
+        typer.Option(metavar="SECONDS|off", help="Escalate (webhook) once after this long."),
+    ] = None,
     by: Annotated[
         str | None, typer.Option(help="Who changes it (audited); default: your user.")
     ] = None,
@@ -79,8 +102,46 @@ def set_policy(
             confidence_threshold=threshold,
             approval_timeout_seconds=timeout,
             on_timeout=None if on_timeout is None else on_timeout.value,
+            min_approvals=min_approvals,
+            requester_may_approve=None if four_eyes is None else not four_eyes,
+            remind_every_seconds=_period(remind_every, "--remind-every"),
+            escalate_after_seconds=_period(escalate_after, "--escalate-after"),
         )
     )
+
+
+def _period(value: str | None, option: str) -> int | str | None:
+    """Seconds, or ``off`` (the store's word for a period turned off)."""
+    if value is None or value == "off":
+        return value
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise typer.BadParameter(f"{option} takes a number of seconds (1 or more) or off")
+    return seconds
+
+
+@policy_app.command("log")
+def policy_log(
+    process: Annotated[
+        str | None, typer.Option(help="Only this process (name or seed alias).")
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Only this tenant's row; * = the global rows.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
+) -> None:
+    """Print the policy change log as JSON, newest first: who, when, version, old and new."""
+    proc = parse_process(process) if process is not None else None
+    run(_log(get_settings(), proc, tenant, limit))
+
+
+async def _log(settings: Settings, process: Process | None, tenant: str | None, limit: int) -> None:
+    async with policy_store(settings) as store:
+        rows = await store.changes(process, limit, tenant=tenant)
+    echo_json([PolicyChangeEntry.from_row(row).model_dump(mode="json") for row in rows])
 
 
 async def _set(

@@ -68,6 +68,8 @@ class DecisionRow(SQLModel, table=True):
         Index("ix_decisions_workflow", "workflow_id"),
         # Insights read a process's human decisions newest first.
         Index("ix_decisions_process_channel_decided", "process", "channel", "decided_at"),
+        # ... and one tenant's, newest first (its last 500 human decisions).
+        Index("ix_decisions_tenant_process_decided", "tenant", "process", "decided_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,8 +3,9 @@
 Run after an intended workflow change (with ``workflow.patched`` where old runs must keep
 replaying): ``.venv/bin/python scripts/record_histories.py``. It records only the histories
 that are missing, so the ones recorded before a patch stay as they were and keep proving
-that old runs replay (``--all`` re-records everything). Committed histories are the
-contract that running workflows hold the code to.
+that old runs replay (``--all`` re-records everything; names, e.g. ``lead_scoring_quorum``,
+record just those). Committed histories are the contract that running workflows hold the
+code to.
 """
 
 import asyncio
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from activities.rules_model import RulesModel  # noqa: E402
 from models.hitl import DecideRequest, PolicyChange  # noqa: E402
-from models.processes import Action, Process  # noqa: E402
+from models.processes import Action, Channel, Process  # noqa: E402
 from services.starting import start_process  # noqa: E402
 from store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from store.policies import PolicyStore  # noqa: E402
@@ -76,9 +77,12 @@ async def main() -> None:
     queue = f"record-{uuid.uuid4().hex[:6]}"
     client = env.client
     everything = "--all" in sys.argv[1:]
+    named = {a for a in sys.argv[1:] if not a.startswith("-")}
     broken = {"apply": False}
 
     def wanted(name: str) -> bool:
+        if named:
+            return name in named
         return everything or not (OUT / f"{name}.json").exists()
 
     def guard(_: object) -> None:
@@ -191,6 +195,30 @@ async def main() -> None:
             )
             await handle.signal(POLICY_CHANGED_SIGNAL, change)
             await _save(client, handle.id, name)
+
+        # Quorum and four-eyes (SPEC §3): the requester's approval is ignored; alice votes
+        # (1 of 2), bob's edits restart the count (1 of 2), carol's signal completes it.
+        if wanted("lead_scoring_quorum"):
+            await policies.set(
+                Process.LEAD_SCORING,
+                "quorum",
+                changed_by="recorder",
+                hitl_enabled=True,
+                min_approvals=2,
+                requester_may_approve=False,
+            )
+            handle = await start(Process.LEAD_SCORING, "unsure", tenant="quorum")
+            await _wait_parked(handle)
+            await handle.signal(LeadScoringWorkflow.approve, {"by": "recorder"})
+            for by, edits in (("alice", None), ("bob", {"score": 90})):
+                await handle.execute_update(
+                    LeadScoringWorkflow.decide,
+                    DecideRequest(
+                        action=Action.APPROVE, by=by, edits=edits, channel=Channel.SIGNAL
+                    ),
+                )
+            await handle.signal(LeadScoringWorkflow.approve, {"by": "carol", "comment": "ok"})
+            await _save(client, handle.id, "lead_scoring_quorum")
     await env.shutdown()
     sys.stdout.flush()
     os._exit(0)  # temporalio/sdk-python#300: skip interpreter finalization

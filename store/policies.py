@@ -4,6 +4,7 @@ row yet (one just added) runs on its definition's default policy; the first chan
 writes that row."""
 
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
@@ -138,15 +139,18 @@ class PolicyStore:
         process: Process | None = None,
         limit: int = 100,
         *,
-        tenant: str | None = None,
+        tenant: str | Sequence[str] | None = None,
         before_id: int | None = None,
     ) -> list[PolicyChangeRow]:
-        """Newest first; ``before_id`` pages on."""
+        """Newest first; ``tenant``: one tenant's rows, or any of several; ``before_id``
+        pages on."""
         stmt = select(PolicyChangeRow).order_by(PolicyChangeRow.id.desc()).limit(limit)
         if process is not None:
             stmt = stmt.where(PolicyChangeRow.process == Process(process).value)
-        if tenant is not None:
+        if isinstance(tenant, str):
             stmt = stmt.where(PolicyChangeRow.tenant == tenant)
+        elif tenant is not None:
+            stmt = stmt.where(PolicyChangeRow.tenant.in_(list(tenant)))  # type: ignore[attr-defined]
         if before_id is not None:
             stmt = stmt.where(PolicyChangeRow.id < before_id)
         async with self._sessions() as session:

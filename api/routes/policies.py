@@ -1,14 +1,21 @@
-"""Policies (SPEC §2): read them; super admins flip HITL and the threshold at run time."""
+"""Policies (SPEC §2): read them; super admins change them at run time; admins read the
+change log."""
 
-from fastapi import APIRouter
+from typing import Annotated
 
+from fastapi import APIRouter, Query
+
+from api import paging
 from api.auth import Role
-from api.deps import StateDep, SuperAdmin, Viewer
+from api.deps import Admin, StateDep, SuperAdmin, Viewer
 from api.errors import responses
+from api.paging import PageSize, PageToken
 from api.policy_changes import change_policy, parse_process
-from api.schemas import Page, ThresholdBody, ToggleBody
+from api.schemas import Page, PolicyBody, ProcessName, ThresholdBody, ToggleBody
+from api.scopes import TenantFilter, change_log_tenants
 from api.state import AppState
 from models.hitl import Policy
+from models.policy_log import PolicyChangeEntry
 from models.processes import Process
 
 router = APIRouter(tags=["policies"])
@@ -50,6 +57,45 @@ async def set_threshold(
     return await change_policy(
         state, principal, parse_process(process), body.tenant, confidence_threshold=body.threshold
     )
+
+
+@router.put("/workflows/policies/{process}", name="set_policy", responses=_WRITE_ERRORS)
+async def set_policy(
+    process: str, body: PolicyBody, principal: SuperAdmin, state: StateDep
+) -> Policy:
+    """Change any policy fields for a tenant (no tenant: the global row `*`): versioned,
+    audited in the change log, and announced to parked runs like a toggle."""
+    return await change_policy(
+        state, principal, parse_process(process), body.tenant, **body.changes()
+    )
+
+
+@router.get(
+    "/workflows/policies/changes",
+    name="list_policy_changes",
+    responses=responses(401, 403, 422, 429),
+)
+async def list_policy_changes(
+    principal: Admin,
+    state: StateDep,
+    process: Annotated[ProcessName | None, Query()] = None,
+    tenant: TenantFilter = None,
+    page_size: PageSize = 50,
+    page_token: PageToken = None,
+) -> Page[PolicyChangeEntry]:
+    """The policy change log, newest first: who changed what, when, old and new values. An
+    admin sees its tenant's changes and the global ones; a super admin every change, or
+    one tenant's (`tenant=*`: the global rows')."""
+    key = paging.decode(page_token, paging.integer)
+    rows = await state.policies.changes(
+        process,
+        page_size + 1,  # one more tells whether another page exists
+        tenant=change_log_tenants(principal, tenant),
+        before_id=key[0] if key else None,
+    )
+    token = paging.encode([rows[page_size - 1].id]) if len(rows) > page_size else None
+    items = [PolicyChangeEntry.from_row(r) for r in rows[:page_size]]
+    return Page[PolicyChangeEntry](items=items, next_page_token=token)
 
 
 async def _every_row(state: AppState) -> list[Policy]:

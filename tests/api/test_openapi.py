@@ -37,7 +37,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-_POLICY_WRITES = ("toggle_hitl", "set_threshold")
+_POLICY_WRITES = ("toggle_hitl", "set_threshold", "set_policy")
 
 
 def _cases(operation: Any, mode: GenerationMode, **fixed: Any) -> list[Case]:

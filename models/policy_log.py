@@ -1,0 +1,45 @@
+"""An entry of the policy change log (SPEC §2: every change audited, who, when, old → new),
+as the REST API and ``brain policy log`` show it."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from models.processes import Process
+from models.tables import PolicyChangeRow
+
+# The store keeps a reminder or escalation turned off as 0 (NULL would inherit); the log
+# says "off", so 0 never reads as "every 0 seconds" and null keeps meaning "not set".
+_OFF_AT_ZERO = ("remind_every_seconds", "escalate_after_seconds")
+
+
+class PolicyChangeEntry(BaseModel):
+    id: int
+    process: Process
+    tenant: str = Field(description="The tenant whose row changed; `*` is the global row")
+    version: int
+    changed_by: str
+    changed_at: datetime
+    old: dict[str, Any] = Field(description="The changed fields before (null: not set)")
+    new: dict[str, Any] = Field(description="The changed fields after")
+
+    @classmethod
+    def from_row(cls, row: PolicyChangeRow) -> "PolicyChangeEntry":
+        assert row.id is not None
+        at = row.changed_at
+        return cls(
+            id=row.id,
+            process=Process(row.process),
+            tenant=row.tenant,
+            version=row.version,
+            changed_by=row.changed_by,
+            # SQLite hands back naive datetimes; every timestamp Brain writes is UTC.
+            changed_at=at if at.tzinfo is not None else at.replace(tzinfo=UTC),
+            old=_shown(row.old),
+            new=_shown(row.new),
+        )
+
+
+def _shown(values: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: "off" if k in _OFF_AT_ZERO and v == 0 else v for k, v in (values or {}).items()}

@@ -1,0 +1,224 @@
+"""The SQL behind insights (SPEC §7), over the audit log, on SQLite and PostgreSQL alike.
+
+Three statements, each one pass over the scope's audit rows: the suggested threshold per
+process, the outcome counts, and the ranks that percentiles of time to decision need.
+Portable SQL (window functions, ``FILTER``, integer arithmetic), except for percentiles:
+PostgreSQL has ``percentile_cont``, SQLite gets the same interpolation from ranks.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.insights import APPROVED_SHARE, MIN_SUPPORT, SAMPLE_SIZE
+from models.processes import Action, Channel, Process
+from models.tables import DecisionRow, RunRow
+
+_D = DecisionRow.__table__  # type: ignore[attr-defined]
+_R = RunRow.__table__  # type: ignore[attr-defined]
+_HUMAN = (Channel.API.value, Channel.SIGNAL.value)
+# Cancels are audited too (channel api), but they decide nothing.
+_DECIDED = (Action.APPROVE.value, Action.REJECT.value)
+# Percentiles of time to decision, as integer tenths: ranks come from integer division.
+_MEDIAN, _P90 = 5, 9
+
+
+@dataclass(frozen=True)
+class Scope:
+    tenant: str | None  # None: every tenant
+    processes: Sequence[Process]
+    since: datetime | None  # UTC
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    sample_size: int
+    threshold: float | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    runs: int = 0
+    auto: int = 0
+    human: int = 0
+    as_proposed: int = 0
+    approved: int = 0
+    rejected: int = 0
+    timed_out: int = 0
+    by_policy: int = 0
+    let_through: int = 0
+
+
+@dataclass(frozen=True)
+class TimeToDecision:
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+def _scoped(scope: Scope, process: Process | None = None) -> list[Any]:
+    found = [_D.c.decision.in_(_DECIDED)]
+    if scope.tenant is not None:
+        found.append(_D.c.tenant == scope.tenant)
+    if process is not None:
+        found.append(_D.c.process == process.value)
+    else:
+        found.append(_D.c.process.in_([p.value for p in scope.processes]))
+    if scope.since is not None:
+        found.append(_D.c.decided_at >= scope.since)
+    return found
+
+
+def _as_proposed() -> Any:
+    # An audit row without edits holds JSON null (SQLAlchemy's JSON default) or SQL NULL.
+    no_edits = or_(_D.c.edits.is_(None), cast(_D.c.edits, Text) == "null")
+    return and_(_D.c.decision == Action.APPROVE.value, no_edits)
+
+
+def _count(condition: Any) -> Any:
+    # FILTER: both databases have it (SQLite since 3.30), and it is cheaper than CASE.
+    return func.count().filter(condition)
+
+
+async def suggestions(session: AsyncSession, scope: Scope) -> dict[str, Suggestion]:
+    """Per process, over its last ``SAMPLE_SIZE`` human decisions: the lowest confidence
+    ``t`` such that at least ``MIN_SUPPORT`` of them lie at or above ``t`` and at least
+    ``APPROVED_SHARE`` of those were approved as proposed."""
+    samples = [
+        select(
+            _D.c.process,
+            _D.c.confidence,
+            case((_as_proposed(), 1), else_=0).label("ok"),
+        )
+        .where(*_scoped(scope, process), _D.c.channel.in_(_HUMAN))
+        .order_by(_D.c.decided_at.desc(), _D.c.id.desc())
+        .limit(SAMPLE_SIZE)
+        .subquery()
+        for process in scope.processes
+    ]
+    # Each sample is its own subquery: SQLite refuses LIMIT on a bare compound member.
+    parts = [select(*s.c) for s in samples]
+    sample = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("sample")
+    # Ordered by confidence, highest first: the default frame (RANGE ... CURRENT ROW, peers
+    # included) makes each row's window exactly the decisions at or above its confidence.
+    window = {"partition_by": sample.c.process, "order_by": sample.c.confidence.desc()}
+    ranked = select(
+        sample.c.process,
+        sample.c.confidence,
+        func.count().over(**window).label("n"),
+        func.sum(sample.c.ok).over(**window).label("k"),
+    ).subquery("ranked")
+    share = round(APPROVED_SHARE * 100)
+    qualifies = and_(ranked.c.n >= MIN_SUPPORT, ranked.c.k * 100 >= ranked.c.n * share)
+    stmt = select(
+        ranked.c.process,
+        func.count().label("sample_size"),
+        func.min(case((qualifies, ranked.c.confidence))).label("threshold"),
+    ).group_by(ranked.c.process)
+    rows = (await session.execute(stmt)).all()
+    return {r.process: Suggestion(int(r.sample_size), r.threshold) for r in rows}
+
+
+async def counts(
+    session: AsyncSession, scope: Scope, thresholds: dict[str, float]
+) -> dict[str, Counts]:
+    """Outcomes per process; ``let_through``: runs at or above the process's threshold in
+    ``thresholds`` (the suggestions)."""
+    human = _D.c.channel.in_(_HUMAN)
+    through = [(and_(_D.c.process == p, _D.c.confidence >= t), 1) for p, t in thresholds.items()]
+    stmt = (
+        select(
+            _D.c.process,
+            func.count().label("runs"),
+            _count(_D.c.channel == Channel.AUTO.value).label("auto"),
+            _count(human).label("human"),
+            _count(and_(human, _as_proposed())).label("as_proposed"),
+            _count(and_(human, _D.c.decision == Action.APPROVE.value)).label("approved"),
+            _count(and_(human, _D.c.decision == Action.REJECT.value)).label("rejected"),
+            _count(_D.c.channel == Channel.TIMEOUT.value).label("timed_out"),
+            _count(_D.c.channel == Channel.POLICY.value).label("by_policy"),
+            func.sum(case(*through, else_=0) if through else literal(0)).label("let_through"),
+        )
+        .where(*_scoped(scope))
+        .group_by(_D.c.process)
+    )
+    rows = (await session.execute(stmt)).mappings().all()
+    return {
+        r["process"]: Counts(**{k: int(v or 0) for k, v in r.items() if k != "process"})
+        for r in rows
+    }
+
+
+async def time_to_decision(session: AsyncSession, scope: Scope) -> dict[str, TimeToDecision]:
+    """Median and p90 of human decisions' seconds from the run's ``requested_at`` (runs
+    table) to ``decided_at``, per process, interpolated linearly between the two values
+    around ``p * (n - 1)`` (``percentile_cont``)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # date_part is a double; EXTRACT would be numeric, several times slower to sort.
+        seconds = func.date_part("epoch", _D.c.decided_at - _R.c.requested_at)
+    else:
+        # SQLite keeps timestamps as UTC text; julianday() reads them, in days.
+        seconds = (func.julianday(_D.c.decided_at) - func.julianday(_R.c.requested_at)) * 86400.0
+    timed = (
+        select(_D.c.process, seconds.label("secs"))
+        .select_from(_D.join(_R, _R.c.workflow_id == _D.c.workflow_id))
+        .where(*_scoped(scope), _D.c.channel.in_(_HUMAN), _R.c.requested_at.is_not(None))
+        .subquery("timed")
+    )
+    found = await (_percentile_cont if postgres else _ranked)(session, timed)
+    return {p: TimeToDecision(_ms(median), _ms(p90)) for p, (median, p90) in found.items()}
+
+
+async def _percentile_cont(session: AsyncSession, timed: Any) -> dict[str, tuple[Any, Any]]:
+    # One sort per process inside the aggregate: half the time of the window functions.
+    fractions = postgresql.array([_MEDIAN / 10, _P90 / 10])
+    stmt = select(
+        timed.c.process, func.percentile_cont(fractions).within_group(timed.c.secs)
+    ).group_by(timed.c.process)
+    return {process: tuple(values) for process, values in (await session.execute(stmt)).all()}
+
+
+async def _ranked(session: AsyncSession, timed: Any) -> dict[str, tuple[Any, Any]]:
+    """``percentile_cont`` where there is none (SQLite): window functions rank the rows,
+    and each percentile interpolates between the two ranks around its position."""
+    ranked = select(
+        timed.c.process,
+        timed.c.secs,
+        func.row_number().over(partition_by=timed.c.process, order_by=timed.c.secs).label("rn"),
+        func.count().over(partition_by=timed.c.process).label("n"),
+    ).subquery("ranked")
+
+    def around(tenths: int) -> list[Any]:
+        # 1-based rank of floor(p * (n - 1)): integer division, no floor() needed.
+        low = (ranked.c.n - 1) * tenths // 10 + 1
+        return [
+            func.max(case((ranked.c.rn == low, ranked.c.secs))),
+            func.max(case((ranked.c.rn == low + 1, ranked.c.secs))),
+        ]
+
+    stmt = select(ranked.c.process, func.max(ranked.c.n), *around(_MEDIAN), *around(_P90)).group_by(
+        ranked.c.process
+    )
+    rows = (await session.execute(stmt)).all()
+    return {
+        process: (_interpolate(n, _MEDIAN, m0, m1), _interpolate(n, _P90, p0, p1))
+        for process, n, m0, m1, p0, p1 in rows
+    }
+
+
+def _interpolate(n: int, tenths: int, low: Any, high: Any) -> float | None:
+    if low is None:
+        return None
+    fraction = (n - 1) * tenths / 10 - (n - 1) * tenths // 10
+    return float(low) if high is None else float(low) + fraction * (float(high) - float(low))
+
+
+def _ms(seconds: Any) -> float | None:
+    # julianday() is a double of days, good to ~50 µs: milliseconds make both databases
+    # answer the same number.
+    return None if seconds is None else round(float(seconds), 3)
