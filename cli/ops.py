@@ -1,4 +1,4 @@
-"""``brain ops failed`` and ``brain ops replay``: the on-call commands (README, "On call")."""
+"""``brain ops failed``, ``replay`` and ``verify-audit``: on-call commands (README, "On call")."""
 
 from dataclasses import asdict
 from typing import Annotated
@@ -8,10 +8,10 @@ import typer
 from cli.common import database, echo_json, fail, parse_process, run, temporal
 from core.settings import Settings, get_settings
 from models.processes import Process
-from services import ops, replay
+from services import ops, replay, verify_audit
 
 ops_app = typer.Typer(
-    help="Failed runs: list them, and replay them from their last good point.",
+    help="Failed runs: list them, replay them from their last good point; verify the audit log.",
     no_args_is_help=True,
 )
 
@@ -81,4 +81,31 @@ async def _replay(
     echo_json({"items": [asdict(i) for i in items]})
     ok = ("replayed", "dry run")
     if any(not i.outcome.startswith(ok) for i in items):
+        raise typer.Exit(1)
+
+
+@ops_app.command("verify-audit")
+def verify_audit_cmd(
+    tenant: TenantOpt = None,
+    process: ProcessOpt = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Check at most this many newest runs.")
+    ] = verify_audit.DEFAULT_LIMIT,
+) -> None:
+    """Compare the audit log with what the workflows decided: mismatches, missing rows,
+    orphan rows, and runs Temporal could not answer for. Exit 1 when any is found."""
+    proc = parse_process(process) if process else None
+    run(_verify_audit(get_settings(), tenant, proc, limit))
+
+
+async def _verify_audit(
+    settings: Settings, tenant: str | None, process: Process | None, limit: int
+) -> None:
+    client = await temporal(settings)
+    async with database(settings) as sessions:
+        report = await verify_audit.verify(
+            client, sessions, tenant=tenant, process=process, limit=limit
+        )
+    echo_json(report.as_json())
+    if not report.clean:
         raise typer.Exit(1)

@@ -20,6 +20,7 @@ from activities.broadcast import BroadcastActivities
 from activities.gate_events import GateEventActivities
 from activities.policy import PolicyActivities
 from activities.policy_events import PolicyEventActivities, PolicyEventSink
+from activities.reconcile import ReconcileActivities
 from core.gate_metrics import GateMetrics
 from hitl.gate import GatedWorkflow
 from processes import DEFINITIONS
@@ -27,6 +28,7 @@ from store.policies import PolicyStore
 from temporal import door
 from workers.webhooks import WEBHOOK_WORKFLOWS
 from workflows.policy_broadcast_workflow import PolicyBroadcastWorkflow
+from workflows.reconcile_runs_workflow import ReconcileRunsWorkflow
 
 
 def _process_workflows() -> tuple[type[GatedWorkflow], ...]:
@@ -52,6 +54,7 @@ WORKFLOWS: Sequence[type] = (
     *PROCESS_WORKFLOWS,
     PolicyBroadcastWorkflow,
     *WEBHOOK_WORKFLOWS,
+    ReconcileRunsWorkflow,
 )
 
 
@@ -89,4 +92,5 @@ def build_activities(
             BroadcastActivities(client, sessions, policies).signal_stale_runs,
             PolicyEventActivities(policies, events).publish_policy_changed,
         ]
+        activities.append(ReconcileActivities(client, sessions).reconcile_runs)
     return activities

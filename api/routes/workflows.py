@@ -15,6 +15,7 @@ from api.schemas import CancelResponse, Page, ProcessName, StartResponse, Workfl
 from api.views import run_view
 from models.processes import Process, RunState
 from processes import DEFINITIONS
+from services import closed_runs
 from services.starting import IdempotencyConflict, start_process
 
 router = APIRouter(tags=["workflows"])
@@ -133,7 +134,9 @@ async def list_workflows(
     responses=responses(401, 403, 404, 422, 429),
 )
 async def get_workflow(workflow_id: WorkflowId, principal: Viewer, state: StateDep) -> WorkflowView:
-    return run_view(await decisions.visible_run(state, principal, workflow_id))
+    # A row still open may belong to a run closed outside Brain: Temporal answers at once.
+    row = await decisions.visible_run(state, principal, workflow_id)
+    return run_view(await closed_runs.refresh(state.client, state.sessions, row))
 
 
 @router.post(

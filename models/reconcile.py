@@ -1,0 +1,46 @@
+"""Inputs and results of the runs reconciliation (``ReconcileRunsWorkflow``): one model per
+workflow and activity."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+# The whole namespace retention of `brain up`: the first pass finds rows left open by runs
+# closed long before the schedule existed.
+FIRST_PASS_SECONDS = 30 * 24 * 3600
+# Each pass also looks this far behind the previous one: visibility records a close a little
+# after it happened (seconds on Elasticsearch, longer when it is backlogged).
+OVERLAP_SECONDS = 3600
+
+
+class ReconcileRuns(BaseModel):
+    """What the schedule starts the workflow with (all defaults in production)."""
+
+    first_pass_seconds: int = Field(FIRST_PASS_SECONDS, ge=1)
+    overlap_seconds: int = Field(OVERLAP_SECONDS, ge=0)
+    # A bound on one pass; abnormal closes are few, so it is never reached in practice.
+    limit: int = Field(50_000, ge=1)
+
+
+class ReconcilePass(BaseModel):
+    """Look for Brain runs closed outside Brain since ``since``."""
+
+    since: datetime
+    limit: int = 50_000
+
+
+class PassReport(BaseModel):
+    # Brain runs closed terminated, timed out, failed or canceled since ``since``.
+    found: int
+    # Workflow ids whose row still said open, now set to how the run closed.
+    updated: list[str] = Field(default_factory=list)
+    truncated: bool = False
+
+
+class ReconcileResult(BaseModel):
+    """The workflow's result; the schedule hands it to the next run, which starts there."""
+
+    as_of: datetime
+    since: datetime
+    found: int
+    updated: list[str] = Field(default_factory=list)

@@ -1,0 +1,237 @@
+"""``brain ops verify-audit``: is the audit log true? Each audit row (``decisions``) is
+compared with what its workflow actually decided, as Temporal knows it: the result of a
+completed run, the ``status`` query of any other (a closed one is replayed by a worker).
+
+Findings, per workflow (each has at most one audit row: its approval id is derived from the
+workflow id):
+
+- ``mismatches``: the row and the decision differ (action, actor, channel, approvers,
+  final proposal, approval id);
+- ``missing``: the workflow decided and applied, rejected, or recorded a decision it could
+  not apply (or was canceled before deciding), and there is no row;
+- ``orphans``: a row whose workflow never took that decision (a ``cancel`` row whose run
+  was not canceled, or a decision row for a run that decided nothing);
+- ``unverified``: runs Temporal could not answer for (past retention, no worker to answer
+  the query); listed, never silently passed.
+
+Ops, so across tenants by design; ``tenant`` narrows it.
+"""
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowQueryFailedError,
+)
+from temporalio.service import RPCError
+
+from hitl.gate import GatedWorkflow
+from models.hitl import Decision
+from models.processes import AuditDecision, Process, RunState
+from models.tables import DecisionRow, RunRow
+from models.workflow_io import ProcessResult
+
+Sessions = async_sessionmaker[AsyncSession]
+
+DEFAULT_LIMIT = 500
+CONCURRENCY = 8
+_QUERY_TIMEOUT = timedelta(seconds=10)
+# The gate audits a decision before it reports these states: a decision in them must
+# have its row, even while the run is still open.
+_RECORDED_STATES = (RunState.COMPLETED, RunState.REJECTED)
+# Closed like this, the gate audited whatever it had decided before closing (a failed
+# apply step's decision, a decision a cancel cut short).
+_AUDITED_ON_CLOSE = (WorkflowExecutionStatus.FAILED, WorkflowExecutionStatus.CANCELED)
+_ORPHAN_CANCEL = "a cancel row, but the run was not canceled before deciding"
+_ORPHAN_DECISION = "the workflow took no decision"
+
+
+class Unverifiable(Exception):
+    """Temporal cannot say what this workflow decided."""
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What the workflow's current run decided, and how it stands."""
+
+    status: WorkflowExecutionStatus
+    state: RunState
+    decision: Decision | None
+
+
+@dataclass
+class AuditReport:
+    checked: int = 0
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    orphans: list[dict[str, Any]] = field(default_factory=list)
+    unverified: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.mismatches or self.missing or self.orphans or self.unverified)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"clean": self.clean, **asdict(self)}
+
+
+async def verify(
+    client: Client,
+    sessions: Sessions,
+    *,
+    tenant: str | None = None,
+    process: Process | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> AuditReport:
+    """Check the ``limit`` newest runs of the scope, and the workflows of its ``limit``
+    newest audit rows (so a row whose run has no row of its own is checked too)."""
+    runs, rows = await _load(sessions, tenant, process, limit)
+    report = AuditReport(checked=len(runs))
+    limiter = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(workflow_id: str) -> Truth | str:
+        async with limiter:
+            try:
+                return await _truth(client, workflow_id)
+            except Unverifiable as err:
+                return str(err)
+
+    ids = sorted(runs)
+    answers = await asyncio.gather(*(one(wid) for wid in ids))
+    for wid, answer in zip(ids, answers, strict=True):
+        run, audit = runs[wid], rows.get(wid, [])
+        if isinstance(answer, str):
+            report.unverified.append({**_who(run), "reason": answer})
+            continue
+        _compare(report, run, answer, audit)
+    return report
+
+
+async def _load(
+    sessions: Sessions, tenant: str | None, process: Process | None, limit: int
+) -> tuple[dict[str, RunRow | DecisionRow], dict[str, list[DecisionRow]]]:
+    """The runs to check (by workflow id: its run row, or its audit row when it has none)
+    and every audit row of those workflows."""
+    newest_runs = select(RunRow).order_by(RunRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
+    newest_rows = select(DecisionRow).order_by(DecisionRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+    if tenant is not None:
+        newest_runs = newest_runs.where(RunRow.tenant == tenant)  # type: ignore[arg-type]
+        newest_rows = newest_rows.where(DecisionRow.tenant == tenant)  # type: ignore[arg-type]
+    if process is not None:
+        newest_runs = newest_runs.where(RunRow.process == process.value)  # type: ignore[arg-type]
+        newest_rows = newest_rows.where(DecisionRow.process == process.value)  # type: ignore[arg-type]
+    async with sessions() as session:
+        found: dict[str, RunRow | DecisionRow] = {
+            r.workflow_id: r for r in (await session.execute(newest_runs)).scalars()
+        }
+        for row in (await session.execute(newest_rows)).scalars():
+            found.setdefault(row.workflow_id, row)
+        rows: dict[str, list[DecisionRow]] = {}
+        ids = list(found)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            stmt = select(DecisionRow).where(DecisionRow.workflow_id.in_(chunk))  # type: ignore[attr-defined]
+            for row in (await session.execute(stmt)).scalars():
+                rows.setdefault(row.workflow_id, []).append(row)
+    return found, rows
+
+
+async def _truth(client: Client, workflow_id: str) -> Truth:
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        described = await handle.describe()
+    except RPCError as err:
+        raise Unverifiable(f"Temporal does not know it (past retention?): {err.message}") from None
+    status = described.status or WorkflowExecutionStatus.RUNNING
+    current = client.get_workflow_handle(
+        workflow_id, run_id=described.run_id, result_type=ProcessResult
+    )
+    try:
+        if status is WorkflowExecutionStatus.COMPLETED:
+            result = await current.result(follow_runs=False)
+            return Truth(status, result.state, result.decision)
+        # Open runs answer from the worker's cache; a closed one is replayed to its end.
+        ran = await current.query(GatedWorkflow.status, rpc_timeout=_QUERY_TIMEOUT)
+        return Truth(status, ran.state, ran.decision)
+    except (RPCError, WorkflowFailureError, WorkflowQueryFailedError) as err:
+        raise Unverifiable(f"no answer from the workflow ({status.name}): {err}") from None
+
+
+def _compare(
+    report: AuditReport, run: RunRow | DecisionRow, truth: Truth, audit: list[DecisionRow]
+) -> None:
+    decision = truth.decision
+    canceled = truth.status is WorkflowExecutionStatus.CANCELED or (
+        truth.state is RunState.CANCELED
+    )
+    expected = None
+    for row in audit:
+        if row.decision == AuditDecision.CANCEL.value and decision is None:
+            if not canceled:
+                report.orphans.append(_orphan(row, _ORPHAN_CANCEL))
+            continue
+        if decision is None:
+            report.orphans.append(_orphan(row, _ORPHAN_DECISION))
+            continue
+        if expected is not None:  # a second row for the same decision
+            report.orphans.append(_orphan(row, "a second row for this workflow's decision"))
+            continue
+        expected = row
+        differs = _differences(row, decision)
+        if differs:
+            report.mismatches.append({**_who(run), "audit_id": row.id, "fields": differs})
+    if audit:
+        return
+    if decision is not None and (
+        truth.state in _RECORDED_STATES or truth.status in _AUDITED_ON_CLOSE
+    ):
+        report.missing.append({**_who(run), "state": truth.state.value, **_summary(decision)})
+    elif decision is None and truth.status is WorkflowExecutionStatus.CANCELED:
+        report.missing.append({**_who(run), "state": RunState.CANCELED.value, "decision": "cancel"})
+
+
+def _differences(row: DecisionRow, decision: Decision) -> dict[str, dict[str, Any]]:
+    pairs: dict[str, tuple[Any, Any]] = {
+        "approval_id": (row.approval_id, decision.approval_id),
+        "decision": (row.decision, decision.action.value),
+        "actor": (row.actor, decision.actor),
+        "channel": (row.channel, decision.channel.value),
+        "approvers": (list(row.approvers or []), list(decision.approvers)),
+        "final_proposal": (row.final_proposal, decision.final_proposal),
+    }
+    return {
+        name: {"audit": audit, "workflow": workflow}
+        for name, (audit, workflow) in pairs.items()
+        if audit != workflow
+    }
+
+
+def _who(run: RunRow | DecisionRow) -> dict[str, Any]:
+    return {"workflow_id": run.workflow_id, "tenant": run.tenant, "process": run.process}
+
+
+def _orphan(row: DecisionRow, reason: str) -> dict[str, Any]:
+    return {
+        **_who(row),
+        "audit_id": row.id,
+        "approval_id": row.approval_id,
+        "decision": row.decision,
+        "actor": row.actor,
+        "reason": reason,
+    }
+
+
+def _summary(decision: Decision) -> dict[str, Any]:
+    return {
+        "approval_id": decision.approval_id,
+        "decision": decision.action.value,
+        "actor": decision.actor,
+        "channel": decision.channel.value,
+    }

@@ -1,0 +1,256 @@
+"""Runs closed outside Brain reach the runs table: terminated with Temporal's own CLI, timed
+out, replayed; through the reconciliation pass, its schedule, and a read of one run."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import (
+    Client,
+    ScheduleActionStartWorkflow,
+    ScheduleOverlapPolicy,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.testing import ActivityEnvironment
+
+from activities.reconcile import ReconcileActivities
+from models.processes import Process, RunState
+from models.reconcile import PassReport, ReconcilePass, ReconcileResult, ReconcileRuns
+from models.workflow_io import ProcessStart
+from services import closed_runs, replay
+from services.reconcile import ensure_schedule, schedule_id
+from store import runs
+from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
+from tests.api.support import Api
+from tests.cli.conftest import TEMPORAL, clean_env, run_cmd
+from tests.ops.conftest import Guard
+from tests.support import LEAD, Brain, ai_result, eventually, parked
+
+
+@pytest.fixture
+def guard() -> Guard:
+    return Guard(broken=False)  # these runs apply normally
+
+
+async def terminate_with_cli(client: Client, workflow_id: str, tmp: Path) -> None:
+    """As an operator would, from Temporal's CLI: Brain is not told."""
+    address = client.service_client.config.target_host
+    done = await run_cmd(
+        TEMPORAL,
+        *("workflow", "terminate", "--address", address, "--workflow-id", workflow_id),
+        *("--reason", "stopped by an operator"),
+        env=clean_env(),
+        cwd=tmp,
+    )
+    assert done.code == 0, done
+
+
+async def park(brain: Brain) -> WorkflowHandle:
+    brain.model.default = ai_result(confidence=0.5)
+    handle = await brain.start()
+    await parked(handle)
+    return handle
+
+
+async def reconcile_pass(brain: Brain, expect: str) -> PassReport:
+    """Run the pass as the workflow does, until visibility lists ``expect`` as closed."""
+    activities = ReconcileActivities(brain.client, brain.db.sessions)
+    since = datetime.now(UTC) - timedelta(hours=1)
+
+    async def once() -> PassReport | None:
+        report = await ActivityEnvironment().run(
+            activities.reconcile_runs, ReconcilePass(since=since)
+        )
+        return report if expect in report.updated else None
+
+    return await eventually(once, within=20)
+
+
+async def inbox(api: Api) -> list[str]:
+    r = await api.http.get("/approvals", headers=api.auth("viewer"))
+    assert r.status_code == 200, r.text
+    return [item["workflow_id"] for item in r.json()["items"]]
+
+
+async def test_a_run_terminated_from_the_cli_reaches_its_row_and_leaves_the_inbox(
+    brain: Brain, api: Api, tmp_path: Path
+) -> None:
+    handle = await park(brain)
+    assert handle.id in await inbox(api)
+    await terminate_with_cli(brain.client, handle.id, tmp_path)
+    row = await brain.run_row(handle.id)
+    assert row is not None and row.state == RunState.AWAITING_APPROVAL.value  # not told
+
+    await reconcile_pass(brain, expect=handle.id)
+    row = await brain.run_row(handle.id)
+    assert row is not None and row.state == RunState.TERMINATED.value
+    assert row.error and "terminated outside Brain" in row.error
+    assert handle.id not in await inbox(api)
+    listed = await api.http.get("/workflows", headers=api.auth("viewer"))
+    [item] = [i for i in listed.json()["items"] if i["workflow_id"] == handle.id]
+    assert item["state"] == RunState.TERMINATED.value
+    # A second pass finds it again and writes nothing: the row is no longer open.
+    again = await ActivityEnvironment().run(
+        ReconcileActivities(brain.client, brain.db.sessions).reconcile_runs,
+        ReconcilePass(since=datetime.now(UTC) - timedelta(hours=1)),
+    )
+    assert handle.id not in again.updated and again.found >= 1
+
+
+async def test_a_read_answers_terminated_at_once(brain: Brain, api: Api, tmp_path: Path) -> None:
+    api.script("lead_scoring", confidence=0.5)
+    parked_run = await api.parked()
+    wid = parked_run["workflow_id"]
+    await terminate_with_cli(brain.client, wid, tmp_path)
+
+    run = await api.get(wid)  # no reconciliation pass in between
+    assert run["state"] == RunState.TERMINATED.value and run["approval"] is None
+    row = await brain.run_row(wid)
+    assert row is not None and row.state == RunState.TERMINATED.value
+    assert wid not in await inbox(api)
+
+
+async def test_a_read_falls_back_to_the_row_when_temporal_does_not_answer(
+    brain: Brain,
+) -> None:
+    handle = await park(brain)
+    row = await brain.run_row(handle.id)
+    assert row is not None
+    # Nothing listens there: the describe fails fast and the row answers.
+    dead = await Client.connect("127.0.0.1:1", lazy=True)
+    started = datetime.now(UTC)
+    answered = await closed_runs.refresh(dead, brain.db.sessions, row)
+    assert answered.state == RunState.AWAITING_APPROVAL.value
+    assert datetime.now(UTC) - started < timedelta(seconds=3)
+
+
+async def test_a_run_whose_execution_timeout_passes_shows_timed_out(brain: Brain) -> None:
+    brain.model.default = ai_result(confidence=0.5)
+    wid = f"lead_scoring:{brain.tenant}:{uuid.uuid4().hex}"
+    # Started as an outside client could: with an execution timeout Brain never sets.
+    handle = await brain.client.start_workflow(
+        Process.LEAD_SCORING.workflow_type,
+        ProcessStart(tenant=brain.tenant, requested_by="tester", input=LEAD),
+        id=wid,
+        task_queue=brain.task_queue,
+        execution_timeout=timedelta(seconds=3),
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(BRAIN_PROCESS, Process.LEAD_SCORING.value),
+                SearchAttributePair(BRAIN_TENANT, brain.tenant),
+                SearchAttributePair(BRAIN_STATE, RunState.RUNNING.value),
+            ]
+        ),
+    )
+    async with brain.db.sessions.begin() as session:
+        await runs.create(
+            session,
+            workflow_id=wid,
+            run_id=handle.result_run_id or "",
+            tenant=brain.tenant,
+            process=Process.LEAD_SCORING.value,
+            state=RunState.RUNNING.value,
+            requested_by="tester",
+        )
+    await parked(handle)
+
+    async def timed_out() -> bool:
+        return (await handle.describe()).status is WorkflowExecutionStatus.TIMED_OUT
+
+    await eventually(timed_out, within=15)
+    await reconcile_pass(brain, expect=wid)
+    row = await brain.run_row(wid)
+    assert row is not None and row.state == RunState.TIMED_OUT.value
+
+
+async def test_a_replayed_run_is_not_overwritten_by_its_old_execution(
+    brain: Brain, tmp_path: Path
+) -> None:
+    handle = await park(brain)
+    old = await brain.run_row(handle.id)
+    assert old is not None and old.run_id
+    await terminate_with_cli(brain.client, handle.id, tmp_path)
+    [item] = await replay.replay(
+        brain.client, tenant=brain.tenant, workflow_id=handle.id, sessions=brain.db.sessions
+    )
+    assert item.outcome == "replayed" and item.new_run_id
+    await parked(brain.client.get_workflow_handle(handle.id))
+
+    # The old execution is listed as terminated, but the row names the new one.
+    activities = ReconcileActivities(brain.client, brain.db.sessions)
+
+    async def listed() -> PassReport | None:
+        report = await ActivityEnvironment().run(
+            activities.reconcile_runs,
+            ReconcilePass(since=datetime.now(UTC) - timedelta(hours=1)),
+        )
+        found, _ = await closed_runs.closed_since(
+            brain.client, datetime.now(UTC) - timedelta(hours=1), 50_000
+        )
+        return report if any(c.run_id == old.run_id for c in found) else None
+
+    report = await eventually(listed, within=20)
+    assert handle.id not in report.updated
+    row = await brain.run_row(handle.id)
+    assert row is not None
+    assert (row.run_id, row.state) == (item.new_run_id, RunState.AWAITING_APPROVAL.value)
+    # A read describes the row's own execution: the new one, still parked.
+    assert (await closed_runs.refresh(brain.client, brain.db.sessions, row)).state == (
+        RunState.AWAITING_APPROVAL.value
+    )
+    await brain.client.get_workflow_handle(handle.id).terminate("test over")
+
+
+async def test_the_schedule_exists_once_and_runs_the_reconciliation(
+    brain: Brain, tmp_path: Path
+) -> None:
+    handle = await park(brain)
+    await terminate_with_cli(brain.client, handle.id, tmp_path)
+    job = ReconcileRuns(first_pass_seconds=3600)
+    sid = await ensure_schedule(brain.client, brain.task_queue, timedelta(seconds=1), job)
+    assert sid == schedule_id(brain.task_queue) == f"brain-reconcile-runs:{brain.task_queue}"
+    schedule = brain.client.get_schedule_handle(sid)
+    try:
+        # Idempotent: a second worker finds it as it is.
+        assert await ensure_schedule(brain.client, brain.task_queue, timedelta(seconds=1), job)
+        described = await schedule.describe()
+        action = described.schedule.action
+        assert isinstance(action, ScheduleActionStartWorkflow)
+        assert (action.workflow, action.task_queue) == ("ReconcileRunsWorkflow", brain.task_queue)
+        assert described.schedule.policy.overlap is ScheduleOverlapPolicy.SKIP
+        assert "Internal to Brain" in (described.schedule.state.note or "")
+
+        async def terminated() -> bool:
+            row = await brain.run_row(handle.id)
+            return row is not None and row.state == RunState.TERMINATED.value
+
+        await eventually(terminated, within=30)
+
+        # Each pass starts where the previous one ended (its completion result).
+        async def two_passes() -> list[ReconcileResult] | None:
+            actions = (await schedule.describe()).info.recent_actions
+            done = []
+            for a in actions[-3:]:
+                run = brain.client.get_workflow_handle(
+                    a.action.workflow_id,
+                    run_id=a.action.first_execution_run_id,
+                    result_type=ReconcileResult,
+                )
+                if (await run.describe()).status is WorkflowExecutionStatus.COMPLETED:
+                    done.append(await run.result())
+            return done if len(done) >= 2 else None
+
+        first, second = (await eventually(two_passes, within=30))[-2:]
+        assert second.since == first.as_of - timedelta(hours=1)
+
+        # A changed interval is brought in line; an operator's pause is kept.
+        await schedule.pause(note="paused by ops")
+        await ensure_schedule(brain.client, brain.task_queue, timedelta(seconds=30), job)
+        described = await schedule.describe()
+        assert [i.every for i in described.schedule.spec.intervals] == [timedelta(seconds=30)]
+        assert described.schedule.state.paused
+    finally:
+        await schedule.delete()

@@ -1,0 +1,182 @@
+"""``brain ops verify-audit``: the audit log against what the workflows decided, on a normal
+set of runs, after tampering with it, and from the CLI."""
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import delete, update
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+
+from models.processes import Action, Process, RunState
+from models.tables import DecisionRow, RunRow, utcnow
+from models.workflow_io import ProcessResult
+from services.verify_audit import verify
+from tests.cli.conftest import EXAMPLES, CliEnv
+from tests.ops.conftest import Guard
+from tests.support import Brain, ai_result, decide, eventually, parked
+
+
+@pytest.fixture
+def guard() -> Guard:
+    return Guard(broken=False)  # these runs apply normally
+
+
+async def finished(handle: WorkflowHandle) -> ProcessResult:
+    result: ProcessResult = await handle.result()
+    return result
+
+
+async def canceled(brain: Brain, handle: WorkflowHandle) -> None:
+    await handle.cancel()
+    try:
+        await handle.result()
+        raise AssertionError("the run should have been canceled")
+    except WorkflowFailureError:
+        pass
+    await eventually(lambda: brain.audit(handle.id))
+
+
+async def normal_runs(brain: Brain) -> dict[str, str]:
+    """One run of each kind, by kind: auto, approved, rejected, edited, canceled, parked."""
+    await brain.set_policy(hitl_enabled=False)  # confident enough to go ahead alone
+    auto = await brain.start()
+    assert (await finished(auto)).decision is not None
+    await brain.set_policy(hitl_enabled=True)
+    brain.model.default = ai_result(confidence=0.5)
+    kinds = {"auto": auto.id}
+    for kind in ("approved", "rejected", "edited", "canceled", "parked"):
+        handle = await brain.start()
+        await parked(handle)
+        kinds[kind] = handle.id
+        if kind == "approved":
+            await decide(handle, Action.APPROVE, by="alice")
+        elif kind == "rejected":
+            await decide(handle, Action.REJECT, by="bob")
+        elif kind == "edited":
+            await decide(handle, Action.APPROVE, by="carol", edits={"score": 35})
+        elif kind == "canceled":
+            await canceled(brain, handle)
+        if kind in ("approved", "rejected", "edited"):
+            await finished(handle)
+    return kinds
+
+
+def forged_row(brain: Brain, workflow_id: str, decision: str) -> DecisionRow:
+    return DecisionRow(
+        approval_id=f"{workflow_id}:1",
+        workflow_id=workflow_id,
+        run_id="forged",
+        tenant=brain.tenant,
+        process=Process.LEAD_SCORING.value,
+        decision=decision,
+        actor="mallory",
+        channel="api",
+        confidence=0.5,
+        threshold=0.85,
+        hitl_enabled=True,
+        decided_at=utcnow(),
+    )
+
+
+async def test_clean_then_tampered_deleted_and_forged_rows_are_found(brain: Brain) -> None:
+    kinds = await normal_runs(brain)
+    report = await verify(brain.client, brain.db.sessions, tenant=brain.tenant)
+    assert report.clean, report
+    assert report.checked == len(kinds)
+
+    async with brain.db.sessions.begin() as s:
+        await s.execute(
+            update(DecisionRow)
+            .where(DecisionRow.workflow_id == kinds["approved"])  # type: ignore[arg-type]
+            .values(actor="mallory")
+        )
+        await s.execute(
+            delete(DecisionRow).where(DecisionRow.workflow_id == kinds["rejected"])  # type: ignore[arg-type]
+        )
+        # A row for a run that decided nothing yet.
+        s.add(forged_row(brain, kinds["parked"], Action.APPROVE.value))
+
+    report = await verify(brain.client, brain.db.sessions, tenant=brain.tenant)
+    assert not report.clean
+    [mismatch] = report.mismatches
+    assert mismatch["workflow_id"] == kinds["approved"]
+    assert mismatch["fields"] == {"actor": {"audit": "mallory", "workflow": "alice"}}
+    [missing] = report.missing
+    assert (missing["workflow_id"], missing["decision"], missing["actor"]) == (
+        kinds["rejected"],
+        Action.REJECT.value,
+        "bob",
+    )
+    assert missing["state"] == RunState.REJECTED.value
+    [orphan] = report.orphans
+    assert (orphan["workflow_id"], orphan["actor"]) == (kinds["parked"], "mallory")
+    assert report.unverified == []
+    # Another tenant sees none of it.
+    assert (await verify(brain.client, brain.db.sessions, tenant="t-nobody")).checked == 0
+    await brain.client.get_workflow_handle(kinds["parked"]).terminate("test over")
+
+
+async def test_cancel_rows_and_unknown_workflows(brain: Brain) -> None:
+    brain.model.default = ai_result(confidence=0.5)
+    decided, waiting = await brain.start(), await brain.start()
+    await parked(decided)
+    await parked(waiting)
+    await decide(decided, Action.REJECT, by="bob")
+    await finished(decided)
+    unknown = f"lead_scoring:{brain.tenant}:{uuid.uuid4().hex}"
+    async with brain.db.sessions.begin() as s:
+        await s.execute(
+            update(DecisionRow)
+            .where(DecisionRow.workflow_id == decided.id)  # type: ignore[arg-type]
+            .values(decision="cancel")
+        )
+        s.add(forged_row(brain, waiting.id, "cancel"))
+        s.add(forged_row(brain, unknown, Action.APPROVE.value))
+
+    report = await verify(brain.client, brain.db.sessions, tenant=brain.tenant)
+    # The run rejected, the row says canceled.
+    [mismatch] = report.mismatches
+    assert mismatch["workflow_id"] == decided.id
+    assert mismatch["fields"] == {"decision": {"audit": "cancel", "workflow": "reject"}}
+    # A cancel row for a run nobody canceled.
+    [orphan] = report.orphans
+    assert orphan["workflow_id"] == waiting.id and "not canceled" in orphan["reason"]
+    # A row whose workflow Temporal does not know is reported, never passed.
+    [unverified] = report.unverified
+    assert unverified["workflow_id"] == unknown
+    assert report.checked == 3 and not report.clean
+    await waiting.terminate("test over")
+
+
+async def test_verify_audit_from_the_cli(cli: CliEnv) -> None:
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    example = EXAMPLES / "campaign_tuning_confident.json"  # autonomous by default
+    started = await cli.brain("start", "campaign_tuning", "--input", example, "--tenant", tenant)
+    assert started.code == 0, started
+    wid = started.json()["workflow_id"]
+    await cli.client.get_workflow_handle(wid).result()
+
+    done = await cli.brain("ops", "verify-audit", "--tenant", tenant)
+    assert done.code == 0, done
+    report = done.json()
+    assert report["clean"] is True and report["checked"] == 1
+
+    async with cli.sessions.begin() as s:
+        await s.execute(
+            update(DecisionRow).where(DecisionRow.workflow_id == wid).values(actor="mallory")  # type: ignore[arg-type]
+        )
+    done = await cli.brain(
+        "ops", "verify-audit", "--tenant", tenant, "--process", "campaign_optimization"
+    )
+    assert done.code == 1, done
+    [mismatch] = json.loads(done.out)["mismatches"]
+    assert mismatch["workflow_id"] == wid and mismatch["fields"]["actor"]["audit"] == "mallory"
+
+    # Nothing of the tenant in another process; bad arguments are usage errors.
+    other = await cli.brain("ops", "verify-audit", "--tenant", tenant, "-p", "lead_scoring")
+    assert other.code == 0 and other.json()["checked"] == 0
+    assert (await cli.brain("ops", "verify-audit", "--limit", "0")).code == 2
+    async with cli.sessions() as s:
+        row = await s.get(RunRow, wid)
+    assert row is not None and row.state == RunState.COMPLETED.value
