@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
 
-from models.reconcile import PassReport, ReconcilePass
+from models.reconcile import SAMPLE, PassReport, ReconcilePass
 from services import closed_runs
 from store.tenancy import ALL_TENANTS, tenant_scope
 
@@ -29,4 +29,9 @@ class ReconcileActivities:
         # Closed runs of every tenant: the explicit bypass of row-level security.
         with tenant_scope(ALL_TENANTS):
             updated = await closed_runs.record_closed(self._sessions, closed)
-        return PassReport(found=len(closed), updated=updated, truncated=truncated)
+        return PassReport(
+            found=len(closed),
+            updated=len(updated),
+            sample=updated[:SAMPLE],
+            truncated=truncated,
+        )

@@ -29,11 +29,17 @@ class ReconcilePass(BaseModel):
     limit: int = 50_000
 
 
+# Ids named in a report: a first pass may write thousands of rows, and a report is a
+# payload (the result is also handed to the next run), which Temporal caps at 2 MB.
+SAMPLE = 50
+
+
 class PassReport(BaseModel):
     # Brain runs closed terminated, timed out, failed or canceled since ``since``.
     found: int
-    # Workflow ids whose row still said open, now set to how the run closed.
-    updated: list[str] = Field(default_factory=list)
+    # Rows that still said open, now set to how their run closed; the first few, by id.
+    updated: int = 0
+    sample: list[str] = Field(default_factory=list, max_length=SAMPLE)
     truncated: bool = False
 
 
@@ -43,4 +49,5 @@ class ReconcileResult(BaseModel):
     as_of: datetime
     since: datetime
     found: int
-    updated: list[str] = Field(default_factory=list)
+    updated: int = 0
+    sample: list[str] = Field(default_factory=list, max_length=SAMPLE)

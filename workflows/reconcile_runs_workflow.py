@@ -34,7 +34,13 @@ class ReconcileRunsWorkflow:
             start_to_close_timeout=_PASS_TIMEOUT,
             retry_policy=_PASS_RETRY,
         )
-        return ReconcileResult(as_of=now, since=since, found=report.found, updated=report.updated)
+        return ReconcileResult(
+            as_of=now,
+            since=since,
+            found=report.found,
+            updated=report.updated,
+            sample=report.sample,
+        )
 
     @staticmethod
     def _start_of_pass(req: ReconcileRuns, now: datetime) -> datetime:
