@@ -5,6 +5,7 @@ Replays recorded or live histories with the workflow code in this checkout throu
 parked for weeks) fails here, naming the run and the event, instead of in production.
 """
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -78,12 +79,25 @@ def replay_check(
         raise typer.Exit(1)
 
 
+def _read(path: Path) -> list[WorkflowHistory]:
+    """One exported history, or a bundle of them (``tests/histories/<process>@<gate>.json``,
+    written by scripts/record_process_histories.py)."""
+    data = json.loads(path.read_text())
+    if isinstance(data, dict) and isinstance(data.get("histories"), dict):
+        return [
+            WorkflowHistory.from_json(f"{path.stem}:{name}", json.dumps(history))
+            for name, history in data["histories"].items()
+        ]
+    return [WorkflowHistory.from_json(path.stem, json.dumps(data))]
+
+
 async def _histories(
     workflow_id: str | None, process: Process | None, limit: int, files: list[Path]
 ) -> AsyncIterator[WorkflowHistory]:
     for path in files:
         try:
-            yield WorkflowHistory.from_json(path.stem, path.read_text())
+            for history in _read(path):
+                yield history
         except (OSError, ValueError) as err:
             fail("BadHistory", f"cannot read {path}: {err}")
     if workflow_id is None and process is None:

@@ -2,8 +2,6 @@
 proposals validate, output is deterministic, and the rules do what their rationale says."""
 
 import asyncio
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,19 +18,13 @@ from processes.kit.rules import RULES_MODEL_NAME
 from processes.lead_scoring import LeadScoringInput, score_lead, tier_for
 from processes.product_sourcing import ProductSourcingInput, source_product
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-# SPEC §1 default thresholds.
-THRESHOLDS = {
-    Process.LEAD_SCORING: 0.85,
-    Process.PRODUCT_SOURCING: 0.90,
-    Process.CAMPAIGN_TUNING: 0.75,
-    Process.CONTENT_GENERATION: 0.80,
-}
-RULES = {
-    Process.LEAD_SCORING: score_lead,
-    Process.PRODUCT_SOURCING: source_product,
-    Process.CAMPAIGN_TUNING: tune_campaign,
-    Process.CONTENT_GENERATION: generate_content,
+# SPEC §1 default policies: (HITL on, threshold).
+SPEC_POLICIES = {
+    "lead_scoring": (True, 0.85),
+    "product_sourcing": (True, 0.90),
+    "campaign_tuning": (False, 0.75),
+    "content_generation": (False, 0.80),
+    "testimonial_generation": (True, 0.85),
 }
 # Inputs refuse control characters (they never reach the rules); everything else goes.
 _printable = st.characters(exclude_categories=["Cc", "Cs"])
@@ -42,8 +34,18 @@ PROPERTY_SETTINGS = settings(
 
 
 def _example(process: Process, kind: str) -> BaseModel:
-    data = json.loads((EXAMPLES / f"{process.value}_{kind}.json").read_text())
-    return process.definition.input_model.model_validate(data)
+    return process.definition.parse_input(process.definition.examples[kind])
+
+
+def _threshold(process: Process) -> float:
+    return process.definition.default_policy.confidence_threshold
+
+
+def test_default_policies_are_the_specs() -> None:
+    found = {
+        p.value: (p.definition.default_policy.hitl_enabled, _threshold(p)) for p in Process
+    }
+    assert found == SPEC_POLICIES
 
 
 def _propose(process: Process, run_input: BaseModel | dict[str, Any]) -> AIResult:
@@ -68,7 +70,7 @@ def test_confident_example_clears_default_threshold(process: Process) -> None:
     run_input = _example(process, "confident")
     res = _propose(process, run_input)
     _check_result(process, run_input, res)
-    assert res.confidence >= THRESHOLDS[process]
+    assert res.confidence >= _threshold(process)
 
 
 @pytest.mark.parametrize("process", list(Process))
@@ -76,15 +78,16 @@ def test_unsure_example_stays_below_default_threshold(process: Process) -> None:
     run_input = _example(process, "unsure")
     res = _propose(process, run_input)
     _check_result(process, run_input, res)
-    assert res.confidence < THRESHOLDS[process]
+    assert res.confidence < _threshold(process)
 
 
 @pytest.mark.parametrize("process", list(Process))
 @pytest.mark.parametrize("kind", ["confident", "unsure"])
 def test_deterministic(process: Process, kind: str) -> None:
     run_input = _example(process, kind)
-    first = RULES[process](run_input)
-    again = RULES[process](process.definition.input_model.model_validate(run_input.model_dump()))
+    rules = process.definition.rules
+    first = rules(run_input)
+    again = rules(process.definition.input_model.model_validate(run_input.model_dump()))
     assert first == again
     assert first.model_dump_json() == again.model_dump_json()
 

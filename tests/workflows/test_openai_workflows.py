@@ -142,7 +142,7 @@ async def openai_brain(brain: Brain, fake_openai: FakeOpenAIServer) -> AsyncIter
 
 
 def _body(process: Process) -> dict:
-    return json.loads((EXAMPLES / f"{process.value}_confident.json").read_text())
+    return dict(process.definition.examples["confident"])
 
 
 async def _status(handle: WorkflowHandle) -> RunStatus:
@@ -152,7 +152,7 @@ async def _status(handle: WorkflowHandle) -> RunStatus:
 # --- A good answer: a confident proposal that applies on its own -------------------------
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(GOOD))
 async def test_good_answer_applies_on_its_own_with_the_call_accounted(
     openai_brain: Brain, fake_openai: FakeOpenAIServer, process: Process
 ) -> None:
@@ -192,7 +192,7 @@ async def test_good_answer_applies_on_its_own_with_the_call_accounted(
 # --- An unusable answer: parked for a person, whatever the policy --------------------------
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(UNUSABLE))
 async def test_unusable_answer_parks_with_the_reason_and_a_person_supplies_the_proposal(
     openai_brain: Brain, fake_openai: FakeOpenAIServer, process: Process
 ) -> None:

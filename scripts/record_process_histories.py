@@ -1,0 +1,162 @@
+"""Record every process's paths through the gate into one bundle per process and gate
+version: ``tests/histories/<process>@<gate>.json`` (``tests/workflows/test_replay.py``
+replays each; ``tests/processes/test_completeness.py`` requires one per process).
+
+    .venv/bin/python scripts/record_process_histories.py            # every missing bundle
+    .venv/bin/python scripts/record_process_histories.py testimonial_generation
+
+Bundles are added, never overwritten: a bundle recorded before a change to the gate keeps
+proving that the runs it stands for still replay. After a change behind ``workflow.patched``
+bump ``GATE`` below (and log the patch in hitl/PATCHES.md), then record again.
+"""
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from activities.rules_model import RulesModel  # noqa: E402
+from hitl.gate import GatedWorkflow  # noqa: E402
+from models.hitl import DecideRequest, PolicyChange  # noqa: E402
+from models.processes import Action, Channel, Process  # noqa: E402
+from services.starting import start_process  # noqa: E402
+from store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
+from store.policies import PolicyStore  # noqa: E402
+from temporal.handlers import POLICY_CHANGED_SIGNAL  # noqa: E402
+from temporal.sandbox import WORKFLOW_RUNNER  # noqa: E402
+from temporal.search_attributes import ALL  # noqa: E402
+from workers.registry import WORKFLOWS, build_activities  # noqa: E402
+
+OUT = ROOT / "tests" / "histories"
+# The gate's shape these bundles record (hitl/PATCHES.md): bump it with a new patch.
+GATE = "gate-v3"
+# The paths every process records.
+SHAPES = ("auto", "approved", "rejected", "edited", "released_by_policy")
+
+
+def bundle_path(process: str) -> Path:
+    return OUT / f"{process}@{GATE}.json"
+
+
+class Recorder:
+    def __init__(self, client: Client, policies: PolicyStore, sessions: Any, queue: str) -> None:
+        self.client, self.policies, self.sessions, self.queue = client, policies, sessions, queue
+
+    async def start(self, process: Process, tenant: str, example: str) -> WorkflowHandle:
+        run = await start_process(
+            self.client,
+            self.sessions,
+            process=process,
+            tenant=tenant,
+            requested_by="recorder",
+            body=dict(process.definition.examples[example]),
+            task_queue=self.queue,
+        )
+        return self.client.get_workflow_handle(run.workflow_id)
+
+    async def parked(self, process: Process, tenant: str) -> WorkflowHandle:
+        await self.policies.set(process, tenant, changed_by="recorder", hitl_enabled=True)
+        handle = await self.start(process, tenant, "confident")
+        for _ in range(400):
+            status = await handle.query(GatedWorkflow.status)
+            if status.state == "awaiting_approval":
+                return handle
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"{handle.id} never parked")
+
+    async def decide(self, handle: WorkflowHandle, action: Action, **kw: Any) -> None:
+        # As an operator over Temporal (channel signal): no REST door key needed here.
+        request = DecideRequest(action=action, by="alice", channel=Channel.SIGNAL, **kw)
+        await handle.execute_update(GatedWorkflow.decide, request)
+
+    async def shape(self, process: Process, shape: str) -> WorkflowHandle:
+        tenant = f"rec-{shape}"
+        if shape == "auto":
+            await self.policies.set(
+                process, tenant, changed_by="r", hitl_enabled=False, confidence_threshold=0.0
+            )
+            return await self.start(process, tenant, "confident")
+        handle = await self.parked(process, tenant)
+        if shape == "approved":
+            await self.decide(handle, Action.APPROVE)
+        elif shape == "rejected":
+            await handle.signal(GatedWorkflow.reject, {"by": "ops", "comment": "not now"})
+        elif shape == "edited":
+            await self.decide(handle, Action.APPROVE, edits={"rationale": "Edited by a person."})
+        elif shape == "released_by_policy":
+            policy = await self.policies.set(
+                process, tenant, changed_by="r", hitl_enabled=False, confidence_threshold=0.0
+            )
+            change = PolicyChange(
+                process=process,
+                tenant=tenant,
+                version=policy.version,
+                changed_by="recorder",
+                policy=policy,
+            )
+            await handle.signal(POLICY_CHANGED_SIGNAL, change)
+        return handle
+
+
+async def record(recorder: Recorder, process: Process) -> dict[str, Any]:
+    histories: dict[str, Any] = {}
+    for shape in SHAPES:
+        handle = await recorder.shape(process, shape)
+        await handle.result()
+        history = await handle.fetch_history()
+        histories[shape] = json.loads(history.to_json())
+        print(f"recorded {process.value} {shape}")
+    return {"gate": GATE, "process": process.value, "histories": histories}
+
+
+async def main(wanted: list[str]) -> None:
+    processes = [Process.parse(n) for n in wanted] if wanted else list(Process)
+    missing = [p for p in processes if not bundle_path(p.value).exists()]
+    if not missing:
+        print("every bundle exists; nothing to record")
+        return
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=ALL,
+    )
+    url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'brain.db'}"
+    await migrate(url)
+    sessions = make_sessionmaker(make_engine(url))
+    policies = PolicyStore(sessions)
+    queue = f"record-{uuid.uuid4().hex[:6]}"
+    recorder = Recorder(env.client, policies, sessions, queue)
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(sessions, policies, RulesModel(), client=env.client),
+        workflow_runner=WORKFLOW_RUNNER,
+    ):
+        for process in missing:
+            bundle = await record(recorder, process)
+            bundle_path(process.value).write_text(json.dumps(bundle, indent=1))
+    await env.shutdown()
+
+
+def run(entry: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(entry())
+    sys.stdout.flush()
+    os._exit(0)  # temporalio/sdk-python#300: skip interpreter finalization
+
+
+if __name__ == "__main__":
+    run(lambda: main(sys.argv[1:]))
