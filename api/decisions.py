@@ -45,14 +45,17 @@ async def visible_run(state: AppState, principal: Principal, workflow_id: str) -
     return row
 
 
-def update_id(request: DecideRequest) -> str:
-    """Stable per (approval, action, subject, body): a retried request attaches to the first
-    and gets its answer; a different request by the same person (other edits, another
-    comment) is a new decision, which the run refuses (409) if one was already taken."""
+def update_id(request: DecideRequest, under_vote: dict[str, Any] | None = None) -> str:
+    """Stable per (approval, proposal under vote, action, subject, body): a retried request
+    attaches to the first and gets its answer; a different request by the same person (other
+    edits, another comment) is a new decision, which the run refuses (409) if one was taken.
+    The proposal under vote counts because an edit restarts a quorum: the same approve sent
+    again afterwards is a new vote, not a retry of the old one."""
     body = request.model_dump(mode="json", include={"comment", "edits"})
     key = "\x1f".join(
         (
             request.approval_id or "-",
+            json.dumps(under_vote, sort_keys=True, default=str),
             request.action.value,
             request.by,
             json.dumps(body, sort_keys=True),
@@ -83,7 +86,8 @@ async def decide(
     signature = door.sign(state.door_key, workflow_id, request.model_dump(mode="json"))
     request = request.model_copy(update={"door_signature": signature})
     handle = state.client.get_workflow_handle(workflow_id)
-    call = handle.execute_update(GatedWorkflow.decide, request, id=update_id(request))
+    under_vote = row.approval.get("proposal") if isinstance(row.approval, dict) else None
+    call = handle.execute_update(GatedWorkflow.decide, request, id=update_id(request, under_vote))
     try:
         return answer(await asyncio.wait_for(call, timeout=state.confirm_timeout))
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
