@@ -127,10 +127,11 @@ async def record_decision(state: GateState, run_state: RunState, *, local: bool)
 
 async def record_votes(state: GateState) -> None:
     """Show votes toward a quorum on the run's row, newest last; an older vote's write
-    never overwrites a newer one (the row keeps the highest sequence)."""
+    never overwrites a newer one (the row keeps the highest sequence). The votes count in
+    the workflow whatever happens here: a row that cannot be updated must not end the run."""
     assert state.run is not None
     pending, state.unrecorded_votes = state.unrecorded_votes, []
-    await asyncio.gather(
+    results = await asyncio.gather(
         *(
             workflow.execute_activity_method(
                 AuditActivities.record_vote,
@@ -139,8 +140,11 @@ async def record_votes(state: GateState) -> None:
                 retry_policy=retry.DB_STEP_RETRY,
             )
             for sequence, approval in pending
-        )
+        ),
+        return_exceptions=True,
     )
+    for failed in (r for r in results if isinstance(r, ActivityError)):
+        workflow.logger.warning("votes not shown on the run's row: %s", failed.cause or failed)
 
 
 async def apply(definition: ProcessDefinition, state: GateState) -> None:
@@ -196,14 +200,18 @@ async def record_outcome(
 
 
 async def publish(state: GateState, kind: str, sequence: int) -> None:
-    """A reminder or the escalation of the pending approval (webhooks)."""
+    """A reminder or the escalation of the pending approval (webhooks). Telling people is
+    never a reason for the run to fail: a publish that fails for good is logged."""
     assert state.run is not None and state.approval is not None
-    await workflow.execute_activity_method(
-        GateEventActivities.publish_gate_event,
-        GateEvent(run=state.run, type=kind, approval=state.approval, sequence=sequence),
-        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
-        retry_policy=retry.DB_STEP_RETRY,
-    )
+    try:
+        await workflow.execute_activity_method(
+            GateEventActivities.publish_gate_event,
+            GateEvent(run=state.run, type=kind, approval=state.approval, sequence=sequence),
+            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+            retry_policy=retry.DB_STEP_RETRY,
+        )
+    except ActivityError as err:
+        workflow.logger.warning("%s not published: %s", kind, err.cause or err)
 
 
 def deadline(state: GateState) -> timedelta:
