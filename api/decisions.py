@@ -4,8 +4,10 @@ and a cancel. Temporal's answers are translated into the API's error hierarchy h
 import asyncio
 import hashlib
 import json
+import logging
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -17,13 +19,17 @@ from api import errors, queries
 from api.auth import Principal
 from api.schemas import ApproveBody, CancelResponse, RejectBody, VoteRecorded
 from api.state import AppState
+from core.gate_metrics import default_metrics
 from hitl.gate import GatedWorkflow
+from models.activity_io import RunRef
 from models.hitl import DecideOutcome, DecideRequest, Decision
-from models.processes import Action, Channel, RunState
+from models.processes import Action, Channel, Process, RunState
 from models.tables import RunRow
+from store import audit, runs
 from temporal import door
 from temporal import errors as types
 
+log = logging.getLogger(__name__)
 # A retry is safe (the update id dedupes), so tell clients to come back soon.
 _RETRY_AFTER_SECONDS = 2
 # The refusals that mean "the approval moved on" (409); the API's error classes carry the
@@ -89,7 +95,7 @@ async def decide(
     under_vote = row.approval.get("proposal") if isinstance(row.approval, dict) else None
     call = handle.execute_update(GatedWorkflow.decide, request, id=update_id(request, under_vote))
     try:
-        return answer(await asyncio.wait_for(call, timeout=state.confirm_timeout))
+        outcome = await asyncio.wait_for(call, timeout=state.confirm_timeout)
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise _not_confirmed() from None
     except WorkflowUpdateFailedError as e:
@@ -104,6 +110,38 @@ async def decide(
         if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise _not_confirmed() from None
         raise
+    if outcome.decision is not None:
+        await _record_confirmed(state, row, outcome.decision)
+    return answer(outcome)
+
+
+async def _record_confirmed(state: AppState, row: RunRow, decision: Decision) -> None:
+    """Audit the decision the run just confirmed, before answering, so the caller reads its
+    own write (the run's activities write the same row a moment later; the first write wins,
+    per approval). Safe here: an Update's result comes back only once the workflow task that
+    took the decision has been committed. A failure is left to those activities."""
+    run = RunRef(
+        workflow_id=row.workflow_id,
+        run_id=row.run_id or "",
+        tenant=row.tenant,
+        process=Process(row.process),
+    )
+    rejected = decision.action is Action.REJECT
+    try:
+        async with state.sessions.begin() as session:
+            inserted = await audit.record(session, run, decision)
+            await runs.set_fields(
+                session,
+                row.workflow_id,
+                only_state=RunState.AWAITING_APPROVAL.value,
+                decision=decision.model_dump(mode="json"),
+                **({"state": RunState.REJECTED.value} if rejected else {}),
+            )
+    except (SQLAlchemyError, OSError) as err:
+        log.warning("decision on %s confirmed; its audit row is left to the run: %s", run, err)
+        return
+    if inserted:
+        default_metrics().decided(run.process, decision, row.requested_at)
 
 
 def answer(outcome: DecideOutcome) -> Decision | VoteRecorded:

@@ -31,15 +31,17 @@ async def get_run(sessions: Sessions, workflow_id: str) -> RunRow | None:
 
 async def list_runs(
     sessions: Sessions,
-    tenant: str,
+    tenant: str | None,
     *,
     process: Process | None,
     state: RunState | None,
     page_size: int,
     page_token: str | None,
 ) -> tuple[list[RunRow], str | None]:
-    """Newest first, keyed by (created_at, workflow_id)."""
-    stmt = select(RunRow).where(RunRow.tenant == tenant)
+    """Newest first, keyed by (created_at, workflow_id); ``tenant=None``: every tenant."""
+    stmt = select(RunRow)
+    if tenant is not None:
+        stmt = stmt.where(RunRow.tenant == tenant)
     if process is not None:
         stmt = stmt.where(RunRow.process == process.value)
     if state is not None:
@@ -60,16 +62,16 @@ async def list_runs(
 
 async def list_approvals(
     sessions: Sessions,
-    tenant: str,
+    tenant: str | None,
     *,
     process: Process | None,
     page_size: int,
     page_token: str | None,
 ) -> tuple[list[RunRow], str | None]:
     """Pending approvals, oldest first, keyed by (requested_at, workflow_id)."""
-    stmt = select(RunRow).where(
-        RunRow.tenant == tenant, RunRow.state == RunState.AWAITING_APPROVAL.value
-    )
+    stmt = select(RunRow).where(RunRow.state == RunState.AWAITING_APPROVAL.value)
+    if tenant is not None:
+        stmt = stmt.where(RunRow.tenant == tenant)
     if process is not None:
         stmt = stmt.where(RunRow.process == process.value)
     key = paging.decode(page_token, _ts, paging.text)
@@ -92,7 +94,7 @@ async def list_approvals(
 
 async def list_audit(
     sessions: Sessions,
-    tenant: str,
+    tenant: str | None,
     *,
     workflow_id: str | None,
     process: Process | None,
@@ -100,7 +102,9 @@ async def list_audit(
     page_token: str | None,
 ) -> tuple[list[DecisionRow], str | None]:
     """Newest first, keyed by the row id."""
-    stmt = select(DecisionRow).where(DecisionRow.tenant == tenant)
+    stmt = select(DecisionRow)
+    if tenant is not None:
+        stmt = stmt.where(DecisionRow.tenant == tenant)
     if workflow_id is not None:
         stmt = stmt.where(DecisionRow.workflow_id == workflow_id)
     if process is not None:

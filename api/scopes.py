@@ -27,6 +27,16 @@ def insight_tenant(principal: Principal, asked: str | None) -> str:
     return principal.tenant
 
 
+def list_tenant(principal: Principal, asked: str | None) -> str | None:
+    """The tenant a list or the inbox covers (SPEC §4): the caller's own; a super admin may
+    name another, or ``*`` for every tenant (``None`` here)."""
+    if asked is not None and asked != principal.tenant and principal.role is not Role.super_admin:
+        raise Forbidden("only a super admin may list another tenant's runs")
+    if asked == GLOBAL_TENANT:
+        return None
+    return asked or principal.tenant
+
+
 def change_log_tenants(principal: Principal, asked: str | None) -> list[str] | None:
     """The tenants whose policy changes to list (``None``: every one). An admin sees its
     own tenant's and the global rows' (``*``), which apply to it too; a super admin sees

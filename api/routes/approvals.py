@@ -10,6 +10,7 @@ from api.errors import responses
 from api.paging import PageSize, PageToken
 from api.params import WorkflowId
 from api.schemas import ApprovalView, ApproveBody, Page, ProcessName, RejectBody, VoteRecorded
+from api.scopes import TenantFilter, list_tenant
 from api.views import approval_view
 from models.hitl import Decision
 from models.processes import Action
@@ -26,11 +27,12 @@ async def list_approvals(
     process: Annotated[ProcessName | None, Query()] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
+    tenant: TenantFilter = None,
 ) -> Page[ApprovalView]:
     """Pending approvals of the caller's tenant, oldest first."""
     rows, token = await queries.list_approvals(
         state.sessions,
-        principal.tenant,
+        list_tenant(principal, tenant),
         process=process,
         page_size=page_size,
         page_token=page_token,

@@ -10,6 +10,7 @@ from api.errors import responses
 from api.paging import PageSize, PageToken
 from api.params import WorkflowIdFilter
 from api.schemas import AuditEntry, Page, ProcessName
+from api.scopes import TenantFilter, list_tenant
 from api.views import audit_view
 
 router = APIRouter(tags=["audit"])
@@ -23,10 +24,11 @@ async def list_audit(
     process: Annotated[ProcessName | None, Query()] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
+    tenant: TenantFilter = None,
 ) -> Page[AuditEntry]:
     rows, token = await queries.list_audit(
         state.sessions,
-        principal.tenant,
+        list_tenant(principal, tenant),
         workflow_id=workflow_id,
         process=process,
         page_size=page_size,

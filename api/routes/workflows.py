@@ -12,6 +12,7 @@ from api.errors import responses
 from api.paging import PageSize, PageToken
 from api.params import WorkflowId
 from api.schemas import CancelResponse, Page, ProcessName, StartResponse, WorkflowView
+from api.scopes import TenantFilter, list_tenant
 from api.views import run_view
 from models.processes import Process, RunState
 from processes import DEFINITIONS
@@ -115,11 +116,12 @@ async def list_workflows(
     run_state: Annotated[RunState | None, Query(alias="state")] = None,
     page_size: PageSize = 50,
     page_token: PageToken = None,
+    tenant: TenantFilter = None,
 ) -> Page[WorkflowView]:
     """The caller's tenant's runs, newest first."""
     rows, token = await queries.list_runs(
         state.sessions,
-        principal.tenant,
+        list_tenant(principal, tenant),
         process=process,
         state=run_state,
         page_size=page_size,
