@@ -7,6 +7,10 @@ A delivered signal is in the run's history, so the run will act on it: its row i
 with the version right away. The next pass then looks only for runs that parked late (read
 the older policy just before the change), not for the ones still working through the
 signal, which would otherwise be signalled again every pass until they had.
+
+A global change reaches the parked runs of every tenant: the one place the broadcast reads
+across tenants, in the explicit ``ALL_TENANTS`` scope (row-level security, store/rls.py).
+A tenant's change stays in that tenant's scope.
 """
 
 import asyncio
@@ -23,6 +27,7 @@ from models.hitl import GLOBAL_TENANT, Policy, PolicyChange
 from models.processes import Process, RunState
 from models.tables import RunRow, utcnow
 from store.policies import PolicyStore
+from store.tenancy import ALL_TENANTS, tenant_scope
 from temporal.handlers import POLICY_CHANGED_SIGNAL
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,11 @@ class BroadcastActivities:
 
     @activity.defn
     async def signal_stale_runs(self, req: SignalStaleRuns) -> SignalReport:
+        scope = ALL_TENANTS if req.change.tenant == GLOBAL_TENANT else req.change.tenant
+        with tenant_scope(scope):
+            return await self._signal_stale_runs(req)
+
+    async def _signal_stale_runs(self, req: SignalStaleRuns) -> SignalReport:
         change = req.change
         stale = await self._stale(change, req.limit)
         if not stale:

@@ -24,6 +24,7 @@ from api.routes import (
     workflows,
 )
 from api.state import AppState, build_state, close_state
+from api.tenancy import TenantScopeReset
 from core.settings import DEV_JWT_SECRET_REFUSED, Settings, get_settings
 from core.telemetry import instrument_app
 from temporal.door import derive_key
@@ -92,5 +93,7 @@ def create_app(
     install_docs(app)
     document_edge_errors(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Every request starts with no tenant; authenticating binds the caller's (api/tenancy.py).
+    app.add_middleware(TenantScopeReset)
     instrument_app(app, tracer_provider)
     return app

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from api.auth import Principal, Role, decode_token
 from api.errors import Forbidden, Unauthorized
 from api.state import AppState
+from api.tenancy import bind_principal
 from core.settings import Settings
 from store.policies import PolicyStore
 
@@ -64,6 +65,8 @@ async def get_principal(
         max_ttl_seconds=settings.jwt_max_ttl_seconds,
     )
     await state.limiter.hit(principal.tenant, principal.sub)
+    # From here on the request's queries see this caller's tenant only (row-level security).
+    bind_principal(principal)
     return principal
 
 

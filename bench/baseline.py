@@ -129,7 +129,8 @@ async def run_worker() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    engine = make_engine(os.environ["BRAIN_DATABASE_URL"])
+    # Not Brain: its own table, no tenants, created here, so the owner's plain connection.
+    engine = make_engine(os.environ["BRAIN_DATABASE_URL"], app_role=False)
     await create_table(engine)
     client = await Client.connect(
         os.environ["BRAIN_TEMPORAL_ADDRESS"], data_converter=pydantic_data_converter

@@ -17,6 +17,7 @@ from bench.rawhttp import RawConnection
 from bench.stack import JWT_SECRET
 from bench.stats import now
 from models.tables import RunRow
+from store.tenancy import tenant_scope
 
 LEAD: dict[str, Any] = {
     "name": "Ada Lovelace",
@@ -178,5 +179,7 @@ async def count_runs(sessions: async_sessionmaker[AsyncSession], tenant: str, st
         .select_from(RunRow)
         .where(RunRow.tenant == tenant, RunRow.state == state)  # type: ignore[arg-type]
     )
-    async with sessions() as session:
-        return int((await session.execute(stmt)).scalar_one())
+    # The bench's tenant's rows, as its API would see them (row-level security).
+    with tenant_scope(tenant):
+        async with sessions() as session:
+            return int((await session.execute(stmt)).scalar_one())

@@ -19,6 +19,7 @@ from models.processes import Process
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
+from store.tenancy import ALL_TENANTS, tenant_scope
 from temporal.client import connect
 
 T = TypeVar("T")
@@ -86,15 +87,20 @@ async def temporal(settings: Settings) -> Client:
 
 @asynccontextmanager
 async def database(
-    settings: Settings, *, migrate_first: bool = True
+    settings: Settings, *, migrate_first: bool = True, tenant: str = ALL_TENANTS
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on the app database; migrated first so a fresh clone just works."""
+    """Sessions on the app database; migrated first so a fresh clone just works.
+
+    ``tenant``: whose rows the sessions may touch under row-level security. The CLI is the
+    operators' tool and holds the database's own credentials, so its default is every
+    tenant (``*``); a command about one tenant's data passes that tenant."""
     url = settings.effective_database_url
     if migrate_first:
         await migrate(url)
     engine = make_engine(url)
     try:
-        yield make_sessionmaker(engine)
+        with tenant_scope(tenant):
+            yield make_sessionmaker(engine)
     finally:
         await engine.dispose()
 

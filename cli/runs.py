@@ -91,7 +91,7 @@ async def _start(
     settings: Settings, process: Any, body: Any, tenant: str, by: str, key: str | None
 ) -> None:
     client = await temporal(settings)
-    async with database(settings) as sessions:
+    async with database(settings, tenant=tenant) as sessions:
         try:
             started = await start_process(
                 client,

@@ -59,7 +59,7 @@ def add(
 
 
 async def _add(settings: Settings, tenant: str, **spec: str | list[str] | None) -> None:
-    async with database(settings) as sessions:
+    async with database(settings, tenant=tenant) as sessions:
         try:
             row = await create_subscription(
                 WebhookStore(sessions),
@@ -79,7 +79,7 @@ def list_webhooks(tenant: Tenant) -> None:
 
 
 async def _list(settings: Settings, tenant: str) -> None:
-    async with database(settings) as sessions:
+    async with database(settings, tenant=tenant) as sessions:
         rows = await WebhookStore(sessions).for_tenant(tenant)
     echo_json([row.model_dump(mode="json", exclude={"secret"}) for row in rows])
 
@@ -91,7 +91,7 @@ def remove(subscription_id: SubscriptionId, tenant: Tenant) -> None:
 
 
 async def _remove(settings: Settings, tenant: str, subscription_id: str) -> None:
-    async with database(settings) as sessions:
+    async with database(settings, tenant=tenant) as sessions:
         if not await WebhookStore(sessions).remove(tenant, subscription_id):
             fail("NotFound", f"no webhook {subscription_id!r} for tenant {tenant!r}")
     echo_json({"id": subscription_id, "removed": True})
@@ -108,7 +108,7 @@ def deliveries(
 
 
 async def _deliveries(settings: Settings, tenant: str, subscription_id: str, limit: int) -> None:
-    async with database(settings) as sessions:
+    async with database(settings, tenant=tenant) as sessions:
         store = WebhookStore(sessions)
         if await store.get(tenant, subscription_id) is None:
             fail("NotFound", f"no webhook {subscription_id!r} for tenant {tenant!r}")

@@ -1,4 +1,10 @@
-"""Engines, sessions and schema migrations for app data (SQLite embedded, PostgreSQL in prod)."""
+"""Engines, sessions and schema migrations for app data (SQLite embedded, PostgreSQL in prod).
+
+On PostgreSQL the app's engines act as the ``brain_app`` role under row-level security
+(``store/rls.py``): each connection takes the role on at startup, and each transaction
+tells the database whose rows it may touch, the tenant of the caller's ``tenant_scope``
+(``store/tenancy.py``). Migrations run as the connecting user, the tables' owner.
+"""
 
 import asyncio
 import logging
@@ -9,13 +15,16 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from store import rls
+from store.tenancy import current_tenant
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +44,47 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kw: Any) -> AsyncEngine:
+def make_engine(url: str, *, app_role: bool = True, **kw: Any) -> AsyncEngine:
+    """``app_role``: on PostgreSQL, act as ``brain_app`` under row-level security; only the
+    migrations' engines (the tables' owner) turn it off."""
     if is_sqlite(url):
         return _sqlite_engine(url, **kw)
     kw = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **kw}
-    if make_url(url).get_driver_name() == "asyncpg":
+    parsed = make_url(url)
+    connect_args = dict(kw.get("connect_args") or {})
+    if parsed.get_driver_name() == "asyncpg":
         # asyncpg waits 60 s for an unreachable host by default; fail well before that.
-        kw.setdefault("connect_args", {"timeout": 10})
-    return create_async_engine(url, **kw)
+        connect_args.setdefault("timeout", 10)
+    if app_role:
+        connect_args = _as_app_role(parsed, connect_args)
+    kw["connect_args"] = connect_args
+    engine = create_async_engine(url, **kw)
+    if app_role:
+        event.listen(engine.sync_engine, "begin", _set_tenant)
+    return engine
+
+
+def _as_app_role(url: URL, connect_args: dict[str, Any]) -> dict[str, Any]:
+    # The role as a startup parameter is SET ROLE without a round trip, and RESET ROLE
+    # returns to it, not to the login user.
+    if url.get_driver_name() == "asyncpg":
+        settings = {**connect_args.get("server_settings", {}), "role": rls.APP_ROLE}
+        return {**connect_args, "server_settings": settings}
+    options = f"{connect_args.get('options', '')} -c role={rls.APP_ROLE}".strip()
+    return {**connect_args, "options": options}
+
+
+_SET_TENANT = text(f"SELECT set_config('{rls.SETTING}', :tenant, :local)")
+
+
+def _set_tenant(conn: Connection) -> None:
+    """At BEGIN: the caller's tenant, for this transaction only, so a pooled connection never
+    carries one caller's tenant to the next. One round trip per transaction, the statement
+    prepared once per connection (tests/store/test_rls_cost.py counts them)."""
+    # Under AUTOCOMMIT each statement is its own transaction: a transaction-local value would
+    # be gone before the next one, so set it for the session (the next BEGIN overwrites it).
+    local = conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+    conn.execute(_SET_TENANT, {"tenant": current_tenant(), "local": local})
 
 
 def _sqlite_engine(url: str, **kw: Any) -> AsyncEngine:
@@ -101,7 +143,7 @@ def _migrate_in_thread(url: str) -> None:
 
 
 async def _migrate(url: str) -> None:
-    engine = make_engine(url)
+    engine = make_engine(url, app_role=False)
     try:
         async with engine.connect() as conn:
             # SQLite: a second migrator waits at BEGIN (busy_timeout) instead of failing
@@ -129,6 +171,10 @@ def _upgrade(conn: Connection, url: str) -> None:
     # env.py uses this connection instead of opening its own (and its own event loop).
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, "head")
+    # Again after every upgrade: a table a later migration added without protecting it
+    # gets its policy here, in the same transaction (a no-op when nothing is missing).
+    if conn.dialect.name == "postgresql" and (changed := rls.secure(conn)):
+        log.warning("row-level security was missing on %s; applied", ", ".join(changed))
     conn.commit()
 
 

@@ -9,6 +9,7 @@ from temporalio.runtime import Runtime
 
 from core.settings import Settings
 from core.telemetry import tracing_interceptors
+from temporal.tenant_scope import TenantScopeInterceptor
 
 
 def _tls(settings: Settings) -> TLSConfig | bool:
@@ -34,7 +35,9 @@ async def connect(
     """Traced when ``tracer_provider`` is given or an exporter is configured
     (``core.telemetry``); workers built from this client then trace their workflows and
     activities as well.
-    ``runtime``: one that exports the SDK's own metrics (``core.metrics.sdk_runtime``)."""
+    ``runtime``: one that exports the SDK's own metrics (``core.metrics.sdk_runtime``).
+    Workers built from the client run each activity in its run's tenant scope
+    (``temporal.tenant_scope``)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
@@ -43,6 +46,10 @@ async def connect(
         ),
         tls=_tls(settings),
         data_converter=pydantic_data_converter,
-        interceptors=[*tracing_interceptors(tracer_provider), *interceptors],
+        interceptors=[
+            *tracing_interceptors(tracer_provider),
+            TenantScopeInterceptor(),
+            *interceptors,
+        ],
         runtime=runtime,
     )

@@ -18,14 +18,25 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.db import make_engine, make_sessionmaker, migrate
 from store.scratch import scratch_postgres
+from store.tenancy import ALL_TENANTS, bind_tenant
 from temporal import door
 from temporal.door import derive_key
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
+from temporal.tenant_scope import TenantScopeInterceptor
 
 if TYPE_CHECKING:
     from tests.support import Brain
 
 PG_ADMIN_DSN = os.environ.get("BRAIN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Test code reads and seeds every tenant's rows: it acts as ``*`` under PostgreSQL's
+    row-level security. Bound before the session's event loop exists, so every test and
+    fixture inherits it; the app's entry points set their own scope regardless (each
+    activity its run's tenant, each API request its caller's), and those are what the
+    tests exercise (tests/store/test_rls.py)."""
+    bind_tenant(ALL_TENANTS)
 
 
 def _temporal_binary() -> str:
@@ -44,6 +55,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_log_level="error",
+        # As temporal.client.connect does: workers run activities in their run's tenant scope.
+        interceptors=[TenantScopeInterceptor()],
     )
     try:
         yield env

@@ -16,6 +16,7 @@ from api.deps import Admin, StateDep
 from core.gate_metrics import parked_runs
 from models.processes import RunState
 from models.tables import RunRow
+from store.tenancy import ALL_TENANTS, tenant_scope
 
 router = APIRouter(tags=["metrics"])
 log = logging.getLogger(__name__)
@@ -37,9 +38,12 @@ async def _parked_counts(state: StateDep) -> dict[str, int]:
         .where(RunRow.state == RunState.AWAITING_APPROVAL.value)  # type: ignore[arg-type]
         .group_by(RunRow.process)
     )
-    async with state.sessions() as session:
-        rows = await session.execute(query)
-        return {process: int(count) for process, count in rows.all()}
+    # The gauge counts every tenant's runs (see above): the one read here that bypasses the
+    # caller's tenant scope.
+    with tenant_scope(ALL_TENANTS):
+        async with state.sessions() as session:
+            rows = await session.execute(query)
+            return {process: int(count) for process, count in rows.all()}
 
 
 @router.get("/metrics", name="metrics", include_in_schema=False)

@@ -42,7 +42,7 @@ def _run(connection: Connection) -> None:
 async def _run_async(url: str) -> None:
     from store.db import make_engine
 
-    engine = make_engine(url)
+    engine = make_engine(url, app_role=False)
     try:
         async with engine.connect() as conn:
             await conn.run_sync(_run)

@@ -17,6 +17,7 @@ from models.hitl import GLOBAL_TENANT, PolicyChange
 from models.processes import Process
 from models.workflow_io import ProcessStart
 from store import runs
+from store.tenancy import NO_TENANT, tenant_scope
 from tests.support import LEAD, Brain
 from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
@@ -87,7 +88,10 @@ async def _one_pass_tells_each_once(
     change = PolicyChange(process=Process.LEAD_SCORING, version=version, changed_by="root")
     acts = BroadcastActivities(brain.client, brain.db.sessions, brain.policies)
     env = ActivityEnvironment()
-    first = await env.run(acts.signal_stale_runs, SignalStaleRuns(change=change))
+    # As on a worker: no tenant scope but the one the activity opens itself (on PostgreSQL,
+    # row-level security then shows it every tenant's parked runs, and only for this pass).
+    with tenant_scope(NO_TENANT):
+        first = await env.run(acts.signal_stale_runs, SignalStaleRuns(change=change))
     # Other tests' parked runs may be stale too; ours must be among them, told once.
     assert first.stale >= 2
     for handle, tenant in waiting:
@@ -99,7 +103,8 @@ async def _one_pass_tells_each_once(
         assert told.policy.approval_timeout_seconds == 90000
     [told_b] = await _told(handle_b)
     assert told_b.policy is not None and told_b.policy.confidence_threshold == 0.5
-    second = await env.run(acts.signal_stale_runs, SignalStaleRuns(change=change))
+    with tenant_scope(NO_TENANT):
+        second = await env.run(acts.signal_stale_runs, SignalStaleRuns(change=change))
     assert second.stale == 0
     for handle, _ in waiting:
         assert len(await _told(handle)) == 1

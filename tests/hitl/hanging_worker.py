@@ -23,6 +23,7 @@ from store.db import make_engine, make_sessionmaker
 from store.policies import PolicyStore
 from temporal.door import derive_key
 from temporal.sandbox import WORKFLOW_RUNNER
+from temporal.tenant_scope import TenantScopeInterceptor
 from tests.support import SECRET
 from workers.registry import WORKFLOWS, build_activities
 
@@ -44,7 +45,9 @@ class HangOnDecision(Interceptor):
 
 
 async def main(address: str, task_queue: str, database_url: str) -> None:
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await Client.connect(
+        address, data_converter=pydantic_data_converter, interceptors=[TenantScopeInterceptor()]
+    )
     sessions = make_sessionmaker(make_engine(database_url))
     activities: list[Any] = build_activities(
         sessions, PolicyStore(sessions), RulesModel(), client=client, door_key=derive_key(SECRET)

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from activities.events import EventActivities
 from models.events import Event
+from store import rls
 from tests.conftest import Database
 from tests.webhooks.conftest import FAST, Hooks, worker_settings
 from tests.webhooks.receiver import Receiver
@@ -25,8 +26,11 @@ def statements(engine: AsyncEngine) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        # Transaction control (SQLite's explicit BEGIN) is not a query.
-        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+        # Transaction control (SQLite's explicit BEGIN) is not a query, nor is the tenant
+        # that PostgreSQL's row-level security reads, set at each BEGIN (store/db.py).
+        if statement.split()[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK"):
+            return
+        if f"set_config('{rls.SETTING}'" not in statement:
             seen.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)

@@ -11,12 +11,15 @@ from temporalio.worker import Worker
 
 from store.db import make_engine, make_sessionmaker
 from temporal.sandbox import WORKFLOW_RUNNER
+from temporal.tenant_scope import TenantScopeInterceptor
 from tests.webhooks.conftest import FAST, worker_settings
 from workers.webhooks import webhook_worker_parts
 
 
 async def main(address: str, task_queue: str, database_url: str) -> None:
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await Client.connect(
+        address, data_converter=pydantic_data_converter, interceptors=[TenantScopeInterceptor()]
+    )
     sessions = make_sessionmaker(make_engine(database_url))
     workflows, activities = webhook_worker_parts(
         sessions, client, worker_settings(task_queue), schedule=FAST
