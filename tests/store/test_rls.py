@@ -223,22 +223,13 @@ async def _in(tenant: str, fn: Any) -> Any:
         return await fn()
 
 
-def _later_table(metadata: MetaData) -> Table:
-    return Table(
-        "later_things",
-        metadata,
-        Column("id", String, primary_key=True),
-        Column("tenant", String, nullable=False),
-    )
-
-
 async def test_a_table_added_later_is_protected_by_the_next_migrate(
     engine: AsyncEngine, db_url: str
 ) -> None:
     """A process table whose migration forgot ``rls.protect``: ``migrate()`` covers it."""
     owner = make_engine(db_url, app_role=False)
     later = MetaData()
-    _later_table(later)
+    Table("later_things", later, Column("id", String, primary_key=True), Column("tenant", String))
     try:
         async with owner.begin() as conn:
             await conn.run_sync(later.create_all)
@@ -289,5 +280,25 @@ async def test_the_migration_downgrades_and_upgrades_again(
                 session.add(RunRow(workflow_id="w", tenant=A, process="lead_scoring", state="s"))
         with tenant_scope(B):
             assert await _tenants(engine, RunRow) == set()
+    finally:
+        await owner.dispose()
+
+
+async def test_protect_is_what_a_later_migration_calls(engine: AsyncEngine, db_url: str) -> None:
+    owner = make_engine(db_url, app_role=False)
+    try:
+        async with owner.begin() as conn:
+            await conn.execute(text("CREATE TABLE stories (id serial PRIMARY KEY, tenant text)"))
+            await conn.run_sync(rls.protect, "stories")
+            await conn.run_sync(rls.protect, "stories")  # again: nothing to do
+            with pytest.raises(LookupError):
+                await conn.run_sync(rls.protect, "no_such_table")
+        with tenant_scope(A):  # the app role may use the id's sequence too
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO stories (tenant) VALUES (:t)"), {"t": A})
+        for tenant, seen in ((A, 1), (B, 0)):
+            with tenant_scope(tenant):
+                async with engine.connect() as conn:
+                    assert await conn.scalar(text("SELECT count(*) FROM stories")) == seen
     finally:
         await owner.dispose()
