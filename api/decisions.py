@@ -195,18 +195,36 @@ async def _first_outcome_or_closed(
     if not isinstance(recorded, dict):
         raise errors.WorkflowClosed("the run is closed; nothing can be decided on it")
     decision = Decision.model_validate(recorded)
-    if (
-        decision.channel is Channel.API
-        and (decision.actor == request.by or request.by in decision.approvers)
-        and decision.action is request.action
-        and request.approval_id in (None, decision.approval_id)
-    ):
+    if _retry_of(decision, request):
         return decision
     # A racing decision won and the run finished before this one reached it.
     raise errors.AlreadyDecided(
         f"approval {decision.approval_id} was already decided "
         f"({decision.action.value} by {decision.actor})"
     )
+
+
+def _retry_of(decision: Decision, request: DecideRequest) -> bool:
+    """Whether ``request`` repeats one that took part in ``decision``: the same person,
+    action and approval, asking for nothing the decision lacks. The same person with other
+    edits or another comment is a second decision, refused (409), not answered with the
+    first as if its edits had applied."""
+    if decision.channel is not Channel.API or decision.action is not request.action:
+        return False
+    if request.approval_id not in (None, decision.approval_id):
+        return False
+    applied, asked = decision.edits or {}, request.edits or {}
+    if len(decision.approvers) <= 1:
+        # One approver: the decision's edits are exactly that request's.
+        if asked != applied:
+            return False
+    elif any(k not in applied or applied[k] != v for k, v in asked.items()):
+        # A quorum merges every voter's edits: a vote's own must be among them.
+        return False
+    if decision.actor == request.by:
+        return (decision.comment or None) == (request.comment or None)
+    # An earlier vote of a quorum: the decision keeps who voted, not each vote's comment.
+    return request.by in decision.approvers
 
 
 async def cancel(state: AppState, principal: Principal, workflow_id: str) -> CancelResponse:
