@@ -96,10 +96,14 @@ class PolicyActivities:
                 req.run.process, req.run.tenant, min_version=req.min_version
             )
         if policy.version < req.min_version:
-            # A cache or replica behind the write that signalled us: try again shortly.
+            # ``effective`` read the database itself (the cache held an older version), and
+            # the broadcast signals only after the write committed: a version the database
+            # does not hold was never written, whoever sent it. Retrying cannot help.
             raise ApplicationError(
-                f"policy version {policy.version} is older than {req.min_version}",
+                f"policy version {req.min_version} does not exist (the newest is "
+                f"{policy.version})",
                 type=errors.POLICY_NOT_CURRENT,
+                non_retryable=True,
             )
         approval = req.approval.under(policy) if req.approval is not None else None
         async with database_step(), self._sessions.begin() as session:

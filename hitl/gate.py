@@ -80,7 +80,8 @@ class GatedWorkflow:
         except asyncio.CancelledError:
             await self._end_without_applying(RunState.CANCELED, None)
             raise
-        except ActivityError as err:
+        except (ActivityError, ApplicationError) as err:
+            # A local activity that fails for good surfaces as its ApplicationError itself.
             await self._end_without_applying(RunState.FAILED, _short(err))
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -390,7 +391,14 @@ class GatedWorkflow:
         if policy is None or not ballot.settled_by_policy(s, policy):
             # It stays parked (or the signal carried nothing usable): read the policy, and
             # record the new threshold and deadline on the run's row for the inbox.
-            policy = await steps.refresh_policy(s, change.version)
+            try:
+                policy = await steps.refresh_policy(s, change.version)
+            except (ActivityError, ApplicationError) as err:
+                # A change that names a version nobody wrote is ignored, never fatal.
+                cause = err.cause if isinstance(err, ActivityError) else err
+                s.ignore(f"policy change ignored: {cause or err}")
+                self._refresh_details()
+                return
             # Anything may have happened during the await; re-check before acting.
             if not self._policy_change_applies(policy.version):
                 return
@@ -481,9 +489,9 @@ def _fields(found: Sequence[object]) -> str:
     return shown + (f" and {len(locs) - 5} more" if len(locs) > 5 else "")
 
 
-def _short(err: ActivityError) -> str:
+def _short(err: ActivityError | ApplicationError) -> str:
     """A failure as a run's error: its type and message, clipped, never a traceback."""
-    cause = err.cause
+    cause = err.cause if isinstance(err, ActivityError) else err
     if isinstance(cause, ApplicationError) and cause.type:
         return f"{cause.type}: {cause.message}"[:500]
     return str(cause or err)[:500]

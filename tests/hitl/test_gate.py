@@ -271,3 +271,20 @@ async def test_a_signal_before_the_gate_opens_is_held_not_lost(brain: Brain) -> 
     assert result.state is RunState.COMPLETED
     [audit] = await brain.audit(handle.id)
     assert (audit.actor, audit.channel) == ("early-bird", "signal")
+
+
+async def test_a_policy_change_naming_a_version_nobody_wrote_is_ignored(brain: Brain) -> None:
+    handle = await brain.start()
+    await parked(handle)
+    forged = {"process": "lead_scoring", "tenant": brain.tenant, "version": 999_999}
+    await handle.signal(POLICY_CHANGED_SIGNAL, {**forged, "changed_by": "mallory"})
+
+    async def ignored() -> Any:
+        status = await handle.query(LeadScoringWorkflow.status)
+        return status if status.ignored_signals else None
+
+    status = await eventually(ignored)
+    assert "999999 does not exist" in status.ignored_signals[-1]
+    assert status.state is RunState.AWAITING_APPROVAL
+    await decide(handle, Action.REJECT)
+    assert (await handle.result()).state is RunState.REJECTED
