@@ -14,8 +14,13 @@ OVERLAP_SECONDS = 3600
 
 
 class ReconcileRuns(BaseModel):
-    """What the schedule starts the workflow with (all defaults in production)."""
+    """What the reconciler starts (and continues as new) with; defaults in production."""
 
+    # Where the next pass starts; None: the first pass, ``first_pass_seconds`` back.
+    since: datetime | None = None
+    every_seconds: float = Field(20.0, gt=0)
+    # Continue as new after this many passes: a short history, few entries in the Web UI.
+    passes_per_run: int = Field(500, ge=1)
     first_pass_seconds: int = Field(FIRST_PASS_SECONDS, ge=1)
     overlap_seconds: int = Field(OVERLAP_SECONDS, ge=0)
     # A bound on one pass; abnormal closes are few, so it is never reached in practice.
@@ -41,13 +46,3 @@ class PassReport(BaseModel):
     updated: int = 0
     sample: list[str] = Field(default_factory=list, max_length=SAMPLE)
     truncated: bool = False
-
-
-class ReconcileResult(BaseModel):
-    """The workflow's result; the schedule hands it to the next run, which starts there."""
-
-    as_of: datetime
-    since: datetime
-    found: int
-    updated: int = 0
-    sample: list[str] = Field(default_factory=list, max_length=SAMPLE)

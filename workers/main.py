@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 from activities.providers import build_provider
 from core.metrics import worker_telemetry
 from core.settings import Settings
-from services.reconcile import ensure_schedule
+from services.reconcile import ensure_reconciler
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
@@ -110,7 +110,7 @@ async def _serve(
             # other half is for them to return and for the worker to report back.
             graceful_shutdown_timeout=timedelta(seconds=stop_within / 2),
         )
-        await ensure_schedule(client, settings.task_queue)  # runs closed outside Brain
+        await ensure_reconciler(client, settings.task_queue)  # runs closed outside Brain
         log.info(
             "worker polling %s on %s (namespace %s)",
             settings.task_queue,

@@ -1,50 +1,59 @@
-"""Reconcile the runs table with Temporal: one pass per scheduled start (every ~20 s, see
-``services/reconcile.py``), so a run terminated or timed out outside Brain shows as such in
-every read within a minute. Internal to Brain; it carries no Brain search attributes, so it
-never shows among the process runs.
+"""Reconcile the runs table with Temporal, for ever: a pass every ~20 s, so a run terminated
+or timed out outside Brain shows as such in every read within a minute. Internal to Brain;
+it carries no Brain search attributes, so it never shows among the process runs.
 
-Each pass starts where the previous successful one ended (its result, which the schedule
-hands to the next run), less an overlap for visibility's lag; the first looks back the
-whole retention.
+One long-lived run per task queue (``services/reconcile.py`` starts it from every worker,
+idempotently), continuing as new every few hundred passes to keep its history short: a
+handful of entries a day in the Web UI's list, where a Schedule would add one per pass.
+Each pass starts where the previous successful one ended, less an overlap for visibility's
+lag; the first looks back the whole retention. A failed pass is logged and retried at the
+next: the loop never ends on its own.
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.reconcile import ReconcileActivities
-    from models.reconcile import ReconcilePass, ReconcileResult, ReconcileRuns
+    from models.reconcile import ReconcilePass, ReconcileRuns
 
 _PASS_TIMEOUT = timedelta(minutes=2)
-# The next scheduled run retries soon anyway; a few quick attempts ride out a blip.
+# The next pass comes soon anyway; a few quick attempts ride out a blip.
 _PASS_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
 
 
 @workflow.defn
 class ReconcileRunsWorkflow:
-    @workflow.run
-    async def run(self, req: ReconcileRuns) -> ReconcileResult:
-        now = workflow.now()
-        since = self._start_of_pass(req, now)
-        report = await workflow.execute_activity_method(
-            ReconcileActivities.reconcile_runs,
-            ReconcilePass(since=since, limit=req.limit),
-            start_to_close_timeout=_PASS_TIMEOUT,
-            retry_policy=_PASS_RETRY,
-        )
-        return ReconcileResult(
-            as_of=now,
-            since=since,
-            found=report.found,
-            updated=report.updated,
-            sample=report.sample,
-        )
+    def __init__(self) -> None:
+        self._passes = 0
+        self._updated = 0
 
-    @staticmethod
-    def _start_of_pass(req: ReconcileRuns, now: datetime) -> datetime:
-        previous = workflow.get_last_completion_result(ReconcileResult)
-        if previous is None:
-            return now - timedelta(seconds=req.first_pass_seconds)
-        return previous.as_of - timedelta(seconds=req.overlap_seconds)
+    @workflow.run
+    async def run(self, req: ReconcileRuns) -> None:
+        since = req.since or workflow.now() - timedelta(seconds=req.first_pass_seconds)
+        for _ in range(req.passes_per_run):
+            started = workflow.now()
+            try:
+                report = await workflow.execute_activity_method(
+                    ReconcileActivities.reconcile_runs,
+                    ReconcilePass(since=since, limit=req.limit),
+                    start_to_close_timeout=_PASS_TIMEOUT,
+                    retry_policy=_PASS_RETRY,
+                )
+            except ActivityError as err:
+                workflow.logger.warning(
+                    "reconcile pass failed; next in %ss: %s", req.every_seconds, err.cause or err
+                )
+            else:
+                self._passes += 1
+                self._updated += report.updated
+                since = started - timedelta(seconds=req.overlap_seconds)
+            await workflow.sleep(timedelta(seconds=req.every_seconds))
+        workflow.continue_as_new(req.model_copy(update={"since": since}))
+
+    @workflow.query(description="Passes done by this run and rows they set.")
+    def progress(self) -> dict[str, int]:
+        return {"passes": self._passes, "updated": self._updated}

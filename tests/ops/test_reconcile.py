@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 from temporalio.client import (
     Client,
-    ScheduleActionStartWorkflow,
-    ScheduleOverlapPolicy,
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
@@ -18,11 +16,11 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.reconcile import ReconcileActivities
 from models.processes import Process, RunState
-from models.reconcile import PassReport, ReconcilePass, ReconcileResult, ReconcileRuns
+from models.reconcile import PassReport, ReconcilePass, ReconcileRuns
 from models.tables import RunRow
 from models.workflow_io import ProcessStart
 from services import closed_runs, replay
-from services.reconcile import ensure_schedule, schedule_id
+from services.reconcile import ensure_reconciler, reconciler_id
 from store import runs
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
 from tests.api.support import Api
@@ -206,24 +204,22 @@ async def test_a_replayed_run_is_not_overwritten_by_its_old_execution(
     await brain.client.get_workflow_handle(handle.id).terminate("test over")
 
 
-async def test_the_schedule_exists_once_and_runs_the_reconciliation(
+async def test_the_reconciler_runs_once_per_queue_and_keeps_reconciling(
     brain: Brain, tmp_path: Path
 ) -> None:
     handle = await park(brain)
     await terminate_with_cli(brain.client, handle.id, tmp_path)
-    job = ReconcileRuns(first_pass_seconds=3600)
-    sid = await ensure_schedule(brain.client, brain.task_queue, timedelta(seconds=1), job)
-    assert sid == schedule_id(brain.task_queue) == f"brain-reconcile-runs:{brain.task_queue}"
-    schedule = brain.client.get_schedule_handle(sid)
+    # Short passes, and a continue-as-new after two of them, to see the loop carry on.
+    job = ReconcileRuns(first_pass_seconds=3600, every_seconds=0.5, passes_per_run=2)
+    wid = await ensure_reconciler(brain.client, brain.task_queue, job)
+    assert wid == reconciler_id(brain.task_queue) == f"brain-reconcile-runs:{brain.task_queue}"
+    reconciler = brain.client.get_workflow_handle(wid)
     try:
-        # Idempotent: a second worker finds it as it is.
-        assert await ensure_schedule(brain.client, brain.task_queue, timedelta(seconds=1), job)
-        described = await schedule.describe()
-        action = described.schedule.action
-        assert isinstance(action, ScheduleActionStartWorkflow)
-        assert (action.workflow, action.task_queue) == ("ReconcileRunsWorkflow", brain.task_queue)
-        assert described.schedule.policy.overlap is ScheduleOverlapPolicy.SKIP
-        assert "Internal to Brain" in (described.schedule.state.note or "")
+        first = (await reconciler.describe()).run_id
+        # Idempotent: a second worker finds it running and joins it.
+        assert await ensure_reconciler(brain.client, brain.task_queue, job) == wid
+        assert (await reconciler.describe()).run_id == first
+        assert "Internal to Brain" in (await (await reconciler.describe()).static_summary() or "")
 
         async def terminated() -> bool:
             row = await brain.run_row(handle.id)
@@ -231,28 +227,13 @@ async def test_the_schedule_exists_once_and_runs_the_reconciliation(
 
         await eventually(terminated, within=30)
 
-        # Each pass starts where the previous one ended (its completion result).
-        async def two_passes() -> list[ReconcileResult] | None:
-            actions = (await schedule.describe()).info.recent_actions
-            done = []
-            for a in actions[-3:]:
-                run = brain.client.get_workflow_handle(
-                    a.action.workflow_id,
-                    run_id=a.action.first_execution_run_id,
-                    result_type=ReconcileResult,
-                )
-                if (await run.describe()).status is WorkflowExecutionStatus.COMPLETED:
-                    done.append(await run.result())
-            return done if len(done) >= 2 else None
+        async def continued() -> bool:
+            return (await reconciler.describe()).run_id != first
 
-        first, second = (await eventually(two_passes, within=30))[-2:]
-        assert second.since == first.as_of - timedelta(hours=1)
-
-        # A changed interval is brought in line; an operator's pause is kept.
-        await schedule.pause(note="paused by ops")
-        await ensure_schedule(brain.client, brain.task_queue, timedelta(seconds=30), job)
-        described = await schedule.describe()
-        assert [i.every for i in described.schedule.spec.intervals] == [timedelta(seconds=30)]
-        assert described.schedule.state.paused
+        await eventually(continued, within=30)
+        # A later run starts where the last pass left off, not a full lookback again.
+        history = await reconciler.fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        assert started.continued_execution_run_id
     finally:
-        await schedule.delete()
+        await reconciler.terminate("test over")
