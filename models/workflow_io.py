@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.hitl import Decision
 from models.processes import Process, RunState
@@ -19,6 +19,16 @@ class ProcessStart(BaseModel):
     tenant: str = ""
     requested_by: str = ""
     input: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whatever_was_sent(cls, data: Any) -> Any:
+        """Decoding must not fail: a start that is not an object, or a field of the wrong
+        type, is left out, and the gate fails the run naming what is missing."""
+        if not isinstance(data, dict):
+            return {}
+        kinds = {"tenant": str, "requested_by": str, "input": dict}
+        return {k: v for k, v in data.items() if k not in kinds or isinstance(v, kinds[k])}
 
 
 class ProcessResult(BaseModel):
