@@ -34,6 +34,11 @@ def _run(connection: Connection) -> None:
         compare_type=True,
         # SQLite cannot ALTER most things; batch mode rebuilds tables for later migrations.
         render_as_batch=connection.dialect.name == "sqlite",
+        # One transaction for the whole upgrade on SQLite too (its DDL is transactional, and
+        # store.db begins it IMMEDIATE): alembic would otherwise commit after each revision,
+        # and a second migrator taking the lock between two of them would run the next one
+        # again from the version it read.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         context.run_migrations()
