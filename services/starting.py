@@ -104,7 +104,16 @@ async def start_process(
     except WorkflowAlreadyStartedError:
         if idempotency_key is None:
             raise
-        return await _existing(client, sessions, workflow_id, process, digest)
+        return await _existing(
+            client,
+            sessions,
+            workflow_id,
+            process,
+            digest,
+            tenant=tenant,
+            requested_by=requested_by,
+            idempotency_key=idempotency_key,
+        )
     run_id = handle.result_run_id or ""
     async with sessions.begin() as session:
         await runs.create(
@@ -127,6 +136,10 @@ async def _existing(
     workflow_id: str,
     process: Process,
     digest: str,
+    *,
+    tenant: str,
+    requested_by: str,
+    idempotency_key: str,
 ) -> StartedRun:
     description = await client.get_workflow_handle(workflow_id).describe()
     memo = await description.memo()
@@ -138,9 +151,23 @@ async def _existing(
     # for a run whose row is missing (it never records terminated or timed-out runs).
     async with sessions() as session:
         row = await session.get(RunRow, workflow_id)
-    state = (
-        row.state
-        if row is not None
-        else description.typed_search_attributes.get(BRAIN_STATE) or RunState.RUNNING.value
-    )
+    if row is not None:
+        return StartedRun(
+            workflow_id, description.run_id, process, RunState(row.state), created=False
+        )
+    # The first attempt started the run but could not record it (the database was down):
+    # record it now, so the run this answer names can be read at once.
+    state = description.typed_search_attributes.get(BRAIN_STATE) or RunState.RUNNING.value
+    async with sessions.begin() as session:
+        await runs.create(
+            session,
+            workflow_id=workflow_id,
+            run_id=description.run_id,
+            tenant=tenant,
+            process=process.value,
+            state=state,
+            requested_by=requested_by,
+            idempotency_key=idempotency_key,
+            input_hash=digest,
+        )
     return StartedRun(workflow_id, description.run_id, process, RunState(state), created=False)
