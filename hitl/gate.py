@@ -61,11 +61,12 @@ class GatedWorkflow:
 
     # ----- the process ---------------------------------------------------------------
 
-    async def run_process(self, start: ProcessStart) -> ProcessResult:
-        """Propose, gate, apply: the body of every process workflow's ``run``."""
+    async def run_process(self, start: ProcessStart | None) -> ProcessResult:
+        """Propose, gate, apply: the body of every process workflow's ``run``. ``None``: a
+        start sent with a null payload from outside Brain, refused like any bad input."""
         s = self._gate
         s.current = workflow.patched(GATE_V3)
-        self._begin(start)
+        self._begin(start or ProcessStart())
         try:
             s.ai = await steps.propose(self.definition, s)
             self._publish_confidence()

@@ -20,6 +20,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from models.hitl import GLOBAL_TENANT
 from models.processes import Process, RunState
 from models.tables import RunRow
 from models.workflow_io import ProcessStart
@@ -27,6 +28,10 @@ from store import runs
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
 
 _MEMO_INPUT_HASH = "brain_input_hash"
+
+
+class GlobalTenant(ValueError):
+    """A run was asked for under tenant ``*``."""
 
 
 class IdempotencyConflict(Exception):
@@ -75,7 +80,11 @@ async def start_process(
     task_queue: str,
     idempotency_key: str | None = None,
 ) -> StartedRun:
-    """Validate ``body`` (raises ``pydantic.ValidationError``) and start the run once."""
+    """Validate ``body`` (raises ``pydantic.ValidationError``) and start the run once.
+    Raises ``GlobalTenant`` for tenant ``*``: it names the global policies, and a run under
+    it would act across every tenant (row-level security's bypass)."""
+    if tenant == GLOBAL_TENANT:
+        raise GlobalTenant("a run belongs to one tenant; '*' names the global policies")
     run_input = process.definition.parse_input(body)
     start = ProcessStart(
         tenant=tenant, requested_by=requested_by, input=run_input.model_dump(mode="json")

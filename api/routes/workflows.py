@@ -17,7 +17,7 @@ from api.views import run_view
 from models.processes import Process, RunState
 from processes import DEFINITIONS
 from services import closed_runs
-from services.starting import IdempotencyConflict, start_process
+from services.starting import GlobalTenant, IdempotencyConflict, start_process
 
 router = APIRouter(tags=["workflows"])
 
@@ -56,6 +56,8 @@ def _start_route(
             )
         except ValidationError as e:
             raise errors.invalid(e, "body") from None
+        except GlobalTenant as e:
+            raise errors.Forbidden(f"{e}: start it with a token of that tenant") from None
         except IdempotencyConflict as e:
             raise errors.IdempotencyKeyReused(
                 [{"loc": ["header", "Idempotency-Key"], "msg": str(e), "type": "conflict"}]

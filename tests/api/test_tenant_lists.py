@@ -37,3 +37,18 @@ async def test_anyone_else_naming_another_tenant_is_refused(api: Api) -> None:
             own: dict[str, Any] = {"tenant": api.tenant}
             r = await api.http.get(path, params=own, headers=api.auth(role))
             assert r.status_code == 200, (role, path, r.text)
+
+
+async def test_a_run_under_the_global_tenant_is_refused(api: Api) -> None:
+    """`*` names the global policies; a run under it would act as every tenant."""
+    from api.auth import mint_token
+    from tests.support import SECRET
+
+    token = mint_token("root", "*", "super_admin", 600, SECRET)
+    r = await api.http.post(
+        "/workflows/lead_scoring",
+        json={"lead": {"name": "A", "email": "a@b.example", "company": "C"}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 403, r.text
+    assert "one tenant" in r.json()["detail"]

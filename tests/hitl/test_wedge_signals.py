@@ -134,12 +134,6 @@ async def test_a_start_that_is_not_an_object_fails_at_once(
     assert "tenant" in cause.message
 
 
-@pytest.mark.xfail(
-    reason="hitl/gate.py run_process reads start.requested_by before its try: a null start "
-    "(the null payload converter hands the workflow None, whatever its type hint) fails "
-    "every workflow task with AttributeError; the gate should take `start or ProcessStart()`",
-    strict=True,
-)
 async def test_a_null_start_fails_at_once(brain: Brain, client: Client) -> None:
     handle = await client.start_workflow(
         "CampaignTuningWorkflow",
