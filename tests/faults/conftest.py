@@ -5,6 +5,7 @@ play a stopped server (``pgproxy``); Redis outages use a port of their own."""
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import asyncpg
 import pytest_asyncio
 from sqlalchemy import select
 from temporalio.client import Client
@@ -40,6 +41,14 @@ class Proxied:
     api: Api
     proxy: TcpProxy
     direct: Database
+
+    async def as_owner(self, sql: str) -> None:
+        """Run ``sql`` as the tables' owner, around the proxy (to break the schema)."""
+        conn = await asyncpg.connect(self.direct.url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
 
     async def audit(self, workflow_id: str) -> list[DecisionRow]:
         async with self.direct.sessions() as s:
