@@ -29,7 +29,7 @@ def api_settings(**changes: object) -> Settings:
         "rate_limit_per_minute": 100_000,
         **changes,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg,arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @dataclass
