@@ -6,11 +6,13 @@ refuses a second run with the same id, so a retried start never runs the process
 
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.common import (
@@ -28,6 +30,10 @@ from store import runs
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
 
 _MEMO_INPUT_HASH = "brain_input_hash"
+# The database cannot be reached (asyncpg raises a refused connection unwrapped).
+_DATABASE_DOWN = (OperationalError, InterfaceError, OSError)
+
+log = logging.getLogger(__name__)
 
 
 class GlobalTenant(ValueError):
@@ -124,17 +130,24 @@ async def start_process(
             idempotency_key=idempotency_key,
         )
     run_id = handle.result_run_id or ""
-    async with sessions.begin() as session:
-        await runs.create(
-            session,
-            workflow_id=workflow_id,
-            run_id=run_id,
-            tenant=tenant,
-            process=process.value,
-            state=RunState.RUNNING.value,
-            requested_by=requested_by,
-            idempotency_key=idempotency_key,
-            input_hash=digest,
+    try:
+        async with sessions.begin() as session:
+            await runs.create(
+                session,
+                workflow_id=workflow_id,
+                run_id=run_id,
+                tenant=tenant,
+                process=process.value,
+                state=RunState.RUNNING.value,
+                requested_by=requested_by,
+                idempotency_key=idempotency_key,
+                input_hash=digest,
+            )
+    except _DATABASE_DOWN as err:
+        # The run has started: an error now would have the caller retry and start a second
+        # one. Its row is written by the run's first database step once the database is back.
+        log.warning(
+            "run %s started; its row waits for the database (%s)", workflow_id, type(err).__name__
         )
     return StartedRun(workflow_id, run_id, process, RunState.RUNNING, created=True)
 

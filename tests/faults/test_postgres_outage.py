@@ -1,6 +1,7 @@
 """PostgreSQL "stopped" for 20 s while runs park and decisions arrive (issue 10): the API
-answers 503 at once (reads, decisions, starts; /health says the database is down), nothing
-is lost, and once the database is back every decision applies exactly once."""
+answers 503 at once (reads and decisions; /health says the database is down), a start
+answers 201 (its run has started and writes its row later), nothing is lost, and once the
+database is back every decision applies exactly once."""
 
 import asyncio
 import time
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from processes.lead_scoring import LeadRow
-from tests.api.support import BODIES
+from tests.api.support import BODIES, Api
 from tests.faults.conftest import Proxied
 from tests.support import eventually
 from workflows.lead_scoring_workflow import LeadScoringWorkflow
@@ -50,11 +51,11 @@ async def _until_answered(call: Any, *ok: int) -> httpx.Response:
 async def test_postgres_down_for_20_seconds_loses_nothing(proxied: Proxied) -> None:
     api, proxy = proxied.api, proxied.proxy
     alice_s, ops_s, bob_s, carol_s = [(await api.parked())["workflow_id"] for _ in range(4)]
-    start_headers = {**api.auth("operator"), "Idempotency-Key": "during-the-outage"}
+    keyed = {**api.auth("operator"), "Idempotency-Key": "during-the-outage"}
 
-    async def start_during() -> httpx.Response:
+    async def start_during(headers: dict[str, str] = keyed) -> httpx.Response:
         return await api.http.post(
-            "/workflows/lead_scoring", json=BODIES["lead_scoring"], headers=start_headers
+            "/workflows/lead_scoring", json=BODIES["lead_scoring"], headers=headers
         )
 
     await proxy.down()
@@ -63,9 +64,11 @@ async def test_postgres_down_for_20_seconds_loses_nothing(proxied: Proxied) -> N
     await api.brain.client.get_workflow_handle(ops_s).signal(
         LeadScoringWorkflow.approve, {"by": "ops"}
     )
-    # A start reaches Temporal, but its row cannot be written: 503, and the retry with the
-    # same key later finds the very same run.
-    _unavailable(await _timed(start_during()))
+    # A start reaches Temporal, though its row cannot be written: the run has started, so
+    # the answer says so (an error would have the client retry and start a second run).
+    started = [await _timed(start_during()), await _timed(start_during(api.auth("operator")))]
+    assert [r.status_code for r in started] == [201, 201], [r.text for r in started]
+    dave_s, erin_s = (r.json()["workflow_id"] for r in started)
     checks = 0
     while time.monotonic() - down_at < OUTAGE_SECONDS:
         _unavailable(await _timed(api.http.get(f"/workflows/{alice_s}", headers=api.auth())))
@@ -88,11 +91,12 @@ async def test_postgres_down_for_20_seconds_loses_nothing(proxied: Proxied) -> N
     carol = await _until_answered(lambda: api.decide(carol_s, "reject", sub="carol"), 200)
     assert (alice.json()["actor"], bob.json()["actor"]) == ("alice", "bob")
     assert carol.json()["action"] == "reject"
-    started = await _until_answered(start_during, 200, 201)
-    dave_s = started.json()["workflow_id"]
-    await api.wait_state(dave_s, "awaiting_approval", within=60)
-    assert (await api.decide(dave_s, sub="dave")).status_code == 200
-    assert (await start_during()).json()["workflow_id"] == dave_s
+    # The runs started blind park once their first step can write their row.
+    for workflow_id, who in ((dave_s, "dave"), (erin_s, "erin")):
+        await eventually(_parked(api, workflow_id), within=60)
+        assert (await api.decide(workflow_id, sub=who)).status_code == 200
+    again = await start_during()
+    assert (again.status_code, again.json()["workflow_id"]) == (200, dave_s)
 
     expected = {
         alice_s: ("alice", "approve"),
@@ -100,6 +104,7 @@ async def test_postgres_down_for_20_seconds_loses_nothing(proxied: Proxied) -> N
         bob_s: ("bob", "approve"),
         carol_s: ("carol", "reject"),
         dave_s: ("dave", "approve"),
+        erin_s: ("erin", "approve"),
     }
     for workflow_id, (actor, action) in expected.items():
         final = "completed" if action == "approve" else "rejected"
@@ -111,3 +116,15 @@ async def test_postgres_down_for_20_seconds_loses_nothing(proxied: Proxied) -> N
         assert len(rows) == (1 if action == "approve" else 0)
     listed = await api.http.get("/workflows", headers=api.auth("viewer"))
     assert sorted(w["workflow_id"] for w in listed.json()["items"]) == sorted(expected)
+
+
+def _parked(api: Api, workflow_id: str) -> Any:
+    """A run started while the database was away: no row (404) until its first step wrote
+    one, then parked."""
+
+    async def check() -> bool:
+        r = await api.http.get(f"/workflows/{workflow_id}", headers=api.auth())
+        assert r.status_code in (200, 404), r.text
+        return r.status_code == 200 and r.json()["state"] == "awaiting_approval"
+
+    return check
