@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -66,6 +71,31 @@ async def test_bad_signal_payloads_are_ignored_and_the_run_can_still_be_decided(
     assert (row.score, row.tier, row.route) == (30, "cold", "marketing")
     [audit] = await brain.audit(handle.id)
     assert (audit.actor, audit.channel, audit.edits) == ("ops", "signal", {"score": 30})
+
+
+BAD_UPDATES: list[Any] = [
+    {"action": "approve", "by": "o\x00ps", "channel": "signal"},
+    {"action": "approve", "by": "ops", "channel": "signal", "edits": {"score": float("nan")}},
+    {"action": "approve", "by": "ops", "channel": "signal", "comment": "x" * 6000},
+    {"action": "approve", "by": "ops", "channel": "signal", "edits": {"tier": "cold"}},
+    "approve",
+    None,
+]
+
+
+async def test_bad_decide_updates_from_a_temporal_caller_are_refused(brain: Brain) -> None:
+    """The Update door (a Temporal caller, raw JSON): refused, never a failed workflow task."""
+    handle = await brain.start()
+    await parked(handle)
+    for raw in BAD_UPDATES:
+        with pytest.raises(WorkflowUpdateFailedError):
+            await asyncio.wait_for(handle.execute_update("decide", raw), 15)
+    status = await handle.query(LeadScoringWorkflow.status)
+    assert status.state is RunState.AWAITING_APPROVAL and status.decision is None
+    events = (await handle.fetch_history()).events
+    assert not [e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
+    await handle.signal(LeadScoringWorkflow.reject, {"by": "ops"})
+    assert (await asyncio.wait_for(handle.result(), 30)).state is RunState.REJECTED
 
 
 def _campaign(**changes: Any) -> dict[str, Any]:
