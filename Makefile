@@ -27,7 +27,7 @@ test: $(STAMP) services browser
 	bash scripts/test.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	bash scripts/lint.sh
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'

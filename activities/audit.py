@@ -4,8 +4,11 @@ that decided, so it runs only once that task was committed: a discarded task (a 
 update race, a failed or timed-out task, a killed worker) leaves no row behind.
 """
 
+from typing import Any
+
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio import activity
 
 from activities import run_events
@@ -39,7 +42,9 @@ class AuditActivities:
         async with database_step(), self._sessions.begin() as session:
             inserted = await audit.record(session, req.run, req.decision)
             requested_at = await session.scalar(
-                select(RunRow.requested_at).where(RunRow.workflow_id == req.run.workflow_id)  # type: ignore[arg-type]
+                select(col(RunRow.requested_at)).where(
+                    col(RunRow.workflow_id) == req.run.workflow_id
+                )
             )
             await runs.set_fields(
                 session,
@@ -66,11 +71,11 @@ class AuditActivities:
         stmt = (
             update(RunRow)
             .where(
-                RunRow.workflow_id == req.run.workflow_id,  # type: ignore[arg-type]
-                RunRow.state == RunState.AWAITING_APPROVAL.value,  # type: ignore[arg-type]
+                col(RunRow.workflow_id) == req.run.workflow_id,
+                col(RunRow.state) == RunState.AWAITING_APPROVAL.value,
                 or_(
-                    RunRow.approval_sequence.is_(None),  # type: ignore[union-attr]
-                    RunRow.approval_sequence < req.sequence,  # type: ignore[operator]
+                    col(RunRow.approval_sequence).is_(None),
+                    col(RunRow.approval_sequence) < req.sequence,
                 ),
             )
             .values(
@@ -96,16 +101,18 @@ class AuditActivities:
                 inserted = await audit.record(session, req.run, req.decision)
             elif req.state is RunState.CANCELED and req.approval_id is not None:
                 row = await session.get(RunRow, req.run.workflow_id)
-                by_api = row is not None and row.cancel_requested_by is not None
+                by_api = row.cancel_requested_by if row is not None else None
                 await audit.record_cancel(
                     session,
                     req.run,
                     approval_id=req.approval_id,
-                    actor=row.cancel_requested_by if by_api and row else OUTSIDE_CANCELLER,
-                    channel=Channel.API if by_api else Channel.SIGNAL,
+                    actor=by_api if by_api is not None else OUTSIDE_CANCELLER,
+                    channel=Channel.API if by_api is not None else Channel.SIGNAL,
                     row=row,
                 )
-            decided = {"decision": req.decision.model_dump(mode="json")} if req.decision else {}
+            decided: dict[str, Any] = (
+                {"decision": req.decision.model_dump(mode="json")} if req.decision else {}
+            )
             await runs.set_fields(
                 session, req.run.workflow_id, state=req.state.value, error=req.error, **decided
             )

@@ -16,8 +16,9 @@ A tenant's change stays in that tenant's scope.
 import asyncio
 import logging
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -80,14 +81,14 @@ class BroadcastActivities:
         return SignalReport(stale=len(stale) - closed, closed=closed)
 
     async def _stale(self, change: PolicyChange, limit: int) -> list[tuple[str, str]]:
-        stmt = select(RunRow.workflow_id, RunRow.tenant).where(
-            RunRow.process == Process(change.process).value,
-            RunRow.state == RunState.AWAITING_APPROVAL.value,
-            or_(RunRow.policy_version.is_(None), RunRow.policy_version < change.version),  # type: ignore[union-attr,operator]
+        stmt = select(col(RunRow.workflow_id), col(RunRow.tenant)).where(
+            col(RunRow.process) == Process(change.process).value,
+            col(RunRow.state) == RunState.AWAITING_APPROVAL.value,
+            _older_policy(change),
         )
         if change.tenant != GLOBAL_TENANT:
-            stmt = stmt.where(RunRow.tenant == change.tenant)
-        stmt = stmt.order_by(RunRow.requested_at).limit(limit)
+            stmt = stmt.where(col(RunRow.tenant) == change.tenant)
+        stmt = stmt.order_by(col(RunRow.requested_at)).limit(limit)
         async with self._sessions() as session:
             return [(wid, tenant) for wid, tenant in await session.execute(stmt)]
 
@@ -109,11 +110,17 @@ class BroadcastActivities:
             stmt = (
                 update(RunRow)
                 .where(
-                    RunRow.workflow_id.in_(workflow_ids[chunk : chunk + _MARK_CHUNK]),  # type: ignore[attr-defined]
-                    RunRow.state == RunState.AWAITING_APPROVAL.value,
-                    or_(RunRow.policy_version.is_(None), RunRow.policy_version < change.version),  # type: ignore[union-attr,operator]
+                    col(RunRow.workflow_id).in_(workflow_ids[chunk : chunk + _MARK_CHUNK]),
+                    col(RunRow.state) == RunState.AWAITING_APPROVAL.value,
+                    _older_policy(change),
                 )
                 .values(policy_version=change.version, updated_at=utcnow())
             )
             async with self._sessions.begin() as session:
                 await session.execute(stmt)
+
+
+def _older_policy(change: PolicyChange) -> ColumnElement[bool]:
+    """A run whose row holds no policy version yet, or one older than the change."""
+    version = col(RunRow.policy_version)
+    return or_(version.is_(None), version < change.version)

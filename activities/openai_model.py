@@ -22,6 +22,7 @@ from activities.openai_errors import to_application_error
 from core.settings import Settings
 from models.ai import AIResult, ModelCall
 from models.processes import Process
+from processes.kit.definition import AnswerSignals
 
 
 def build_openai_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -86,11 +87,11 @@ class OpenAIModel:
             raise to_application_error(exc, model) from exc
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         try:
-            body = raw.http_response.json()
+            parsed = raw.http_response.json()
         except ValueError:
-            body = None
-        body = body if isinstance(body, dict) else {}
-        usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
+            parsed = None
+        body: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+        usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
         call = ModelCall(
             model=str(body.get("model") or model),
             prompt_version=prompt_version,
@@ -159,7 +160,7 @@ def judge(
         conf.Evidence(
             stated=answer.confidence,
             token_prob=_token_prob(content, choice.get("logprobs")),
-            **(checks(run_input, answer.to_proposal(), proposal) if checks else {}),
+            **(checks(run_input, answer.to_proposal(), proposal) if checks else AnswerSignals()),
         )
     )
     return AIResult(

@@ -100,8 +100,7 @@ class PolicyActivities:
             # the broadcast signals only after the write committed: a version the database
             # does not hold was never written, whoever sent it. Retrying cannot help.
             raise ApplicationError(
-                f"policy version {req.min_version} does not exist (the newest is "
-                f"{policy.version})",
+                f"policy version {req.min_version} does not exist (the newest is {policy.version})",
                 type=errors.POLICY_NOT_CURRENT,
                 non_retryable=True,
             )

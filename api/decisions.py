@@ -157,10 +157,8 @@ def answer(outcome: DecideOutcome) -> Decision | VoteRecorded:
 
 
 def _pending_id(row: RunRow) -> str | None:
-    approval = row.approval if isinstance(row.approval, dict) else None
-    if approval and isinstance(approval.get("approval_id"), str):
-        return approval["approval_id"]
-    return row.approval_id
+    pending = row.approval.get("approval_id") if isinstance(row.approval, dict) else None
+    return pending if isinstance(pending, str) else row.approval_id
 
 
 def _not_confirmed() -> errors.NotConfirmed:

@@ -1,7 +1,7 @@
 """FastAPI dependencies: the app's state, the caller and their role, the rate limit."""
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,11 +22,12 @@ _bearer = HTTPBearer(auto_error=False, description="JWT (HS256) with sub, tenant
 # Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def``
 # dependency in its thread pool, a thread hop per dependency per request for nothing.
 async def get_state(request: Request) -> AppState:
-    return request.app.state.brain
+    # Set by the lifespan (api/app.py); Starlette's ``app.state`` is untyped.
+    return cast(AppState, request.app.state.brain)
 
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return cast(Settings, request.app.state.settings)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

@@ -192,7 +192,9 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
-def _render(status: int, error: str, detail: Any, headers: dict[str, str] | None = None) -> Any:
+def _render(
+    status: int, error: str, detail: Any, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = ErrorBody(error=error, detail=detail).model_dump(mode="json")
     return JSONResponse(body, status_code=status, headers=headers)
 

@@ -1,18 +1,22 @@
 """Reads of the tables the gate keeps current (runs, decisions): no worker needed, no
 visibility lag. Filters arrive already parsed into enums; nothing is pasted into SQL."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from api import paging
 from models.processes import Process, RunState
 from models.tables import DecisionRow, RunRow, utcnow
+from store.sql import rowcount
 
 Sessions = async_sessionmaker[AsyncSession]
 CANCELABLE = (RunState.RUNNING.value, RunState.AWAITING_APPROVAL.value)
+_Row = TypeVar("_Row", RunRow, DecisionRow)
 
 
 def utc(value: datetime) -> datetime:
@@ -41,21 +45,21 @@ async def list_runs(
     """Newest first, keyed by (created_at, workflow_id); ``tenant=None``: every tenant."""
     stmt = select(RunRow)
     if tenant is not None:
-        stmt = stmt.where(RunRow.tenant == tenant)
+        stmt = stmt.where(col(RunRow.tenant) == tenant)
     if process is not None:
-        stmt = stmt.where(RunRow.process == process.value)
+        stmt = stmt.where(col(RunRow.process) == process.value)
     if state is not None:
-        stmt = stmt.where(RunRow.state == state.value)
+        stmt = stmt.where(col(RunRow.state) == state.value)
     key = paging.decode(page_token, _ts, paging.text)
     if key is not None:
         created, wid = key
         stmt = stmt.where(
             or_(
-                RunRow.created_at < created,
-                and_(RunRow.created_at == created, RunRow.workflow_id < wid),
+                col(RunRow.created_at) < created,
+                and_(col(RunRow.created_at) == created, col(RunRow.workflow_id) < wid),
             )
         )
-    stmt = stmt.order_by(RunRow.created_at.desc(), RunRow.workflow_id.desc())
+    stmt = stmt.order_by(col(RunRow.created_at).desc(), col(RunRow.workflow_id).desc())
     rows = await _page(sessions, stmt, page_size)
     return _next(rows, page_size, lambda r: [utc(r.created_at).isoformat(), r.workflow_id])
 
@@ -69,21 +73,21 @@ async def list_approvals(
     page_token: str | None,
 ) -> tuple[list[RunRow], str | None]:
     """Pending approvals, oldest first, keyed by (requested_at, workflow_id)."""
-    stmt = select(RunRow).where(RunRow.state == RunState.AWAITING_APPROVAL.value)
+    stmt = select(RunRow).where(col(RunRow.state) == RunState.AWAITING_APPROVAL.value)
     if tenant is not None:
-        stmt = stmt.where(RunRow.tenant == tenant)
+        stmt = stmt.where(col(RunRow.tenant) == tenant)
     if process is not None:
-        stmt = stmt.where(RunRow.process == process.value)
+        stmt = stmt.where(col(RunRow.process) == process.value)
     key = paging.decode(page_token, _ts, paging.text)
     if key is not None:
         requested, wid = key
         stmt = stmt.where(
             or_(
-                RunRow.requested_at > requested,
-                and_(RunRow.requested_at == requested, RunRow.workflow_id > wid),
+                col(RunRow.requested_at) > requested,
+                and_(col(RunRow.requested_at) == requested, col(RunRow.workflow_id) > wid),
             )
         )
-    stmt = stmt.order_by(RunRow.requested_at.asc(), RunRow.workflow_id.asc())
+    stmt = stmt.order_by(col(RunRow.requested_at).asc(), col(RunRow.workflow_id).asc())
     rows = await _page(sessions, stmt, page_size)
     return _next(
         rows,
@@ -104,39 +108,41 @@ async def list_audit(
     """Newest first, keyed by the row id."""
     stmt = select(DecisionRow)
     if tenant is not None:
-        stmt = stmt.where(DecisionRow.tenant == tenant)
+        stmt = stmt.where(col(DecisionRow.tenant) == tenant)
     if workflow_id is not None:
-        stmt = stmt.where(DecisionRow.workflow_id == workflow_id)
+        stmt = stmt.where(col(DecisionRow.workflow_id) == workflow_id)
     if process is not None:
-        stmt = stmt.where(DecisionRow.process == process.value)
+        stmt = stmt.where(col(DecisionRow.process) == process.value)
     key = paging.decode(page_token, paging.integer)
     if key is not None:
-        stmt = stmt.where(DecisionRow.id < key[0])
-    stmt = stmt.order_by(DecisionRow.id.desc())
+        stmt = stmt.where(col(DecisionRow.id) < key[0])
+    stmt = stmt.order_by(col(DecisionRow.id).desc())
     rows = await _page(sessions, stmt, page_size)
     return _next(rows, page_size, lambda r: [r.id])
 
 
 async def mark_cancel_requested(sessions: Sessions, workflow_id: str, by: str | None) -> bool:
     """Record who asked to cancel, only while the run has not applied; ``by=None`` undoes."""
-    stmt = update(RunRow).where(RunRow.workflow_id == workflow_id)  # type: ignore[arg-type]
+    stmt = update(RunRow).where(col(RunRow.workflow_id) == workflow_id)
     if by is not None:
-        stmt = stmt.where(RunRow.state.in_(CANCELABLE))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(RunRow.state).in_(CANCELABLE))
     stmt = stmt.values(
         cancel_requested_by=by, cancel_requested_at=utcnow() if by else None, updated_at=utcnow()
     )
     async with sessions.begin() as session:
         result = await session.execute(stmt)
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
-async def _page(sessions: Sessions, stmt: Any, page_size: int) -> list[Any]:
+async def _page(sessions: Sessions, stmt: Select[_Row], page_size: int) -> list[_Row]:
     async with sessions() as session:
         # One extra row tells whether another page exists.
         return list((await session.execute(stmt.limit(page_size + 1))).scalars())
 
 
-def _next(rows: list[Any], page_size: int, key: Any) -> tuple[list[Any], str | None]:
+def _next(
+    rows: list[_Row], page_size: int, key: Callable[[_Row], list[Any]]
+) -> tuple[list[_Row], str | None]:
     if len(rows) <= page_size:
         return rows, None
     rows = rows[:page_size]

@@ -17,7 +17,7 @@ from pydantic import (
 from api.auth import TENANT_PATTERN
 from models.ai import ModelCall
 from models.hitl import Decision, PendingApproval, PolicyFields, checked_edits, checked_text
-from models.processes import PROCESS_NAMES, Action, Channel, Process, RunState
+from models.processes import PROCESS_NAMES, AuditDecision, Channel, Process, RunState
 
 
 def _process(value: Any) -> Process:
@@ -187,7 +187,8 @@ class AuditEntry(BaseModel):
     tenant: str
     process: Process
     approval_id: str
-    decision: Action
+    # A cancel before any decision is audited too (``cancel``).
+    decision: AuditDecision
     actor: str
     channel: Channel
     confidence: float

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.ratelimit import RateLimiter
+from core.redis import make_redis
 from core.settings import Settings
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
@@ -41,13 +42,6 @@ class AppState:
     @property
     def namespace(self) -> str:
         return self.client.namespace
-
-
-def make_redis(url: str) -> Redis:
-    # Short timeouts: Redis is an optimisation, a hung Redis must not hang requests.
-    return Redis.from_url(
-        url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30
-    )
 
 
 async def build_state(settings: Settings) -> AppState:

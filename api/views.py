@@ -4,7 +4,7 @@ from api.queries import utc
 from api.schemas import ApprovalView, AuditEntry, WorkflowView
 from models.ai import ModelCall
 from models.hitl import Decision, PendingApproval
-from models.processes import Process, RunState
+from models.processes import AuditDecision, Channel, Process, RunState
 from models.tables import DecisionRow, RunRow
 
 
@@ -54,9 +54,9 @@ def audit_view(row: DecisionRow) -> AuditEntry:
         tenant=row.tenant,
         process=Process(row.process),
         approval_id=row.approval_id,
-        decision=row.decision,  # type: ignore[arg-type]
+        decision=AuditDecision(row.decision),
         actor=row.actor,
-        channel=row.channel,  # type: ignore[arg-type]
+        channel=Channel(row.channel),
         confidence=row.confidence,
         threshold=row.threshold,
         hitl_enabled=row.hitl_enabled,

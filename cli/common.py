@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from core.redis import make_redis
 from core.settings import DEV_JWT_SECRET_REFUSED, Settings
 from models.processes import Process
 from store.db import make_engine, make_sessionmaker, migrate
@@ -109,7 +109,7 @@ async def database(
 async def policy_store(settings: Settings) -> AsyncIterator[PolicyStore]:
     """The policy store with the Redis cache when configured, so a change invalidates the
     entries the workers and the API read."""
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = make_redis(settings.redis_url) if settings.redis_url else None
     try:
         async with database(settings) as sessions:
             yield PolicyStore(sessions, RedisPolicyCache(redis) if redis else None)

@@ -172,9 +172,7 @@ async def _send_decision(
     client = await temporal(settings)
     handle = client.get_workflow_handle(workflow_id, result_type=ProcessResult)
     try:
-        outcome = await asyncio.wait_for(
-            handle.execute_update(GatedWorkflow.decide, request), wait
-        )
+        outcome = await asyncio.wait_for(handle.execute_update(GatedWorkflow.decide, request), wait)
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError):
@@ -247,7 +245,8 @@ async def _recorded(
     settings: Settings, handle: Any, desc: WorkflowExecutionDescription
 ) -> dict[str, Any]:
     """The run as the runs table and Temporal's history know it, without a worker."""
-    view: dict[str, Any] = {"workflow_id": desc.id, "temporal_status": desc.status.name.lower()}
+    status = desc.status.name.lower() if desc.status is not None else "unknown"
+    view: dict[str, Any] = {"workflow_id": desc.id, "temporal_status": status}
     row = await _run_row(settings, desc.id)
     if row is not None:
         view |= row.model_dump(

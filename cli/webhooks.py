@@ -58,14 +58,29 @@ def add(
     )
 
 
-async def _add(settings: Settings, tenant: str, **spec: str | list[str] | None) -> None:
+async def _add(
+    settings: Settings,
+    tenant: str,
+    *,
+    url: str,
+    events: list[str],
+    process: str | None,
+    fmt: str,
+    secret: str | None,
+    created_by: str,
+) -> None:
     async with database(settings, tenant=tenant) as sessions:
         try:
             row = await create_subscription(
                 WebhookStore(sessions),
                 tenant,
+                url=url,
+                events=events,
+                process=process,
+                fmt=fmt,
+                secret=secret,
+                created_by=created_by,
                 allow_private=settings.webhook_allow_private,
-                **spec,  # type: ignore[arg-type]
             )
         except InvalidSubscription as err:
             fail("InvalidSubscription", {"field": err.field, "msg": err.message})

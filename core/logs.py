@@ -55,9 +55,9 @@ def run_context(record: logging.LogRecord) -> dict[str, Any]:
             attempt=info.attempt,
         )
     workflow_id = details.get("workflow_id")
-    key = business_key(workflow_id) if workflow_id else None
-    if key is not None:
-        details["process"], details["tenant"] = key
+    owner = business_key(workflow_id) if workflow_id else None
+    if owner is not None:
+        details["process"], details["tenant"] = owner
     return {k: v for k, v in details.items() if v is not None}
 
 

@@ -12,13 +12,16 @@ too; the API side is the FastAPI instrumentation (``api/app.py``).
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from temporalio.contrib.opentelemetry import TracingInterceptor
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,7 @@ def tracing_interceptors(provider: trace.TracerProvider | None = None) -> list[T
     return [TracingInterceptor(tracer)]
 
 
-def instrument_app(app: Any, provider: trace.TracerProvider | None = None) -> None:
+def instrument_app(app: "FastAPI", provider: trace.TracerProvider | None = None) -> None:
     """Trace every request of the FastAPI ``app`` (the server span is the trace's root), when
     tracing (``traced``)."""
     if not traced(provider):

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RawValue
+from temporalio.common import RawValue, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from hitl import ballot, steps
@@ -466,7 +466,7 @@ class GatedWorkflow:
         self._refresh_details()
         if not searchable or not self._carries_brain_attributes():
             return
-        updates = [BRAIN_STATE.value_set(state.value)]
+        updates: list[SearchAttributeUpdate[Any]] = [BRAIN_STATE.value_set(state.value)]
         if s.ai is not None:
             updates.append(BRAIN_CONFIDENCE.value_set(s.ai.confidence))
         workflow.upsert_search_attributes(updates)

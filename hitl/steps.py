@@ -7,8 +7,10 @@ only once that task was committed and names the decision the run applied.
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -53,7 +55,8 @@ def audit_writer(decision: Decision, applied: bool) -> AuditWriter:
 async def propose(definition: ProcessDefinition, state: GateState) -> AIResult:
     assert state.input is not None
     try:
-        return await workflow.execute_activity(
+        # Called by name (one activity per process): ``result_type`` decodes the AIResult.
+        ai: AIResult = await workflow.execute_activity(
             definition.propose_activity,
             state.input.model_dump(mode="json"),
             result_type=AIResult,
@@ -61,6 +64,7 @@ async def propose(definition: ProcessDefinition, state: GateState) -> AIResult:
             schedule_to_close_timeout=retry.AI_STEP_SCHEDULE_TO_CLOSE,
             retry_policy=retry.AI_STEP_RETRY,
         )
+        return ai
     except ActivityError as err:
         # Out of attempts: a person supplies the proposal instead of the run failing.
         reason = str(err.cause or err)
@@ -109,20 +113,7 @@ async def record_decision(state: GateState, run_state: RunState, *, local: bool)
     """``local``: the path of runs started before the audit moved out of local activities."""
     assert state.run is not None and state.decision is not None
     request = RecordDecision(run=state.run, decision=state.decision, state=run_state)
-    if local:
-        await workflow.execute_local_activity_method(
-            AuditActivities.record_decision,
-            request,
-            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
-            retry_policy=retry.DB_STEP_RETRY,
-        )
-        return
-    await workflow.execute_activity_method(
-        AuditActivities.record_decision,
-        request,
-        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
-        retry_policy=retry.DB_STEP_RETRY,
-    )
+    await _audit(AuditActivities.record_decision, request, local=local)
 
 
 async def record_votes(state: GateState) -> None:
@@ -183,20 +174,34 @@ async def record_outcome(
         decision=state.decision,
         approval_id=state.approval_id or None,
     )
+    await _audit(AuditActivities.record_outcome, request, local=local)
+
+
+_Request = TypeVar("_Request", RecordDecision, RecordOutcome)
+
+
+async def _audit(
+    step: Callable[[AuditActivities, _Request], Awaitable[None]],
+    request: _Request,
+    *,
+    local: bool,
+) -> None:
+    """An audit step; ``local``: as a local activity, the path of runs started before the
+    audit moved out of local activities (hitl/PATCHES.md)."""
     if local:
         await workflow.execute_local_activity_method(
-            AuditActivities.record_outcome,
+            step,
             request,
             start_to_close_timeout=retry.DB_STEP_TIMEOUT,
             retry_policy=retry.DB_STEP_RETRY,
         )
-        return
-    await workflow.execute_activity_method(
-        AuditActivities.record_outcome,
-        request,
-        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
-        retry_policy=retry.DB_STEP_RETRY,
-    )
+    else:
+        await workflow.execute_activity_method(
+            step,
+            request,
+            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+            retry_policy=retry.DB_STEP_RETRY,
+        )
 
 
 async def publish(state: GateState, kind: str, sequence: int) -> None:

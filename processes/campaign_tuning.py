@@ -13,7 +13,14 @@ from sqlmodel import Field as TableField
 from models.ai import AIResult
 from processes.kit.answers import CONFIDENCE_HELP, Answer
 from processes.kit.definition import DefaultPolicy, ProcessDefinition
-from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal, input_of
+from processes.kit.models import (
+    BusinessRow,
+    InputPart,
+    ProcessInput,
+    Proposal,
+    input_of,
+    repeated,
+)
 from processes.kit.rules import rules_result
 
 # --- input -------------------------------------------------------------------------------
@@ -39,8 +46,7 @@ class CampaignTuningInput(ProcessInput):
     @classmethod
     def _names_unique(cls, channels: list[ChannelStats]) -> list[ChannelStats]:
         # Budgets are keyed by channel name: two channels with one name cannot both get one.
-        names = [c.name for c in channels]
-        twice = sorted({n for n in names if names.count(n) > 1})
+        twice = repeated(c.name for c in channels)
         if twice:
             raise ValueError(f"channel names must be unique; repeated: {twice}")
         return channels
@@ -90,8 +96,7 @@ class CampaignTuningAnswer(Answer):
 
     @model_validator(mode="after")
     def _channels_once(self) -> "CampaignTuningAnswer":
-        names = [line.channel for line in self.budgets]
-        twice = sorted({n for n in names if names.count(n) > 1})
+        twice = repeated(line.channel for line in self.budgets)
         if twice:
             raise ValueError(f"channels listed more than once: {twice}")
         return self

@@ -12,7 +12,7 @@ from pydantic import Field
 from models.ai import AIResult
 from processes._content_text import Voice, sections_for, voice_for
 from processes.kit.answers import CONFIDENCE_HELP, Answer
-from processes.kit.definition import DefaultPolicy, ProcessDefinition
+from processes.kit.definition import AnswerSignals, DefaultPolicy, ProcessDefinition
 from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal
 from processes.kit.rules import rules_result
 from processes.kit.text import keyword_coverage, word_count
@@ -53,7 +53,7 @@ class ContentGenerationAnswer(Answer):
 
 def _answer_checks(
     run_input: "ContentGenerationInput", _: dict[str, Any], proposal: dict[str, Any]
-) -> dict[str, float | None]:
+) -> AnswerSignals:
     brief = run_input.brief
     words = word_count(proposal["body"])
     return {

@@ -11,7 +11,7 @@ from pydantic import EmailStr, Field, model_validator
 
 from models.ai import AIResult
 from processes.kit.answers import CONFIDENCE_HELP, Answer
-from processes.kit.definition import DefaultPolicy, ProcessDefinition
+from processes.kit.definition import AnswerSignals, DefaultPolicy, ProcessDefinition
 from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal
 from processes.kit.rules import rules_result
 
@@ -75,7 +75,7 @@ class LeadScoringAnswer(Answer):
     confidence: float = Field(description=CONFIDENCE_HELP)
 
 
-def _answer_checks(_: Any, answer: dict[str, Any], proposal: dict[str, Any]) -> dict[str, float]:
+def _answer_checks(_: Any, answer: dict[str, Any], proposal: dict[str, Any]) -> AnswerSignals:
     # Validation recomputes the tier silently; a model that got it wrong misread its task.
     return {"consistency": float(answer.get("tier") == proposal["tier"])}
 

@@ -9,8 +9,15 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from models.ai import AIResult
 from processes.kit.answers import CONFIDENCE_HELP, Answer
-from processes.kit.definition import DefaultPolicy, ProcessDefinition
-from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal, input_of
+from processes.kit.definition import AnswerSignals, DefaultPolicy, ProcessDefinition
+from processes.kit.models import (
+    BusinessRow,
+    InputPart,
+    ProcessInput,
+    Proposal,
+    input_of,
+    repeated,
+)
 from processes.kit.rules import rules_result
 
 # --- input -------------------------------------------------------------------------------
@@ -37,8 +44,7 @@ class ProductSourcingInput(ProcessInput):
     @classmethod
     def _names_unique(cls, suppliers: list[Supplier]) -> list[Supplier]:
         # A proposal names its supplier: two with one name would make that ambiguous.
-        names = [s.name for s in suppliers]
-        twice = sorted({n for n in names if names.count(n) > 1})
+        twice = repeated(s.name for s in suppliers)
         if twice:
             raise ValueError(f"supplier names must be unique; repeated: {twice}")
         return suppliers
@@ -99,7 +105,7 @@ class ProductSourcingAnswer(Answer):
     confidence: float = Field(description=CONFIDENCE_HELP)
 
 
-def _answer_checks(_: Any, answer: dict[str, Any], proposal: dict[str, Any]) -> dict[str, float]:
+def _answer_checks(_: Any, answer: dict[str, Any], proposal: dict[str, Any]) -> AnswerSignals:
     # Share of derived fields the model computed as the engine does: one that got them
     # wrong misread the input.
     fields = ("unit_price", "total_cost")

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from models.ai import AIResult
 from processes.kit.answers import CONFIDENCE_HELP, Answer
-from processes.kit.definition import DefaultPolicy, ProcessDefinition
+from processes.kit.definition import AnswerSignals, DefaultPolicy, ProcessDefinition
 from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal, input_of
 from processes.kit.rules import clamp01, rules_result
 from processes.kit.text import word_count
@@ -148,7 +148,7 @@ class TestimonialGenerationAnswer(Answer):
 
 def _answer_checks(
     run_input: TestimonialGenerationInput, _: dict[str, Any], proposal: dict[str, Any]
-) -> dict[str, float | None]:
+) -> AnswerSignals:
     target = run_input.length_words
     return {"length_ratio": word_count(proposal["story"]) / target if target else None}
 

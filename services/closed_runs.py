@@ -17,11 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from models.processes import RunState
 from models.tables import RunRow, utcnow
+from store.sql import rowcount
 from temporal.search_attributes import BRAIN_PROCESS
 
 log = logging.getLogger(__name__)
@@ -104,10 +106,12 @@ async def record_closed(sessions: Sessions, closed: Sequence[ClosedRun]) -> list
     return written
 
 
-async def _open_rows(session: AsyncSession, workflow_ids: list[str]) -> list[tuple[str, str]]:
-    stmt = select(RunRow.workflow_id, RunRow.run_id).where(
-        RunRow.workflow_id.in_(workflow_ids),  # type: ignore[attr-defined]
-        RunRow.state.in_(_OPEN),  # type: ignore[attr-defined]
+async def _open_rows(
+    session: AsyncSession, workflow_ids: list[str]
+) -> list[tuple[str, str | None]]:
+    stmt = select(col(RunRow.workflow_id), col(RunRow.run_id)).where(
+        col(RunRow.workflow_id).in_(workflow_ids),
+        col(RunRow.state).in_(_OPEN),
     )
     return [(wid, rid) for wid, rid in await session.execute(stmt)]
 
@@ -117,13 +121,13 @@ async def _close_row(session: AsyncSession, run: ClosedRun) -> bool:
     stmt = (
         update(RunRow)
         .where(
-            RunRow.workflow_id == run.workflow_id,  # type: ignore[arg-type]
-            RunRow.run_id == run.run_id,  # type: ignore[arg-type]
-            RunRow.state.in_(_OPEN),  # type: ignore[attr-defined]
+            col(RunRow.workflow_id) == run.workflow_id,
+            col(RunRow.run_id) == run.run_id,
+            col(RunRow.state).in_(_OPEN),
         )
         .values(state=run.state.value, error=_ERRORS[run.state], updated_at=utcnow())
     )
-    return bool((await session.execute(stmt)).rowcount)
+    return bool(rowcount(await session.execute(stmt)))
 
 
 async def refresh(

@@ -30,10 +30,13 @@ from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
 _REQUEST_IDS = uuid.UUID("3f0c8d55-5a3e-4b8e-9d2a-6f1f4f0b7a11")
 
 
-def _refusal(status: WorkflowExecutionStatus, stuck: bool) -> str | None:
+def _refusal(status: WorkflowExecutionStatus | None, stuck: bool) -> str | None:
     if status in CLOSED_FAILED or (status is WorkflowExecutionStatus.RUNNING and stuck):
         return None
-    what = "running and not stuck" if status is WorkflowExecutionStatus.RUNNING else status.name
+    if status is WorkflowExecutionStatus.RUNNING:
+        what = "running and not stuck"
+    else:
+        what = status.name if status is not None else "of unknown status"
     return (
         f"refused: the run is {what.lower()}; only failed, terminated, timed-out or stuck "
         "runs are replayed"

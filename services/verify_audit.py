@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -119,14 +120,14 @@ async def _load(
 ) -> tuple[dict[str, RunRow | DecisionRow], dict[str, list[DecisionRow]]]:
     """The runs to check (by workflow id: its run row, or its audit row when it has none)
     and every audit row of those workflows."""
-    newest_runs = select(RunRow).order_by(RunRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
-    newest_rows = select(DecisionRow).order_by(DecisionRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+    newest_runs = select(RunRow).order_by(col(RunRow.created_at).desc()).limit(limit)
+    newest_rows = select(DecisionRow).order_by(col(DecisionRow.id).desc()).limit(limit)
     if tenant is not None:
-        newest_runs = newest_runs.where(RunRow.tenant == tenant)  # type: ignore[arg-type]
-        newest_rows = newest_rows.where(DecisionRow.tenant == tenant)  # type: ignore[arg-type]
+        newest_runs = newest_runs.where(col(RunRow.tenant) == tenant)
+        newest_rows = newest_rows.where(col(DecisionRow.tenant) == tenant)
     if process is not None:
-        newest_runs = newest_runs.where(RunRow.process == process.value)  # type: ignore[arg-type]
-        newest_rows = newest_rows.where(DecisionRow.process == process.value)  # type: ignore[arg-type]
+        newest_runs = newest_runs.where(col(RunRow.process) == process.value)
+        newest_rows = newest_rows.where(col(DecisionRow.process) == process.value)
     async with sessions() as session:
         found: dict[str, RunRow | DecisionRow] = {
             r.workflow_id: r for r in (await session.execute(newest_runs)).scalars()
@@ -137,7 +138,7 @@ async def _load(
         ids = list(found)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            stmt = select(DecisionRow).where(DecisionRow.workflow_id.in_(chunk))  # type: ignore[attr-defined]
+            stmt = select(DecisionRow).where(col(DecisionRow.workflow_id).in_(chunk))
             for row in (await session.execute(stmt)).scalars():
                 rows.setdefault(row.workflow_id, []).append(row)
     return found, rows

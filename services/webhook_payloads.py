@@ -22,7 +22,7 @@ _MAX_HEADER_CHARS = 150
 
 def render(event: Event, fmt: WebhookFormat) -> str:
     """The request body; compact JSON, so the signed bytes are exactly what is sent."""
-    body: Any = (
+    body: dict[str, Any] = (
         slack_message(event) if fmt is WebhookFormat.SLACK else event.model_dump(mode="json")
     )
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
@@ -32,7 +32,7 @@ def slack_message(event: Event) -> dict[str, Any]:
     """``text`` (notifications, clients without blocks) and ``blocks``: the process, the
     subject, the proposal, its confidence against the threshold, and the two links."""
     data = event.data
-    approval = data.get("approval") if isinstance(data.get("approval"), dict) else {}
+    approval = _object(data.get("approval"))
     process = _title(event.process or "brain")
     subject = data.get("subject")
     headline = f"{process}: {_HEADLINES[event.type]}" + (f": {subject}" if subject else "")
@@ -64,7 +64,7 @@ def slack_message(event: Event) -> dict[str, Any]:
         if len(shown) > _MAX_PROPOSAL_CHARS:
             shown = shown[:_MAX_PROPOSAL_CHARS] + "\n…"
         blocks.append({"type": "section", "text": _mrkdwn(f"*Proposal*\n```{_escape(shown)}```")})
-    links = data.get("links") if isinstance(data.get("links"), dict) else {}
+    links = _object(data.get("links"))
     shown_links = [
         f"<{links[key]}|{label}>"
         for key, label in (("web_ui", "Temporal Web UI"), ("api", "REST API"))
@@ -77,6 +77,10 @@ def slack_message(event: Event) -> dict[str, Any]:
         text += f" (confidence {_number(confidence)}"
         text += f", threshold {_number(threshold)})" if threshold is not None else ")"
     return {"text": text, "blocks": blocks}
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _first(approval: dict[str, Any], data: dict[str, Any], key: str) -> Any:

@@ -8,7 +8,7 @@ from models.activity_io import RunRef
 from models.hitl import Decision
 from models.processes import AuditDecision, Channel
 from models.tables import DecisionRow, RunRow, utcnow
-from store.sql import insert
+from store.sql import insert, rowcount
 
 
 async def record(session: AsyncSession, run: RunRef, decision: Decision) -> bool:
@@ -85,4 +85,4 @@ async def _insert(session: AsyncSession, **values: Any) -> bool:
             index_elements=[DecisionRow.approval_id], set_=replaced, where=newer
         )
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))

@@ -11,7 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +32,8 @@ from models.insights import APPROVED_SHARE, MIN_SUPPORT, SAMPLE_SIZE
 from models.processes import Action, Channel, Process
 from models.tables import DecisionRow, RunRow
 
-_D = DecisionRow.__table__  # type: ignore[attr-defined]
-_R = RunRow.__table__  # type: ignore[attr-defined]
+_D = inspect(DecisionRow).local_table
+_R = inspect(RunRow).local_table
 _HUMAN = (Channel.API.value, Channel.SIGNAL.value)
 # Cancels are audited too (channel api), but they decide nothing.
 _DECIDED = (Action.APPROVE.value, Action.REJECT.value)
@@ -60,8 +73,8 @@ class TimeToDecision:
     p90_seconds: float | None
 
 
-def _scoped(scope: Scope, process: Process | None = None) -> list[Any]:
-    found = [_D.c.decision.in_(_DECIDED)]
+def _scoped(scope: Scope, process: Process | None = None) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = [_D.c.decision.in_(_DECIDED)]
     if scope.tenant is not None:
         found.append(_D.c.tenant == scope.tenant)
     if process is not None:
@@ -73,13 +86,13 @@ def _scoped(scope: Scope, process: Process | None = None) -> list[Any]:
     return found
 
 
-def _as_proposed() -> Any:
+def _as_proposed() -> ColumnElement[bool]:
     # An audit row without edits holds JSON null (SQLAlchemy's JSON default) or SQL NULL.
     no_edits = or_(_D.c.edits.is_(None), cast(_D.c.edits, Text) == "null")
     return and_(_D.c.decision == Action.APPROVE.value, no_edits)
 
 
-def _count(condition: Any) -> Any:
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     # FILTER: both databases have it (SQLite since 3.30), and it is cheaper than CASE.
     return func.count().filter(condition)
 
@@ -105,12 +118,12 @@ async def suggestions(session: AsyncSession, scope: Scope) -> dict[str, Suggesti
     sample = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("sample")
     # Ordered by confidence, highest first: the default frame (RANGE ... CURRENT ROW, peers
     # included) makes each row's window exactly the decisions at or above its confidence.
-    window = {"partition_by": sample.c.process, "order_by": sample.c.confidence.desc()}
+    by, order = sample.c.process, sample.c.confidence.desc()
     ranked = select(
         sample.c.process,
         sample.c.confidence,
-        func.count().over(**window).label("n"),
-        func.sum(sample.c.ok).over(**window).label("k"),
+        func.count().over(partition_by=by, order_by=order).label("n"),
+        func.sum(sample.c.ok).over(partition_by=by, order_by=order).label("k"),
     ).subquery("ranked")
     share = round(APPROVED_SHARE * 100)
     qualifies = and_(ranked.c.n >= MIN_SUPPORT, ranked.c.k * 100 >= ranked.c.n * share)
@@ -158,6 +171,7 @@ async def time_to_decision(session: AsyncSession, scope: Scope) -> dict[str, Tim
     table) to ``decided_at``, per process, interpolated linearly between the two values
     around ``p * (n - 1)`` (``percentile_cont``)."""
     postgres = session.get_bind().dialect.name == "postgresql"
+    seconds: ColumnElement[float]
     if postgres:
         # date_part is a double; EXTRACT would be numeric, several times slower to sort.
         seconds = func.date_part("epoch", _D.c.decided_at - _R.c.requested_at)
@@ -174,7 +188,7 @@ async def time_to_decision(session: AsyncSession, scope: Scope) -> dict[str, Tim
     return {p: TimeToDecision(_ms(median), _ms(p90)) for p, (median, p90) in found.items()}
 
 
-async def _percentile_cont(session: AsyncSession, timed: Any) -> dict[str, tuple[Any, Any]]:
+async def _percentile_cont(session: AsyncSession, timed: Subquery) -> dict[str, tuple[Any, Any]]:
     # One sort per process inside the aggregate: half the time of the window functions.
     fractions = postgresql.array([_MEDIAN / 10, _P90 / 10])
     stmt = select(
@@ -183,7 +197,7 @@ async def _percentile_cont(session: AsyncSession, timed: Any) -> dict[str, tuple
     return {process: tuple(values) for process, values in (await session.execute(stmt)).all()}
 
 
-async def _ranked(session: AsyncSession, timed: Any) -> dict[str, tuple[Any, Any]]:
+async def _ranked(session: AsyncSession, timed: Subquery) -> dict[str, tuple[Any, Any]]:
     """``percentile_cont`` where there is none (SQLite): window functions rank the rows,
     and each percentile interpolates between the two ranks around its position."""
     ranked = select(
@@ -193,7 +207,7 @@ async def _ranked(session: AsyncSession, timed: Any) -> dict[str, tuple[Any, Any
         func.count().over(partition_by=timed.c.process).label("n"),
     ).subquery("ranked")
 
-    def around(tenths: int) -> list[Any]:
+    def around(tenths: int) -> list[ColumnElement[Any]]:
         # 1-based rank of floor(p * (n - 1)): integer division, no floor() needed.
         low = (ranked.c.n - 1) * tenths // 10 + 1
         return [

@@ -4,11 +4,12 @@ row yet (one just added) runs on its definition's default policy; the first chan
 writes that row."""
 
 import logging
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from models.hitl import GLOBAL_TENANT, Policy, PolicyFields
 from models.processes import Process
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 _FIELDS = tuple(PolicyFields.model_fields)
 # Stored as 0, read as None: "off" set explicitly, where NULL would inherit the global row.
 _OFF_WHEN_ZERO = ("remind_every_seconds", "escalate_after_seconds")
+_T = TypeVar("_T")
 
 
 class PolicyCache(Protocol):
@@ -48,18 +50,18 @@ class PolicyStore:
         (a reader racing a writer can re-cache the old policy for up to the cache's TTL)."""
         process = Process(process)
         key = cache_key(process, tenant)
-        cached = await self._cache_get(key)
+        cached = await self._cache_call("get", lambda c: c.get(key))
         if cached is not None and cached.version >= min_version:
             return cached
         async with self._sessions() as session:
             policy = await self._effective(session, process, tenant)
-        await self._cache_call("set", key, policy)
+        await self._cache_call("set", lambda c: c.set(key, policy))
         return policy
 
     async def effective_all(self, tenant: str) -> list[Policy]:
         async with self._sessions() as session:
             result = await session.execute(
-                select(PolicyRow).where(PolicyRow.tenant.in_([GLOBAL_TENANT, tenant]))
+                select(PolicyRow).where(col(PolicyRow.tenant).in_([GLOBAL_TENANT, tenant]))
             )
             rows = {(r.process, r.tenant): r for r in result.scalars()}
         return [
@@ -93,7 +95,7 @@ class PolicyStore:
             # max(version) read below cannot be stale. (FOR UPDATE is a no-op on SQLite.)
             glob = await _global_row(session, process)
             top = await session.scalar(
-                select(func.max(PolicyRow.version)).where(PolicyRow.process == process.value)
+                select(func.max(PolicyRow.version)).where(col(PolicyRow.process) == process.value)
             )
             version = (top or 0) + 1
             row = glob if tenant == GLOBAL_TENANT else await _row(session, process, tenant)
@@ -118,14 +120,14 @@ class PolicyStore:
             await session.flush()
             policy = _merge(process, tenant, glob, None if row is glob else row)
         # After commit: invalidating earlier would let a reader re-cache the old row.
-        await self._cache_call("invalidate", process)
+        await self._cache_call("invalidate", lambda c: c.invalidate(process))
         return policy
 
     async def rows(self, tenant: str | None = None) -> list[PolicyRow]:
         """Stored rows; a process without a global row yet shows its default one."""
         stmt = select(PolicyRow).order_by(PolicyRow.process, PolicyRow.tenant)
         if tenant is not None:
-            stmt = stmt.where(PolicyRow.tenant == tenant)
+            stmt = stmt.where(col(PolicyRow.tenant) == tenant)
         async with self._sessions() as session:
             found = list((await session.execute(stmt)).scalars())
         if tenant in (None, GLOBAL_TENANT):
@@ -144,38 +146,37 @@ class PolicyStore:
     ) -> list[PolicyChangeRow]:
         """Newest first; ``tenant``: one tenant's rows, or any of several; ``before_id``
         pages on."""
-        stmt = select(PolicyChangeRow).order_by(PolicyChangeRow.id.desc()).limit(limit)
+        stmt = select(PolicyChangeRow).order_by(col(PolicyChangeRow.id).desc()).limit(limit)
         if process is not None:
-            stmt = stmt.where(PolicyChangeRow.process == Process(process).value)
+            stmt = stmt.where(col(PolicyChangeRow.process) == Process(process).value)
         if isinstance(tenant, str):
-            stmt = stmt.where(PolicyChangeRow.tenant == tenant)
+            stmt = stmt.where(col(PolicyChangeRow.tenant) == tenant)
         elif tenant is not None:
-            stmt = stmt.where(PolicyChangeRow.tenant.in_(list(tenant)))  # type: ignore[attr-defined]
+            stmt = stmt.where(col(PolicyChangeRow.tenant).in_(list(tenant)))
         if before_id is not None:
-            stmt = stmt.where(PolicyChangeRow.id < before_id)
+            stmt = stmt.where(col(PolicyChangeRow.id) < before_id)
         async with self._sessions() as session:
             return list((await session.execute(stmt)).scalars())
 
     async def _effective(self, session: AsyncSession, process: Process, tenant: str) -> Policy:
         result = await session.execute(
             select(PolicyRow).where(
-                PolicyRow.process == process.value,
-                PolicyRow.tenant.in_([GLOBAL_TENANT, tenant]),
+                col(PolicyRow.process) == process.value,
+                col(PolicyRow.tenant).in_([GLOBAL_TENANT, tenant]),
             )
         )
         rows = {r.tenant: r for r in result.scalars()}
         glob = rows.get(GLOBAL_TENANT) or _default_row(process)
         return _merge(process, tenant, glob, rows.get(tenant))
 
-    async def _cache_get(self, key: str) -> Policy | None:
-        return await self._cache_call("get", key)
-
-    async def _cache_call(self, method: str, *args: Any) -> Any:
+    async def _cache_call(
+        self, method: str, call: Callable[[PolicyCache], Awaitable[_T]]
+    ) -> _T | None:
         # A cache is an optimisation: whatever it does, the database stays the answer.
         if self._cache is None:
             return None
         try:
-            return await getattr(self._cache, method)(*args)
+            return await call(self._cache)
         except Exception:
             log.warning("policy cache %s failed", method, exc_info=True)
             return None
@@ -184,7 +185,9 @@ class PolicyStore:
 async def _row(
     session: AsyncSession, process: Process, tenant: str, *, lock: bool = False
 ) -> PolicyRow | None:
-    stmt = select(PolicyRow).where(PolicyRow.process == process.value, PolicyRow.tenant == tenant)
+    stmt = select(PolicyRow).where(
+        col(PolicyRow.process) == process.value, col(PolicyRow.tenant) == tenant
+    )
     if lock:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()

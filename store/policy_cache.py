@@ -8,8 +8,6 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from models.hitl import Policy
@@ -20,17 +18,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Connection refused and socket timeouts can surface as OSError subclasses.
 _ERRORS = (RedisError, OSError, TimeoutError)
-
-
-def make_redis(url: str, timeout_seconds: float = 0.5) -> Redis:
-    """A client for caches: fails fast instead of redis-py's default retries with backoff
-    (seconds per call), because a miss is always cheaper than waiting for Redis."""
-    return Redis.from_url(
-        url,
-        socket_connect_timeout=timeout_seconds,
-        socket_timeout=timeout_seconds,
-        retry=Retry(NoBackoff(), 1),
-    )
 
 
 def _pattern(process: Process) -> str:

@@ -4,10 +4,11 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from models.activity_io import RunRef
 from models.tables import RunRow, utcnow
-from store.sql import insert
+from store.sql import insert, rowcount
 
 
 async def upsert(session: AsyncSession, run: RunRef, **values: Any) -> None:
@@ -52,8 +53,7 @@ async def set_fields(
     session: AsyncSession, workflow_id: str, *, only_state: str | None = None, **values: Any
 ) -> int:
     """Update a run's row; with ``only_state``, only while it is in that state."""
-    stmt = update(RunRow).where(RunRow.workflow_id == workflow_id)  # type: ignore[arg-type]
+    stmt = update(RunRow).where(col(RunRow.workflow_id) == workflow_id)
     if only_state is not None:
-        stmt = stmt.where(RunRow.state == only_state)  # type: ignore[arg-type]
-    result = await session.execute(stmt.values(**values, updated_at=utcnow()))
-    return result.rowcount or 0
+        stmt = stmt.where(col(RunRow.state) == only_state)
+    return rowcount(await session.execute(stmt.values(**values, updated_at=utcnow())))

@@ -7,12 +7,13 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from models.events import Event
 from models.tables import utcnow
 from models.webhook_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from models.webhooks import DeliveryState
-from store.sql import insert
+from store.sql import insert, rowcount
 
 _SUB = WebhookSubscriptionRow
 _DEL = WebhookDeliveryRow
@@ -30,7 +31,11 @@ class WebhookStore:
         return row
 
     async def for_tenant(self, tenant: str) -> list[WebhookSubscriptionRow]:
-        stmt = select(_SUB).where(_SUB.tenant == tenant).order_by(_SUB.created_at, _SUB.id)  # type: ignore[arg-type]
+        stmt = (
+            select(_SUB)
+            .where(col(_SUB.tenant) == tenant)
+            .order_by(col(_SUB.created_at), col(_SUB.id))
+        )
         async with self._sessions() as session:
             return list((await session.execute(stmt)).scalars())
 
@@ -43,20 +48,20 @@ class WebhookStore:
         """Its deliveries go too; one still retrying finds no subscription and stops."""
         async with self._sessions.begin() as session:
             gone = await session.execute(
-                delete(_SUB).where(_SUB.id == subscription_id, _SUB.tenant == tenant)  # type: ignore[arg-type]
+                delete(_SUB).where(col(_SUB.id) == subscription_id, col(_SUB.tenant) == tenant)
             )
-            if not gone.rowcount:  # type: ignore[attr-defined]
+            if not rowcount(gone):
                 return False
-            await session.execute(delete(_DEL).where(_DEL.subscription_id == subscription_id))  # type: ignore[arg-type]
+            await session.execute(delete(_DEL).where(col(_DEL.subscription_id) == subscription_id))
         return True
 
     async def matching(self, event: Event) -> list[str]:
         """Ids of the tenant's enabled subscriptions to this event's type and process: one
         indexed query (tenant, enabled); the few rows a tenant has are filtered here, which
         keeps the JSON ``events`` column portable between SQLite and PostgreSQL."""
-        stmt = select(_SUB.id, _SUB.events, _SUB.process).where(
-            _SUB.tenant == event.tenant,
-            _SUB.enabled == True,  # noqa: E712  (SQL, not Python)
+        stmt = select(col(_SUB.id), col(_SUB.events), col(_SUB.process)).where(
+            col(_SUB.tenant) == event.tenant,
+            col(_SUB.enabled) == True,  # noqa: E712  (SQL, not Python)
         )
         async with self._sessions() as session:
             rows = (await session.execute(stmt)).all()
@@ -70,7 +75,7 @@ class WebhookStore:
     async def subscribed_tenants(self, event_type: str) -> list[str]:
         """Tenants with an enabled subscription to ``event_type``: who hears of a change
         that concerns every tenant (a global policy)."""
-        stmt = select(_SUB.tenant, _SUB.events).where(_SUB.enabled == True)  # noqa: E712
+        stmt = select(col(_SUB.tenant), col(_SUB.events)).where(col(_SUB.enabled) == True)  # noqa: E712
         async with self._sessions() as session:
             rows = (await session.execute(stmt)).all()
         return sorted({tenant for tenant, events in rows if event_type in events})
@@ -83,7 +88,7 @@ class WebhookStore:
     async def disable(self, subscription_id: str, reason: str) -> None:
         stmt = (
             update(_SUB)
-            .where(_SUB.id == subscription_id)  # type: ignore[arg-type]
+            .where(col(_SUB.id) == subscription_id)
             .values(enabled=False, disabled_reason=reason[:500])
         )
         async with self._sessions.begin() as session:
@@ -157,8 +162,8 @@ class WebhookStore:
         """Newest first."""
         stmt = (
             select(_DEL)
-            .where(_DEL.subscription_id == subscription_id, _DEL.tenant == tenant)  # type: ignore[arg-type]
-            .order_by(_DEL.created_at.desc(), _DEL.id.desc())  # type: ignore[attr-defined,union-attr]
+            .where(col(_DEL.subscription_id) == subscription_id, col(_DEL.tenant) == tenant)
+            .order_by(col(_DEL.created_at).desc(), col(_DEL.id).desc())
             .limit(limit)
         )
         async with self._sessions() as session:

@@ -14,6 +14,7 @@ and each worker built from that client gets it (the Temporal SDK passes a client
 interceptors on to its workers).
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio import client, worker
@@ -23,7 +24,7 @@ from models.events import Event
 from store.tenancy import NO_TENANT, tenant_scope
 
 
-def tenant_of(args: Any) -> str:
+def tenant_of(args: Sequence[Any]) -> str:
     """The tenant an activity's arguments belong to; ``NO_TENANT`` when they name none."""
     arg = args[0] if args else None
     run = getattr(arg, "run", None)

@@ -1,16 +1,15 @@
 """A Brain worker for tests: real dev server, real database, a scripted AI so each test
 chooses the confidence it needs (the rules and OpenAI models have their own tests)."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlmodel import SQLModel
+from sqlmodel import col
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
@@ -20,12 +19,14 @@ from models.hitl import DecideOutcome, DecideRequest, Decision, Policy, PolicyCh
 from models.processes import Action, Channel, Process, RunState
 from models.tables import DecisionRow, RunRow
 from models.workflow_io import ProcessResult
+from processes.kit.models import BusinessRow
 from services.starting import start_process
 from store.policies import PolicyStore
 from temporal import door
 from temporal.door import derive_key
 from temporal.sandbox import WORKFLOW_RUNNER
 from tests.conftest import Database
+from tests.polling import eventually
 from workers.registry import WORKFLOWS, build_activities
 
 # The JWT secret of the tests' API; the tests' workers derive the REST door's key from it.
@@ -117,7 +118,7 @@ class Brain:
 
     async def audit(self, workflow_id: str) -> list[DecisionRow]:
         async with self.db.sessions() as s:
-            query = select(DecisionRow).where(DecisionRow.workflow_id == workflow_id)
+            query = select(DecisionRow).where(col(DecisionRow.workflow_id) == workflow_id)
             rows = await s.execute(query)
             return list(rows.scalars())
 
@@ -125,9 +126,9 @@ class Brain:
         async with self.db.sessions() as s:
             return await s.get(RunRow, workflow_id)
 
-    async def rows(self, table: type[SQLModel], workflow_id: str) -> list[Any]:
+    async def rows(self, table: type[BusinessRow], workflow_id: str) -> list[BusinessRow]:
         async with self.db.sessions() as s:
-            result = await s.execute(select(table).where(table.workflow_id == workflow_id))  # type: ignore[attr-defined]
+            result = await s.execute(select(table).where(col(table.workflow_id) == workflow_id))
             return list(result.scalars())
 
 
@@ -195,18 +196,6 @@ async def decide(
     return outcome.decision if outcome.decision is not None else outcome
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    """Poll an async check until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
 async def parked(handle: WorkflowHandle) -> RunStatus:
     """Wait until the run holds a pending approval; return its status."""
     from workflows.lead_scoring_workflow import (
@@ -218,7 +207,3 @@ async def parked(handle: WorkflowHandle) -> RunStatus:
         return status if status.state is RunState.AWAITING_APPROVAL else None
 
     return await eventually(check)
-
-
-def provider_factory(model: ModelProvider) -> Callable[[], ModelProvider]:
-    return lambda: model

@@ -16,7 +16,6 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
@@ -24,6 +23,7 @@ from temporalio.worker import Worker
 
 from activities.providers import build_provider
 from core.metrics import worker_telemetry
+from core.redis import make_redis
 from core.settings import Settings
 from services.reconcile import ensure_reconciler
 from store.db import make_engine, make_sessionmaker, migrate
@@ -87,7 +87,7 @@ async def _serve(
     if client is None:
         return True  # stopped while starting: nothing ran yet
     engine = make_engine(settings.effective_database_url)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = make_redis(settings.redis_url) if settings.redis_url else None
     clean = True
     try:
         sessions = make_sessionmaker(engine)

@@ -10,7 +10,7 @@ not a failed workflow for on-call to replay.
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.webhooks import WebhookActivities
@@ -71,7 +71,7 @@ class WebhookDeliveryWorkflow:
             # The activity refused for good and recorded why.
             status = cause.details[0] if cause.details else None
             return DeliveryOutcome(state=DeliveryState.DEAD, status=status, reason=cause.message)
-        last = cause.message if cause is not None else str(err)
+        last = cause.message if isinstance(cause, FailureError) else str(cause or err)
         reason = f"gave up after {delivery.schedule.give_up_after}: {last}"
         await workflow.execute_activity_method(
             WebhookActivities.mark_webhook_dead,

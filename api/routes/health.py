@@ -3,7 +3,7 @@
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -37,13 +37,15 @@ async def _disabled() -> None:
     response_model=Health,
     responses={503: {"model": Health, "description": "Temporal or the database is down"}},
 )
-async def health(state: StateDep) -> Any:
+async def health(state: StateDep) -> Health | JSONResponse:
     temporal, database, redis = await asyncio.gather(
         _up(state.client.service_client.check_health()),
         _up(ping(state.engine)),
         _up(state.redis.ping()) if state.redis is not None else _disabled(),
     )
-    redis_status = "disabled" if redis is None else ("up" if redis else "down")
+    redis_status: Literal["up", "down", "disabled"] = (
+        "disabled" if redis is None else ("up" if redis else "down")
+    )
     down = not (temporal and database)
     body = Health(
         status="down" if down else ("degraded" if redis_status == "down" else "ok"),

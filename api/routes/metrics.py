@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from api.deps import Admin, StateDep
 from core.gate_metrics import parked_runs
@@ -34,9 +35,9 @@ class _Computed(Collector):
 
 async def _parked_counts(state: StateDep) -> dict[str, int]:
     query = (
-        select(RunRow.process, func.count())
-        .where(RunRow.state == RunState.AWAITING_APPROVAL.value)  # type: ignore[arg-type]
-        .group_by(RunRow.process)
+        select(col(RunRow.process), func.count())
+        .where(col(RunRow.state) == RunState.AWAITING_APPROVAL.value)
+        .group_by(col(RunRow.process))
     )
     # The gauge counts every tenant's runs (see above): the one read here that bypasses the
     # caller's tenant scope.

@@ -9,7 +9,7 @@ part, when a definition lacks one.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
@@ -19,9 +19,18 @@ from processes.kit.edits import apply_edits, validate_proposal
 from processes.kit.models import BusinessRow, ProcessInput, Proposal
 from processes.kit.prompts import load_prompt
 
-# Evidence the engine can check on a model's answer (activities/confidence.py ``Evidence``
-# fields): ``consistency``, ``length_ratio``, ``keyword_coverage``.
-AnswerChecks = Callable[[Any, dict[str, Any], dict[str, Any]], Mapping[str, float | None]]
+
+class AnswerSignals(TypedDict, total=False):
+    """Evidence the engine can check on a model's answer: fields of
+    ``activities.confidence.Evidence``; ``None`` means "not applicable"."""
+
+    consistency: float | None
+    length_ratio: float | None
+    keyword_coverage: float | None
+
+
+# (run input, the model's raw answer, the validated proposal) -> evidence.
+AnswerChecks = Callable[[Any, dict[str, Any], dict[str, Any]], AnswerSignals]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,8 @@ The bases carry what every process needs and no process should have to remember:
 fields, the edge checks of ``safety``, derived fields, the unique key of the apply step.
 """
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -57,6 +59,12 @@ class Proposal(_Checked):
 
 
 T = TypeVar("T", bound=BaseModel)
+
+
+def repeated(names: Iterable[str]) -> list[str]:
+    """The names given more than once, sorted: for inputs keyed by name."""
+    counts = Counter(names)
+    return sorted(n for n, count in counts.items() if count > 1)
 
 
 def input_of(info: ValidationInfo, kind: type[T]) -> T | None:

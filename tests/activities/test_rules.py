@@ -42,9 +42,7 @@ def _threshold(process: Process) -> float:
 
 
 def test_default_policies_are_the_specs() -> None:
-    found = {
-        p.value: (p.definition.default_policy.hitl_enabled, _threshold(p)) for p in Process
-    }
+    found = {p.value: (p.definition.default_policy.hitl_enabled, _threshold(p)) for p in Process}
     assert found == SPEC_POLICIES
 
 

@@ -9,7 +9,8 @@ import pytest_asyncio
 
 from api.app import create_app
 from api.ratelimit import RateLimiter
-from api.state import AppState, make_redis
+from api.state import AppState
+from core.redis import make_redis
 from core.settings import Settings
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache

@@ -52,5 +52,3 @@ async def test_racing_deciders_audit_the_decision_the_run_applied(api: Api) -> N
     api.script("lead_scoring", confidence=0.6)
     for _ in range(TRIALS):
         await _race(api)
-
-

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from redis.asyncio import Redis
 from temporalio.client import Client
 
+from core.redis import make_redis
 from core.settings import Settings
 from store.db import make_engine, make_sessionmaker
 from tests.api.conftest import close_api, open_api
@@ -117,7 +117,7 @@ async def own_redis_api(
 ) -> AsyncIterator[Api]:
     _, port = redis_server
     url = f"redis://127.0.0.1:{port}/0"
-    probe = Redis.from_url(url)
+    probe = make_redis(url)
     for _ in range(100):
         try:
             if await probe.ping():

@@ -6,11 +6,12 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.redis import make_redis
 from models.hitl import Policy
 from models.processes import Process
 from store.db import make_sessionmaker
 from store.policies import PolicyStore, cache_key
-from store.policy_cache import RedisPolicyCache, make_redis
+from store.policy_cache import RedisPolicyCache
 
 LEAD = Process.LEAD_SCORING
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -142,7 +143,7 @@ async def test_a_process_without_a_global_row_runs_on_its_default(
 
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL)
+    client = make_redis(REDIS_URL)
     # Other suites may share the server: drop only our own keys.
     async for key in client.scan_iter(match="brain:policy:*"):
         await client.delete(key)

@@ -84,7 +84,7 @@ class Hooks:
 
     async def delivery(self, sub: WebhookSubscriptionRow, *states: str) -> WebhookDeliveryRow:
         """The subscription's one delivery, once it is in one of ``states``."""
-        from tests.webhooks.polling import eventually
+        from tests.polling import eventually
 
         async def check() -> WebhookDeliveryRow | None:
             rows = await self.deliveries(sub)

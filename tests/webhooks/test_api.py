@@ -23,8 +23,8 @@ from api.state import AppState
 from core.settings import Settings
 from store.policies import PolicyStore
 from tests.conftest import Database
+from tests.polling import eventually
 from tests.webhooks.conftest import Hooks, new_tenant
-from tests.webhooks.polling import eventually
 from tests.webhooks.receiver import Receiver
 
 SECRET = "webhook-api-test-secret-" + "0123456789abcdef" * 3

@@ -8,8 +8,8 @@ from standardwebhooks import Webhook
 
 from models.events import EventType
 from models.webhook_tables import WebhookDeliveryRow
+from tests.polling import eventually
 from tests.webhooks.conftest import Hooks
-from tests.webhooks.polling import eventually
 from tests.webhooks.receiver import Receiver
 
 

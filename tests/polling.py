@@ -1,5 +1,5 @@
-"""Polling until a condition holds (tests.support has one too, but imports the whole worker
-registry; the webhook tests stay independent of the process definitions)."""
+"""Polling until a condition holds. Its own module, light on imports: ``tests.support``
+re-exports it, and the webhook tests use it without importing the worker registry."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -7,6 +7,7 @@ from typing import Any
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
+    """Poll an async check until it returns something truthy."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         value = await check()
