@@ -7,7 +7,6 @@ NOTHING_PENDING = "NothingPending"
 STALE_APPROVAL = "StaleApproval"
 ALREADY_DECIDED = "AlreadyDecided"
 INVALID_EDITS = "InvalidEdits"
-INVALID_DECISION = "InvalidDecision"
 
 POLICY_NOT_CURRENT = "PolicyNotCurrent"
 MODEL_RATE_LIMITED = "ModelRateLimited"

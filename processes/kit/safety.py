@@ -35,9 +35,3 @@ def check_value(value: Any) -> Any:
         for item in value:
             check_value(item)
     return value
-
-
-def printable(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("control characters (such as NUL) are not allowed")
-    return value

@@ -12,7 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core.settings import Settings
 from tests.api.conftest import close_api, open_api
 from tests.api.support import Api
-from tests.support import Brain
+from tests.support import Brain, eventually
 
 
 @pytest_asyncio.fixture
@@ -83,6 +83,15 @@ async def test_cancel_a_parked_run(api: Api) -> None:
     assert again.status_code == 409 and again.json()["error"] == "NotCancelable"
     decided = await api.decide(wid)
     assert decided.status_code == 409
+
+    # The cancel is audited, and the audit log lists it.
+    async def audited() -> list[dict[str, Any]]:
+        r = await api.http.get("/audit", params={"workflow_id": wid}, headers=api.auth("viewer"))
+        assert r.status_code == 200, r.text
+        return r.json()["items"]
+
+    (entry,) = await eventually(audited)
+    assert (entry["decision"], entry["actor"], entry["channel"]) == ("cancel", "olga", "api")
 
 
 async def test_cancel_after_apply_is_409(api: Api) -> None:
