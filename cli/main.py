@@ -23,6 +23,7 @@ from cli.common import (
     load_token_minter,
     require_real_jwt_secret,
 )
+from cli.examples import example
 from cli.insights import insights
 from cli.ops import ops_app
 from cli.policy import policy_app
@@ -46,6 +47,7 @@ app.add_typer(ops_app, name="ops")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("replay-check")(replay_check)
 app.command()(runs.start)
+app.command()(example)
 app.command()(runs.approve)
 app.command()(runs.reject)
 app.command()(runs.status)

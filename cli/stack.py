@@ -10,16 +10,14 @@ has let go of it.
 import asyncio
 import contextlib
 import errno
-import os
 import socket
-import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import typer
 import uvicorn
 
-from cli.common import load_token_minter
+from cli.local import banner, local_settings
 from cli.stopping import Stopper
 from core.logs import json_logging
 from core.settings import Settings
@@ -27,9 +25,6 @@ from store.db import migrate
 from temporal.devserver import DevServer
 from workers.main import run_worker
 
-API_PREFIX = "/api/brain"
-LOCAL_TENANT = "local"
-TOKEN_TTL_SECONDS = 24 * 3600
 # Of the stop bound, the share the dev server keeps for itself in `brain up` (its guard gives
 # it 2 s to exit on SIGTERM); the worker and the API stop in the rest.
 DEV_SERVER_SHARE = 0.25
@@ -144,16 +139,8 @@ async def _run_parts(
     dev_share = stopper.timeout * DEV_SERVER_SHARE
     if not await _unless_stopped(dev.start(), stop):
         return 130
-    local = settings.model_copy(
-        update={
-            "temporal_address": dev.address,
-            "temporal_tls": False,
-            "temporal_tls_cert": None,
-            "temporal_tls_key": None,
-            "temporal_api_key": None,
-            "api_port": api_port,
-            "webhook_allow_private": True,
-        }
+    local = local_settings(
+        settings, temporal_address=dev.address, ui_url=dev.ui_url, api_port=api_port
     )
     if not await _unless_stopped(migrate(local.effective_database_url), stop):
         return 130
@@ -173,7 +160,7 @@ async def _run_parts(
             server = api_server(app, local.api_host, api_port, "warning", worker_within)
             tasks.add(asyncio.create_task(serve(server), name="api"))
         if await _unless_stopped(_started(worker_ready, server), stop, watch=tasks):
-            _banner(dev, local, app, stopper.timeout)
+            banner(dev, local, app, stopper.timeout)
         started = True
     finally:
         if not started:
@@ -242,44 +229,3 @@ async def _watch(dev: DevServer, stop: asyncio.Event) -> None:
             raise StackError(f"the Temporal dev server exited; see {dev.log_file}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
-
-
-def _banner(dev: DevServer, settings: Settings, app: Any | None, stop_within: float) -> None:
-    lines = [
-        "",
-        "Brain is up.",
-        f"  Temporal   {dev.address} (namespace {settings.temporal_namespace})",
-        f"  Web UI     {dev.ui_url}",
-        f"  Worker     task queue {settings.task_queue}, AI model: {settings.ai_provider}",
-        f"  Database   {settings.effective_database_url}",
-    ]
-    if app is None:
-        lines.append("  API        not running (the REST API is not in this build, or --no-api)")
-    else:
-        host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
-        base = f"http://{host}:{settings.api_port}"
-        lines.append(f"  API        {base}{API_PREFIX}  (health: {base}{API_PREFIX}/health)")
-        if getattr(app, "docs_url", None):
-            lines.append(f"  API docs   {base}{app.docs_url}")
-        mint = load_token_minter()
-        if mint is not None:
-            token = mint(
-                sub="local-admin",
-                tenant=LOCAL_TENANT,
-                role="super_admin",
-                ttl_seconds=TOKEN_TTL_SECONDS,
-                secret=settings.jwt_secret.get_secret_value(),
-            )
-            lines.append(f"  Token      super_admin, tenant {LOCAL_TENANT}, valid 24 h:")
-            lines.append(f"             {token}")
-    lines += [
-        "",
-        f"Try:  {_prog()} start lead_scoring --input examples/lead_scoring_unsure.json",
-        f"Ctrl-C stops everything within {stop_within:g} s; twice, at once.",
-    ]
-    typer.echo("\n".join(lines))
-
-
-def _prog() -> str:
-    # `make up` runs .venv/bin/brain, which is not on PATH: echo back what was run.
-    return sys.argv[0] if os.sep in sys.argv[0] else "brain"

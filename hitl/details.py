@@ -1,9 +1,17 @@
 """Current details for the Temporal Web UI: what the AI proposes, why, and what to send to
-decide. Written for the narrow *User Metadata* panel: no code blocks (they do not wrap and
-cut payloads off sideways), proposals as short lists, each payload labelled and on its own
-line. Pure string building, safe inside the workflow sandbox."""
+decide. Pure string building, safe inside the workflow sandbox.
+
+Written for how the Web UI shows them (its ``/render`` page, in the narrow *User Metadata*
+panel): the page keeps single newlines as line breaks, so a paragraph of ``**Label:**``
+lines reads as a compact block, while every block (heading, list, paragraph) adds blank
+lines around itself, so there are few blocks. Lists need a blank line before them. No code
+blocks: they do not wrap and cut payloads off sideways; inline code wraps. The renderer
+turns ``18/100`` into a superscript fraction and passes raw HTML through, so text from the
+AI or the input is escaped (``text_line``).
+"""
 
 import json
+import re
 from typing import Any
 
 from hitl.state import GateState
@@ -12,49 +20,62 @@ from models.hitl import Decision, PendingApproval, Policy
 
 _MAX_VALUE = 400
 _MAX_ITEMS = 25
+_FRACTION = re.compile(r"(?<=\d)/(?=\d)")
 
 
 def render_details(workflow_id: str, process: str, s: GateState) -> str:
     title = process.replace("_", " ").capitalize()
-    lines = [f"## {title}: {s.state.value.replace('_', ' ')}"]
+    head = [f"## {title}: {s.state.value.replace('_', ' ')}"]
     if s.run is not None and s.run.subject:
-        lines.append(f"**About:** {s.run.subject}")
+        head.append(f"**About:** {text_line(s.run.subject)}")
+    ignored = [f"**Last ignored signal:** {text_line(s.ignored[-1])}"] if s.ignored else []
     if s.decision is not None:
-        lines += _decided(s.decision)
-    elif s.approval is not None:
-        lines += _waiting(workflow_id, s)
-    elif s.ai is not None:
-        lines += [f"**Confidence:** {s.ai.confidence:.2f}", *_proposal(s.ai.proposal)]
-    lines.append(f"**Policy:** {_policy_line(s.policy)}")
-    if s.ignored:
-        lines += ["### Last ignored signal", f"- {s.ignored[-1]}"]
-    return "\n".join(lines)
+        return _join(head, _decided(s.decision, s.policy), ignored)
+    if s.approval is not None:
+        # On top, where whoever just sent a signal looks: why it did not count.
+        return _join(head + ignored, _waiting(workflow_id, s))
+    policy = f"**Policy:** {_policy_line(s.policy)}"
+    if s.ai is None:
+        return _join([*head, policy], ignored)
+    confidence = f"**Confidence:** {s.ai.confidence:.2f}"
+    return _join([*head, confidence, policy], _proposal(s.ai.proposal), ignored)
+
+
+def _join(*blocks: list[str]) -> str:
+    """Blocks separated by one blank line; lines within a block by a line break."""
+    return "\n\n".join("\n".join(block) for block in blocks if block)
 
 
 def _waiting(workflow_id: str, s: GateState) -> list[str]:
     approval = s.approval
     assert approval is not None and s.ai is not None
-    lines = [
-        f"**Waiting for a decision** until {approval.expires_at:%Y-%m-%d %H:%M} UTC.",
-        f"**The AI proposes** (confidence {approval.confidence:.2f}, "
-        f"threshold {approval.threshold:.2f}):",
+    status = [
+        f"**Waiting for a decision** until {approval.expires_at:%Y-%m-%d %H:%M} UTC",
+        f"**Confidence:** {approval.confidence:.2f} (threshold {approval.threshold:.2f})",
+        f"**Policy:** {_policy_line(s.policy)}",
+        *_quorum(approval, s.requested_by),
     ]
+    proposes = ["**The AI proposes:**"]
     if approval.needs_review:
         reason = approval.error or "the AI step produced no proposal"
-        lines.append(f"**Needs review:** {reason}. Approve with edits forming a whole proposal.")
-    lines += _proposal(approval.proposal)
-    lines.append(f"**Why:** {_clip(approval.rationale)}")
-    lines.append(f"**Model:** {_model_line(s.ai)}")
-    lines += _quorum(approval, s.requested_by)
-    lines += _how_to_decide(workflow_id, approval)
-    return lines
+        proposes = [
+            f"**Needs review:** {text_line(reason)}. Approve with edits forming a whole proposal."
+        ]
+    why = [f"**Why:** {text_line(approval.rationale)}", f"**Model:** {_model_line(s.ai)}"]
+    return [*status, "", *proposes, *_list(_proposal(approval.proposal)), *why, "",
+            *_how_to_decide(workflow_id, approval)]  # fmt: skip
+
+
+def _list(items: list[str]) -> list[str]:
+    # A list is a block of its own: blank lines around it, or it renders as "- " text.
+    return ["", *items, ""]
 
 
 def _quorum(approval: PendingApproval, requested_by: str) -> list[str]:
     lines = []
     if approval.min_approvals > 1:
         voters = [v.actor for v in approval.votes]
-        so_far = ", ".join(voters) if voters else "none yet"
+        so_far = ", ".join(f"`{v}`" for v in voters) if voters else "none yet"
         lines.append(
             f"**Approvals:** {len(voters)} of {approval.min_approvals} ({so_far}); "
             "any one reject rejects."
@@ -76,45 +97,47 @@ def _how_to_decide(workflow_id: str, approval: PendingApproval) -> list[str]:
     approve: dict[str, Any] = {"by": "your name"}
     if approval.proposal is None:
         approve["edits"] = {"<field>": "<value>"}
+    edited = {"by": "your name", "edits": _sample_edit(approval)}
+    terminal = {"by": "ops"}
     return [
         "### To approve",
         "*Send a Signal* → **approve**, with the input:",
         f"`{json.dumps(approve)}`",
-        "To change the proposal first, add only the fields to change:",
-        f"`{json.dumps({'by': 'your name', 'edits': _sample_edit(approval)})}`",
+        "To change the proposal first, add the fields to change, with their new values:",
+        f"`{json.dumps(edited)}`",
         "### To reject",
         "*Send a Signal* → **reject**, with the input:",
         '`{"by": "your name", "comment": "why"}`',
-        "### Approval id",
-        "Optional in the input (`approval_id`); it makes sure you decide this approval:",
+        "",
+        "**Approval id** (optional in the input as `approval_id`; it makes sure you decide "
+        "this approval and not a later one):",
         f"`{approval.approval_id}`",
-        "### From a terminal",
+        "**From a terminal:**",
         f"`temporal workflow signal --workflow-id {workflow_id} --name approve "
-        f"--input '{json.dumps({'by': 'ops'})}'`",
+        f"--input '{json.dumps(terminal)}'`",
     ]
 
 
 def _sample_edit(approval: PendingApproval) -> dict[str, Any]:
+    # A real field with its current value: pasted as is it is valid, and shows the type.
     proposal = approval.proposal or {}
-    field = next((k for k in proposal if k != "rationale"), "<field>")
-    return {field: "<new value>"}
+    field = next((k for k in proposal if k != "rationale"), None)
+    return {field: proposal[field]} if field is not None else {"<field>": "<value>"}
 
 
-def _decided(decision: Decision) -> list[str]:
-    by = f"`{decision.actor}`"
-    lines = [f"**Decided:** {decision.action} by {by} via {decision.channel}"]
+def _decided(decision: Decision, policy: Policy | None) -> list[str]:
+    lines = [f"**Decided:** {decision.action} by `{decision.actor}` via {decision.channel}"]
     if decision.comment:
-        lines.append(f"**Comment:** {_clip(decision.comment)}")
+        lines.append(f"**Comment:** {text_line(decision.comment)}")
     if len(decision.approvers) > 1:
         lines.append("**Approvers:** " + ", ".join(f"`{a}`" for a in decision.approvers))
+    lines.append(f"**Policy:** {_policy_line(policy)}")
     if decision.edits:
         changes = "; ".join(f"{k}: {_short(v)}" for k, v in decision.edits.items())
-        lines.append(f"**Edited:** {changes}")
-        lines.append("**Final proposal:**")
+        lines += ["", f"**Edited:** {changes}", "**Final proposal:**"]
     else:
-        lines.append("**Proposal:**")
-    lines += _proposal(decision.final_proposal)
-    return lines
+        lines += ["", "**Proposal:**"]
+    return lines + _list(_proposal(decision.final_proposal))
 
 
 def _proposal(proposal: dict[str, Any] | None) -> list[str]:
@@ -135,8 +158,8 @@ def _proposal(proposal: dict[str, Any] | None) -> list[str]:
 def _model_line(ai: AIResult) -> str:
     call = ai.call
     if call is None:
-        return ai.model
-    parts = [call.model]
+        return text_line(ai.model)
+    parts = [text_line(call.model)]
     if call.prompt_version:
         parts.append(f"prompt {call.prompt_version}")
     if call.tokens_in is not None or call.tokens_out is not None:
@@ -165,10 +188,16 @@ def _policy_line(policy: Policy | None) -> str:
 
 
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return _clip(text)
+    return text_line(value if isinstance(value, str) else json.dumps(value, default=str))
 
 
-def _clip(text: str) -> str:
+def text_line(text: str) -> str:
+    """Free text (from the AI, the input or a person) as one clipped line that renders as
+    itself: no HTML, no emphasis, no fraction glyphs."""
     text = " ".join(text.split())
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+    if len(text) > _MAX_VALUE:
+        text = text[: _MAX_VALUE - 1] + "…"
+    for char in "\\<`*":  # backslash escapes; the renderer turns "&lt;" into "&amp;lt;"
+        text = text.replace(char, "\\" + char)
+    # No escape stops the fraction glyph, an entity does.
+    return _FRACTION.sub("&#47;", text)

@@ -39,7 +39,6 @@ from workers.registry import WORKFLOWS, build_activities  # noqa: E402
 from workflows.lead_scoring_workflow import LeadScoringWorkflow  # noqa: E402
 
 OUT = ROOT / "tests" / "histories"
-EXAMPLES = ROOT / "examples"
 
 
 async def _wait_parked(handle: WorkflowHandle) -> None:
@@ -98,7 +97,7 @@ async def main() -> None:
     ):
 
         async def start(process: Process, example: str, tenant: str = "rec") -> WorkflowHandle:
-            body = json.loads((EXAMPLES / f"{process.value}_{example}.json").read_text())
+            body = dict(process.definition.examples[example])
             run = await start_process(
                 client,
                 sessions,

@@ -22,6 +22,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from hitl.details import text_line
 from models.hitl import GLOBAL_TENANT
 from models.processes import Process, RunState
 from models.tables import RunRow
@@ -59,14 +60,16 @@ def input_hash(run_input: BaseModel) -> str:
 
 
 def static_details(process: Process, subject: str, tenant: str, requested_by: str) -> str:
+    # Shown in the Web UI's *User Metadata* tab, beside the current details (hitl/details.py).
     return "\n".join(
         [
-            f"**{process.value.replace('_', ' ').capitalize()}** for {subject}",
+            f"**{process.value.replace('_', ' ').capitalize()}** for {text_line(subject)}",
             f"Tenant `{tenant}`, requested by `{requested_by}`.",
-            "The AI proposes first. If a person must decide, this run waits: open "
-            "*User Metadata* (below) for what it proposes and what to send, then "
+            "The AI proposes first. When a person must decide, the run waits, and its "
+            "**Current Details** say what the AI proposes and what to send: *More Actions* → "
             "*Send a Signal* → **approve** or **reject**.",
-            'All runs waiting for a decision: filter with `BrainState="awaiting_approval"`.',
+            "Every run waiting for a decision: the workflows list filtered by "
+            '`BrainState="awaiting_approval"`.',
         ]
     )
 

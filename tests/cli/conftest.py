@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 
 from activities.rules_model import RulesModel
 from hitl.gate import GatedWorkflow
-from models.processes import RunState
+from models.processes import Process, RunState
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from temporal.sandbox import WORKFLOW_RUNNER
@@ -29,9 +29,13 @@ from workers.registry import WORKFLOWS, build_activities
 BIN = Path(sys.executable).parent
 BRAIN = BIN / "brain"
 TEMPORAL = BIN / "temporal"
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 COMMAND_TIMEOUT = 60
 PARK_TIMEOUT = 30
+
+
+def example(process: str, kind: str) -> dict[str, Any]:
+    """A start body from the process's definition (what `brain example` prints)."""
+    return dict(Process.parse(process).definition.examples[kind])
 
 
 @dataclass

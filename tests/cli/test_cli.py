@@ -4,6 +4,7 @@
 import json
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import jwt
 from sqlalchemy import select
@@ -13,11 +14,11 @@ from models.processes import Process, RunState
 from models.tables import DecisionRow, PolicyChangeRow
 from models.workflow_io import ProcessResult
 from processes.lead_scoring import LeadRow
-from tests.cli.conftest import BRAIN, EXAMPLES, CliEnv, run_cmd
+from tests.cli.conftest import BRAIN, CliEnv, example, run_cmd
 
 
-async def _start(cli: CliEnv, process: str, example: str) -> str:
-    done = await cli.brain("start", process, "--input", EXAMPLES / example)
+async def _start(cli: CliEnv, process: str, kind: str) -> str:
+    done = await cli.brain("start", process, "--example", kind)
     assert done.code == 0, done
     started = done.json()
     assert started["state"] == RunState.RUNNING
@@ -37,7 +38,7 @@ async def _audit(cli: CliEnv, workflow_id: str) -> list[DecisionRow]:
 
 
 async def test_unsure_lead_parks_and_the_temporal_cli_signal_completes_it(cli: CliEnv) -> None:
-    workflow_id = await _start(cli, "lead_scoring", "lead_scoring_unsure.json")
+    workflow_id = await _start(cli, "lead_scoring", "unsure")
     await cli.parked(workflow_id)
 
     status = await cli.brain("status", workflow_id)
@@ -68,7 +69,7 @@ async def test_unsure_lead_parks_and_the_temporal_cli_signal_completes_it(cli: C
 
 async def test_approve_twice_refuses_the_second(cli: CliEnv) -> None:
     # A seed alias is accepted wherever a process name is.
-    workflow_id = await _start(cli, "lead_processing", "lead_scoring_unsure.json")
+    workflow_id = await _start(cli, "lead_processing", "unsure")
     await cli.parked(workflow_id)
 
     invalid = await cli.brain("approve", workflow_id, "--edits", '{"score": 500}', "--by", "al")
@@ -92,7 +93,7 @@ async def test_approve_twice_refuses_the_second(cli: CliEnv) -> None:
 
 
 async def test_reject_completes_as_rejected(cli: CliEnv) -> None:
-    workflow_id = await _start(cli, "product_sourcing", "product_sourcing_unsure.json")
+    workflow_id = await _start(cli, "product_sourcing", "unsure")
     await cli.parked(workflow_id)
 
     done = await cli.brain("reject", workflow_id, "--by", "buyer", "--comment", "too slow")
@@ -130,8 +131,7 @@ async def test_policy_set_changes_and_audits_the_policy(cli: CliEnv) -> None:
 
 async def test_policy_set_releases_a_parked_run(cli: CliEnv) -> None:
     tenant = f"t-{uuid.uuid4().hex[:8]}"
-    body = EXAMPLES / "lead_scoring_unsure.json"
-    done = await cli.brain("start", "lead_scoring", "--input", body, "--tenant", tenant)
+    done = await cli.brain("start", "lead_scoring", "--example", "unsure", "--tenant", tenant)
     assert done.code == 0, done
     workflow_id = done.json()["workflow_id"]
     await cli.parked(workflow_id)
@@ -154,14 +154,31 @@ async def test_bad_requests_exit_non_zero_with_the_reason(cli: CliEnv) -> None:
     assert missing.code == 1, missing
     assert missing.error()["error"] == "NotFound"
 
-    unknown = await cli.brain("start", "no_such_process", "--input", EXAMPLES / "x.json")
+    unknown = await cli.brain("start", "no_such_process", "--example", "unsure")
     assert unknown.code == 2, unknown
 
-    invalid = await cli.brain(
-        "start", "lead_scoring", "--input", EXAMPLES / "content_generation_unsure.json"
-    )
+    other = cli.home / "content_generation_unsure.json"
+    other.write_text(json.dumps(example("content_generation", "unsure")))
+    invalid = await cli.brain("start", "lead_scoring", "--input", other)
     assert invalid.code == 1, invalid
     assert invalid.error()["error"] == "ValidationError"
+
+
+async def test_example_prints_the_definitions_body_for_a_pipe(cli: CliEnv) -> None:
+    for kind in ("confident", "unsure"):
+        done = await cli.brain("example", "lead_processing", kind)
+        assert done.code == 0, done
+        assert done.json() == example("lead_scoring", kind)
+    assert (await cli.brain("example", "lead_scoring")).json() == example("lead_scoring", "unsure")
+    unknown = await cli.brain("example", "lead_scoring", "maybe")
+    assert unknown.code == 1 and unknown.error()["error"] == "UnknownExample", unknown
+    # What the README pipes into curl -d @- works as a start body.
+    piped = await run_cmd(
+        Path("/bin/bash"), "-c", f"{BRAIN} example product_sourcing | {BRAIN} start "
+        "product_sourcing --input -", env=cli.env, cwd=cli.home,
+    )  # fmt: skip
+    assert piped.code == 0, piped
+    assert piped.json()["process"] == "product_sourcing"
 
 
 TOKEN_ARGS = ("token", "--sub", "ops", "--tenant", "acme", "--role", "admin")

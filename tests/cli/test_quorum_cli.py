@@ -5,7 +5,7 @@ import uuid
 
 from models.processes import Process, RunState
 from models.workflow_io import ProcessResult
-from tests.cli.conftest import EXAMPLES, CliEnv
+from tests.cli.conftest import CliEnv
 
 
 async def test_four_eyes_and_a_quorum_from_the_cli(cli: CliEnv) -> None:
@@ -20,9 +20,8 @@ async def test_four_eyes_and_a_quorum_from_the_cli(cli: CliEnv) -> None:
     assert (policy.requester_may_approve, policy.min_approvals) == (False, 2)
     assert (policy.remind_every_seconds, policy.escalate_after_seconds) == (3600, None)
 
-    body = EXAMPLES / "lead_scoring_unsure.json"
     started = await cli.brain(
-        "start", "lead_scoring", "--input", body, "--tenant", tenant, "--by", "requester"
+        "start", "lead_scoring", "--example", "unsure", "--tenant", tenant, "--by", "requester"
     )
     assert started.code == 0, started
     workflow_id = started.json()["workflow_id"]

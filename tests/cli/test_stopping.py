@@ -20,7 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.stopping import EXIT_CLEAN, EXIT_CUT_SHORT
-from tests.cli.conftest import BRAIN, EXAMPLES, clean_env, run_cmd
+from tests.cli.conftest import BRAIN, clean_env, run_cmd
 from tests.cli.procs import alive, answers, descendants_of, free_ports, until
 from tests.cli.wedge import Wedge
 from tests.support import eventually
@@ -75,7 +75,7 @@ class Proc:
 
 async def _start_parked(env: dict[str, str], cwd: Path) -> str:
     started = await run_cmd(
-        BRAIN, "start", "lead_scoring", "--input", EXAMPLES / "lead_scoring_unsure.json",
+        BRAIN, "start", "lead_scoring", "--example", "unsure",
         env=env, cwd=cwd,
     )  # fmt: skip
     assert started.code == 0, started

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli.conftest import BRAIN, EXAMPLES, clean_env, run_cmd
+from tests.cli.conftest import BRAIN, clean_env, run_cmd
 from tests.cli.procs import alive, answers, descendants_of, free_ports
 from tests.fakes.openai_server import FakeOpenAIServer, answer
 
@@ -50,19 +50,33 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
     out: list[str] = []
     servers: list[int] = []
     try:
-        await asyncio.wait_for(_read_until(proc.stdout, "Brain is up.", out), STARTUP_TIMEOUT)
+        await asyncio.wait_for(_read_until(proc.stdout, "Ctrl-C stops", out), STARTUP_TIMEOUT)
         rest = asyncio.create_task(_read_until(proc.stdout, "Brain stopped.", out))
         servers = descendants_of(proc.pid)
         assert len(servers) == 2, "no dev server (and its guard) under brain up"
         await _wait_for_port(ui_port)
+        banner = "".join(out)
+        ui = f"http://127.0.0.1:{ui_port}"
+        inbox = f"{ui}/namespaces/default/workflows?query=BrainState%3D%22awaiting_approval%22"
+        assert f"Inbox      {inbox}\n" in banner, banner
+        assert "start lead_scoring --example unsure" in banner
         if importlib.util.find_spec("api.app") is not None:
+            base = f"http://127.0.0.1:{api_port}"
+            assert f"API docs   {base}/docs  (ReDoc: {base}/redoc)" in banner, banner
+            # The banner's export line is what the README's curl examples need.
+            [export] = [line.split() for line in out if "export BRAIN=" in line]
+            variables = dict(part.split("=", 1) for part in export[1:])
+            assert variables["BRAIN"] == f"{base}/api/brain"
             async with httpx.AsyncClient() as http:
-                health = await http.get(f"http://127.0.0.1:{api_port}/api/brain/health")
-            assert health.status_code == 200, health.text
+                health = await http.get(f"{base}/api/brain/health")
+                assert health.status_code == 200, health.text
+                auth = {"Authorization": f"Bearer {variables['TOKEN']}"}
+                policies = await http.get(f"{variables['BRAIN']}/workflows/policies", headers=auth)
+                assert policies.status_code == 200, policies.text
 
         cli_env = env | {"BRAIN_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
         started = await run_cmd(
-            BRAIN, "start", "lead_scoring", "--input", EXAMPLES / "lead_scoring_unsure.json",
+            BRAIN, "start", "lead_scoring", "--example", "unsure",
             env=cli_env, cwd=tmp_path,
         )  # fmt: skip
         assert started.code == 0, started
@@ -117,7 +131,7 @@ async def test_brain_up_with_ai_openai_calls_the_configured_endpoint(tmp_path: P
             servers = descendants_of(proc.pid)
             cli_env = env | {"BRAIN_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
             started = await run_cmd(
-                BRAIN, "start", "lead_scoring", "--input", EXAMPLES / "lead_scoring_confident.json",
+                BRAIN, "start", "lead_scoring", "--example", "confident",
                 env=cli_env, cwd=tmp_path,
             )  # fmt: skip
             assert started.code == 0, started

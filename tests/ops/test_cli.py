@@ -15,7 +15,7 @@ from models.workflow_io import ProcessResult
 from processes.lead_scoring import LeadRow
 from services.starting import start_process
 from temporal.sandbox import WORKFLOW_RUNNER
-from tests.cli.conftest import EXAMPLES, CliEnv
+from tests.cli.conftest import CliEnv, example
 from tests.ops.conftest import Guard
 from tests.support import decide
 from workers.registry import WORKFLOWS, build_activities
@@ -52,8 +52,7 @@ async def test_replay_check_names_the_run_and_event_that_no_longer_replay(
 
 
 async def test_replay_check_of_live_runs(cli: CliEnv) -> None:
-    example = EXAMPLES / "lead_scoring_unsure.json"
-    done = await cli.brain("start", "lead_scoring", "--input", example)
+    done = await cli.brain("start", "lead_scoring", "--example", "unsure")
     workflow_id = done.json()["workflow_id"]
     await cli.parked(workflow_id)
     done = await cli.brain("replay-check", "--workflow-id", workflow_id)
@@ -77,7 +76,7 @@ async def test_ops_failed_and_replay_from_the_cli(cli: CliEnv) -> None:
         activities=activities,
         workflow_runner=WORKFLOW_RUNNER,
     ):
-        body = json.loads((EXAMPLES / "lead_scoring_confident.json").read_text())
+        body = example("lead_scoring", "confident")
         started = await start_process(
             cli.client,
             cli.sessions,

@@ -12,7 +12,7 @@ from models.processes import Action, Process, RunState
 from models.tables import DecisionRow, RunRow, utcnow
 from models.workflow_io import ProcessResult
 from services.verify_audit import verify
-from tests.cli.conftest import EXAMPLES, CliEnv
+from tests.cli.conftest import CliEnv
 from tests.ops.conftest import Guard
 from tests.support import Brain, ai_result, decide, eventually, parked
 
@@ -151,8 +151,10 @@ async def test_cancel_rows_and_unknown_workflows(brain: Brain) -> None:
 
 async def test_verify_audit_from_the_cli(cli: CliEnv) -> None:
     tenant = f"t-{uuid.uuid4().hex[:8]}"
-    example = EXAMPLES / "campaign_tuning_confident.json"  # autonomous by default
-    started = await cli.brain("start", "campaign_tuning", "--input", example, "--tenant", tenant)
+    # Autonomous by default, and the confident example clears the threshold.
+    started = await cli.brain(
+        "start", "campaign_tuning", "--example", "confident", "--tenant", tenant
+    )
     assert started.code == 0, started
     wid = started.json()["workflow_id"]
     await cli.client.get_workflow_handle(wid).result()

@@ -1,18 +1,22 @@
-"""The Temporal Web UI door (SPEC §2-§3) in a real browser: an admin opens a parked run in the
-dev server's Web UI, reads what to decide in its current details, and approves it through the
-UI's own *Send a Signal* form.
+"""The Temporal Web UI door (SPEC §2-§3) in a real browser, as an approver meets it: the inbox
+link lists the parked run; its page and current details (*User Metadata*) show what to decide,
+with the payloads to paste inside the panel; a malformed signal sent through the UI's own
+*Send a Signal* form is ignored and the details say why; an approve with edits completes the
+run and the details show the edited proposal.
 
 Debian's chromium (installed by ``scripts/browser.sh``, which ``make test`` runs) is driven by
 Playwright through ``executable_path``; no browser is ever downloaded. Without chromium the
-test fails and says why, it is never skipped. Screenshots go to ``test-artifacts/webui/``.
+test fails and says why, it is never skipped. Screenshots go to ``test-artifacts/webui/``
+(docs/webui-default.png and docs/webui-details.png show the same two views of a `brain up`
+run).
 """
 
 import asyncio
-import os
+import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -22,53 +26,31 @@ from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from cli.local import inbox_url
 from models.hitl import RunStatus
 from models.processes import RunState
 from models.workflow_io import ProcessResult
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
 from tests.conftest import Database, _temporal_binary
 from tests.support import Brain, ai_result, running_brain
+from tests.webui.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.webui.ui import (
+    UI_TIMEOUT_MS,
+    assert_inside_the_panel,
+    current_details,
+    send_signal,
+    signal_list,
+)
 from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
-CHROMIUM = os.environ.get("BRAIN_CHROMIUM", "/usr/bin/chromium")
-# The flags this machine's notes prescribe for a closed network: no background traffic.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "webui"
-UI_TIMEOUT_MS = 15_000
 NAMESPACE = "default"
 PROPOSAL = {"score": 77, "tier": "warm", "rationale": "mid-size company, referral"}
+EDITS = {"score": 85}
+# A laptop's window: the details panel is then about 480 px wide, the narrow case.
+VIEWPORT = {"width": 1280, "height": 1000}
+TALL = {"width": 1280, "height": 1700}  # for screenshots of the whole details panel
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def async_playwright() -> Any:
-    """Playwright's async API, or a clear failure (never a skip) when the browser is missing;
-    module-scoped so it is checked before the dev server starts."""
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: the Web UI test needs Debian's chromium; "
-            "`bash scripts/browser.sh` (run by `make test`) installs it as root with apt-get",
-            pytrace=False,
-        )
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.fail(
-            "the Python package `playwright` is missing: `pip install -e '.[dev]'` "
-            "(never `playwright install`: the test drives Debian's chromium)",
-            pytrace=False,
-        )
-    return async_playwright
 
 
 def _free_port() -> int:
@@ -122,17 +104,7 @@ async def _parked(handle: WorkflowHandle) -> RunStatus:
     raise AssertionError(f"{handle.id} did not park for approval")
 
 
-async def _current_details(page: Any, expect: Any) -> str:
-    """Open the run's *User Metadata* tab and return the rendered current details' text."""
-    await page.get_by_role("tab", name="User Metadata").click()
-    # The UI renders the markdown in an iframe of its own, below the section's heading.
-    heading = page.get_by_role("heading", name="Current Details", exact=True)
-    details = heading.locator("xpath=following::iframe[1]").content_frame.locator("body")
-    await expect(details).to_contain_text("lead_scoring", timeout=UI_TIMEOUT_MS)
-    return str(await details.inner_text())
-
-
-async def test_admin_approves_a_parked_run_through_the_web_ui_signal_form(
+async def test_an_approver_decides_a_parked_run_in_the_web_ui(
     async_playwright: Any, ui_server: UIServer, ui_brain: Brain
 ) -> None:
     from playwright.async_api import expect
@@ -148,10 +120,14 @@ async def test_admin_approves_a_parked_run_through_the_web_ui_signal_form(
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(viewport={"width": 1400, "height": 1400})
+        page = await browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(UI_TIMEOUT_MS)
         try:
-            await _approve_in_the_web_ui(page, expect, ui_server, handle, status)
+            await _find_it_in_the_inbox(page, expect, ui_server, handle.id, listed=True)
+            await _read_what_to_decide(page, expect, ui_server, handle, status)
+            await _a_malformed_signal_is_shown_as_ignored(page, expect, handle)
+            await _approve_with_edits(page, expect, handle)
+            await _find_it_in_the_inbox(page, expect, ui_server, handle.id, listed=False)
         except BaseException:
             await page.screenshot(path=ARTIFACTS / "failure.png", full_page=True)
             raise
@@ -161,57 +137,100 @@ async def test_admin_approves_a_parked_run_through_the_web_ui_signal_form(
     [audit] = await ui_brain.audit(handle.id)
     assert (audit.decision, audit.actor, audit.channel) == ("approve", "ui-admin", "signal")
     assert audit.approval_id == status.approval.approval_id
-    assert audit.final_proposal == PROPOSAL
+    assert audit.edits == EDITS and audit.final_proposal["score"] == EDITS["score"]
+    assert audit.final_proposal["tier"] == "hot"  # the tier follows the edited score
 
 
-async def _approve_in_the_web_ui(
+async def _find_it_in_the_inbox(
+    page: Any, expect: Any, ui_server: UIServer, workflow_id: str, *, listed: bool
+) -> None:
+    """The README's inbox link: the workflows list filtered to runs awaiting approval."""
+    link = page.get_by_role("link", name=workflow_id)
+    for _ in range(30):  # visibility is eventually consistent; the list does not poll
+        await page.goto(inbox_url(ui_server.ui_url, NAMESPACE))
+        await expect(page.get_by_text('BrainState = "awaiting_approval"')).to_be_visible()
+        # The count above the list: it shows once the filtered list has loaded.
+        count = page.get_by_role("status").filter(has_text=re.compile(r"^\d+ Workflows?$"))
+        await expect(count).to_be_visible()
+        if await link.is_visible() == listed:
+            break
+        await asyncio.sleep(0.5)
+    else:
+        raise AssertionError(f"{workflow_id} {'not ' if listed else ''}in the inbox")
+    if listed:
+        await page.screenshot(path=ARTIFACTS / "0-inbox.png")
+
+
+async def _read_what_to_decide(
     page: Any, expect: Any, ui_server: UIServer, handle: WorkflowHandle, status: RunStatus
 ) -> None:
     assert status.approval is not None
-    threshold = status.approval.threshold
+    approval_id, threshold = status.approval.approval_id, status.approval.threshold
     await page.goto(ui_server.workflow_url(handle.id))
     await expect(page.get_by_role("heading", name=handle.id)).to_be_visible()
+    # The default view: the run's input, and no result while it waits.
+    await expect(page.get_by_role("textbox", name="Input")).to_contain_text("Ada Lovelace")
+    result = page.get_by_role("textbox", name="Result")
+    await expect(result).to_contain_text("Results will appear upon completion.")
+    await page.screenshot(path=ARTIFACTS / "1-default.png")
 
-    # What the admin reads before deciding: the proposal, the confidence, the policy.
-    text = await _current_details(page, expect)
-    await page.screenshot(path=ARTIFACTS / "1-parked-run-details.png", full_page=True)
-    assert "lead_scoring: awaiting approval" in text
-    assert f"Waiting for a decision on approval {status.approval.approval_id}" in text
-    assert '"tier": "warm"' in text and '"score": 77' in text
-    assert '"rationale": "mid-size company, referral"' in text
-    assert f"Confidence: 0.91 (threshold {threshold:.2f})" in text
-    assert f"Policy: HITL on (people review every proposal), threshold {threshold:.2f}" in text
-    assert "Send the signal approve or reject" in text
+    text = await current_details(page, expect, "Waiting for a decision")
+    await page.set_viewport_size(TALL)
+    await page.screenshot(path=ARTIFACTS / "2-details.png")
+    await page.set_viewport_size(VIEWPORT)
+    assert "Lead scoring: awaiting approval" in text
+    assert "Confidence: 0.91 (threshold 0.85)" in text
+    assert f"Policy: HITL on (people review every proposal) · threshold {threshold:.2f}" in text
+    assert "score: 77" in text and "tier: warm" in text
+    assert "Why: scripted" in text and "Model: scripted" in text
+    assert "To approve" in text and "To reject" in text
+    # What the approver pastes: whole, and inside the panel, not cut off at its edge.
+    await assert_inside_the_panel(
+        page,
+        expect,
+        [
+            '{"by": "your name"}',
+            '{"by": "your name", "edits": {"score": 77}}',
+            '{"by": "your name", "comment": "why"}',
+            approval_id,
+        ],
+    )
+    # Static details, beside them: what this run is and where to decide.
+    static = page.get_by_role("heading", name="Details", exact=True)
+    summary = static.locator("xpath=following::iframe[1]").content_frame.locator("body")
+    await expect(summary).to_contain_text("Send a Signal")
 
-    # The UI's own signal form: choose `approve` among the run's defined signals.
-    await page.get_by_role("button", name="More Actions").click()
-    await page.get_by_role("menuitem", name="Send a Signal").click()
-    dialog = page.get_by_role("dialog", name="Send a Signal")
-    await expect(dialog).to_be_visible()
-    signals = dialog.get_by_test_id("signal-select-button")
-    await signals.click()
-    approve = page.get_by_role("option").filter(has=page.get_by_text("approve", exact=True))
-    # The signal's description (hitl/gate.py) shows in the list.
-    await expect(approve).to_contain_text("Approve the pending proposal")
-    await approve.click()
-    await expect(signals).to_have_accessible_name("approve")
-    data = dialog.get_by_role("textbox", name="Data")
-    await data.click()  # also closes the signal list
-    await expect(signals).to_have_attribute("aria-expanded", "false")
-    await data.fill('{"by": "ui-admin"}')
-    submit = dialog.get_by_role("button", name="Submit")
-    await expect(submit).to_be_enabled()
-    await page.screenshot(path=ARTIFACTS / "2-send-a-signal-form.png")
-    await submit.click()
-    await expect(dialog).to_be_hidden()
 
+async def _a_malformed_signal_is_shown_as_ignored(
+    page: Any, expect: Any, handle: WorkflowHandle
+) -> None:
+    shown = await signal_list(page, expect, ARTIFACTS / "3-signal-list.png")
+    names = {entry.split("\n", 1)[0] for entry in shown}
+    assert {"approve", "reject"} <= names, shown
+    # Wrong type for score: the run must ignore it, keep waiting, and say why.
+    await send_signal(page, expect, "approve", '{"by": "ui-admin", "edits": {"score": "high"}}')
+    await page.reload()
+    text = await current_details(page, expect, "Last ignored signal")
+    await page.screenshot(path=ARTIFACTS / "4-ignored-signal.png")
+    assert "InvalidEdits" in text and "edits.score" in text, text
+    assert "Lead scoring: awaiting approval" in text
+    status: RunStatus = await handle.query(LeadScoringWorkflow.status)
+    assert status.state is RunState.AWAITING_APPROVAL and status.ignored_signals
+
+
+async def _approve_with_edits(page: Any, expect: Any, handle: WorkflowHandle) -> None:
+    data = json.dumps({"by": "ui-admin", "comment": "known account", "edits": EDITS})
+    await send_signal(page, expect, "approve", data)
     result: ProcessResult = await asyncio.wait_for(handle.result(), timeout=20)
     assert result.state is RunState.COMPLETED
 
-    # The UI shows the run completed, decided by the admin through a signal.
     await page.reload()
     await expect(page.get_by_text("Completed", exact=True).first).to_be_visible()
-    text = await _current_details(page, expect)
-    await page.screenshot(path=ARTIFACTS / "3-after-approval.png", full_page=True)
-    assert "lead_scoring: completed" in text
+    text = await current_details(page, expect, "Final proposal")
+    await page.set_viewport_size(TALL)
+    await page.screenshot(path=ARTIFACTS / "5-after-approval.png")
+    await page.set_viewport_size(VIEWPORT)
+    assert "Lead scoring: completed" in text
     assert "Decided: approve by ui-admin via signal" in text
+    assert "Comment: known account" in text
+    assert "Edited: score: 85" in text and "score: 85" in text and "tier: hot" in text

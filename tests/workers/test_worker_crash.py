@@ -2,7 +2,6 @@
 approval exactly once (one audit row, one business row)."""
 
 import asyncio
-import json
 import signal
 import uuid
 from pathlib import Path
@@ -16,7 +15,7 @@ from models.processes import Process, RunState
 from models.workflow_io import ProcessResult
 from processes.lead_scoring import LeadRow
 from services.starting import start_process
-from tests.cli.conftest import BRAIN, EXAMPLES, clean_env
+from tests.cli.conftest import BRAIN, clean_env, example
 from tests.conftest import Database
 from tests.support import Brain, eventually
 from workflows.lead_scoring_workflow import LeadScoringWorkflow
@@ -59,7 +58,7 @@ async def test_killed_worker_loses_nothing_and_applies_once(
 ) -> None:
     task_queue = f"brain-crash-{uuid.uuid4().hex[:8]}"
     tenant = f"t-{uuid.uuid4().hex[:8]}"
-    body = json.loads((EXAMPLES / "lead_scoring_unsure.json").read_text())
+    body = example("lead_scoring", "unsure")
     worker = await _spawn_worker(client, database, task_queue, tmp_path)
     try:
         ids = [

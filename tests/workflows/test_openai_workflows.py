@@ -7,7 +7,6 @@ a transient HTTP fault is retried by Temporal within bounds; a rejected request 
 import itertools
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +41,6 @@ from tests.fakes.openai_server import (
 from tests.support import Brain, decide, parked
 from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
 MODEL = "fake-model"
 CONTENT_MODEL = "fake-big-model"  # a per-process override, as BRAIN_OPENAI_MODELS sets it
 CLIENT_TIMEOUT = 1.0

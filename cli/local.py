@@ -1,0 +1,99 @@
+"""What ``brain up`` sets up for one machine and tells its user: the parts' settings, the
+links (the Web UI's inbox, the API and its docs) and a token to paste."""
+
+import os
+import sys
+from typing import Any
+from urllib.parse import quote
+
+import typer
+
+from cli.common import load_token_minter
+from core.settings import Settings
+from models.processes import RunState
+from temporal.devserver import DevServer
+from temporal.search_attributes import BRAIN_STATE
+
+API_PREFIX = "/api/brain"
+LOCAL_TENANT = "local"
+TOKEN_TTL_SECONDS = 24 * 3600
+
+
+def local_settings(
+    settings: Settings, *, temporal_address: str, ui_url: str, api_port: int
+) -> Settings:
+    """The settings of the parts ``brain up`` runs: its own dev server, no TLS, its ports."""
+    update: dict[str, Any] = {
+        "temporal_address": temporal_address,
+        "temporal_tls": False,
+        "temporal_tls_cert": None,
+        "temporal_tls_key": None,
+        "temporal_api_key": None,
+        "api_port": api_port,
+        "webhook_allow_private": True,
+    }
+    # Webhook events link to this stack's API and Web UI, on the ports it was given, unless
+    # the user named other addresses (a tunnel, a proxy): those win.
+    links = {
+        "public_api_url": api_base(settings.api_host, api_port) + API_PREFIX,
+        "web_ui_url": ui_url,
+    }
+    update |= {k: v for k, v in links.items() if k not in settings.model_fields_set}
+    return settings.model_copy(update=update)
+
+
+def api_base(host: str, port: int) -> str:
+    """Where a browser on this machine reaches an API listening on ``host``."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{shown}:{port}"
+
+
+def inbox_url(web_ui_url: str, namespace: str) -> str:
+    """The Web UI's list of runs waiting for a person (search attribute ``BrainState``)."""
+    query = quote(f'{BRAIN_STATE.name}="{RunState.AWAITING_APPROVAL.value}"', safe="")
+    return (
+        f"{web_ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows?query={query}"
+    )
+
+
+def banner(dev: DevServer, settings: Settings, app: Any | None, stop_within: float) -> None:
+    lines = [
+        "",
+        "Brain is up.",
+        f"  Temporal   {dev.address} (namespace {settings.temporal_namespace})",
+        f"  Web UI     {dev.ui_url}",
+        f"  Inbox      {inbox_url(dev.ui_url, settings.temporal_namespace)}",
+        f"  Worker     task queue {settings.task_queue}, AI model: {settings.ai_provider}",
+        f"  Database   {settings.effective_database_url}",
+    ]
+    if app is None:
+        lines.append("  API        not running (the REST API is not in this build, or --no-api)")
+    else:
+        base = api_base(settings.api_host, settings.api_port)
+        lines.append(f"  API        {base}{API_PREFIX}  (health: {base}{API_PREFIX}/health)")
+        if getattr(app, "docs_url", None):
+            redoc = f"  (ReDoc: {base}{app.redoc_url})" if getattr(app, "redoc_url", None) else ""
+            lines.append(f"  API docs   {base}{app.docs_url}{redoc}")
+        mint = load_token_minter()
+        if mint is not None:
+            token = mint(
+                sub="local-admin",
+                tenant=LOCAL_TENANT,
+                role="super_admin",
+                ttl_seconds=TOKEN_TTL_SECONDS,
+                secret=settings.jwt_secret.get_secret_value(),
+            )
+            lines.append(f"  Token      super_admin, tenant {LOCAL_TENANT}, valid 24 h; for curl:")
+            # One line to paste: the README's REST examples use $BRAIN and $TOKEN.
+            lines.append(f"             export BRAIN={base}{API_PREFIX} TOKEN={token}")
+    lines += [
+        "",
+        f"Try:  {_prog()} start lead_scoring --example unsure",
+        f"Ctrl-C stops everything within {stop_within:g} s; twice, at once.",
+    ]
+    typer.echo("\n".join(lines))
+
+
+def _prog() -> str:
+    # `make up` runs .venv/bin/brain, which is not on PATH: echo back what was run.
+    return sys.argv[0] if os.sep in sys.argv[0] else "brain"
