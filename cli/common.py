@@ -4,7 +4,7 @@ import asyncio
 import getpass
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -116,27 +116,6 @@ async def policy_store(settings: Settings) -> AsyncIterator[PolicyStore]:
     finally:
         if redis is not None:
             await redis.aclose()
-
-
-def load_api_factory() -> Callable[[Settings], Any] | None:
-    """``api.app.create_app``, or None while the API is not part of this build."""
-    try:
-        from api.app import create_app
-    except ImportError as err:
-        if err.name in ("api", "api.app"):
-            return None
-        raise
-    return create_app
-
-
-def load_token_minter() -> Callable[..., str] | None:
-    try:
-        from api.auth import mint_token
-    except ImportError as err:
-        if err.name in ("api", "api.auth"):
-            return None
-        raise
-    return mint_token
 
 
 def require_real_jwt_secret(settings: Settings) -> None:

@@ -3,16 +3,18 @@ links (the Web UI's inbox, the API and its docs) and a token to paste."""
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
 
-from cli.common import load_token_minter
 from core.settings import Settings
 from models.processes import RunState
 from temporal.devserver import DevServer
 from temporal.search_attributes import BRAIN_STATE
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 API_PREFIX = "/api/brain"
 LOCAL_TENANT = "local"
@@ -56,7 +58,7 @@ def inbox_url(web_ui_url: str, namespace: str) -> str:
     )
 
 
-def banner(dev: DevServer, settings: Settings, app: Any | None, stop_within: float) -> None:
+def banner(dev: DevServer, settings: Settings, app: "FastAPI | None", stop_within: float) -> None:
     lines = [
         "",
         "Brain is up.",
@@ -67,25 +69,26 @@ def banner(dev: DevServer, settings: Settings, app: Any | None, stop_within: flo
         f"  Database   {settings.effective_database_url}",
     ]
     if app is None:
-        lines.append("  API        not running (the REST API is not in this build, or --no-api)")
+        lines.append("  API        not running (--no-api)")
     else:
         base = api_base(settings.api_host, settings.api_port)
         lines.append(f"  API        {base}{API_PREFIX}  (health: {base}{API_PREFIX}/health)")
-        if getattr(app, "docs_url", None):
-            redoc = f"  (ReDoc: {base}{app.redoc_url})" if getattr(app, "redoc_url", None) else ""
+        if app.docs_url:
+            redoc = f"  (ReDoc: {base}{app.redoc_url})" if app.redoc_url else ""
             lines.append(f"  API docs   {base}{app.docs_url}{redoc}")
-        mint = load_token_minter()
-        if mint is not None:
-            token = mint(
-                sub="local-admin",
-                tenant=LOCAL_TENANT,
-                role="super_admin",
-                ttl_seconds=TOKEN_TTL_SECONDS,
-                secret=settings.jwt_secret.get_secret_value(),
-            )
-            lines.append(f"  Token      super_admin, tenant {LOCAL_TENANT}, valid 24 h; for curl:")
-            # One line to paste: the README's REST examples use $BRAIN and $TOKEN.
-            lines.append(f"             export BRAIN={base}{API_PREFIX} TOKEN={token}")
+        # Here, not at the top: `brain worker` imports this module and needs no FastAPI.
+        from api.auth import mint_token
+
+        token = mint_token(
+            sub="local-admin",
+            tenant=LOCAL_TENANT,
+            role="super_admin",
+            ttl_seconds=TOKEN_TTL_SECONDS,
+            secret=settings.jwt_secret.get_secret_value(),
+        )
+        lines.append(f"  Token      super_admin, tenant {LOCAL_TENANT}, valid 24 h; for curl:")
+        # One line to paste: the README's REST examples use $BRAIN and $TOKEN.
+        lines.append(f"             export BRAIN={base}{API_PREFIX} TOKEN={token}")
     lines += [
         "",
         f"Try:  {_prog()} start lead_scoring --example unsure",

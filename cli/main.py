@@ -16,13 +16,7 @@ from typing import Annotated
 import typer
 
 from cli import runs
-from cli.common import (
-    echo_json,
-    fail,
-    load_api_factory,
-    load_token_minter,
-    require_real_jwt_secret,
-)
+from cli.common import echo_json, fail, require_real_jwt_secret
 from cli.examples import example
 from cli.insights import insights
 from cli.ops import ops_app
@@ -100,6 +94,7 @@ def up(
     Ctrl-C or SIGTERM stops it within BRAIN_SHUTDOWN_TIMEOUT_SECONDS (exit 0; 124 when that
     bound cut the stop short); a second Ctrl-C stops it at once.
     """
+    from api.app import create_app
     from cli.stack import StackError, run_stack
 
     settings = _observed(logging.WARNING, log_format, "brain")
@@ -107,9 +102,6 @@ def up(
     settings = settings.model_copy(update={"allow_dev_secret": True})
     if ai is not None:
         settings = settings.model_copy(update={"ai_provider": ai.value})
-    create_app = None if no_api else load_api_factory()
-    if not no_api and create_app is None:
-        typer.echo("note: the REST API (api/app.py) is not in this build yet; running without it")
     try:
         code = asyncio.run(
             run_stack(
@@ -117,7 +109,7 @@ def up(
                 temporal_port=temporal_port,
                 ui_port=ui_port,
                 api_port=api_port,
-                create_app=create_app,
+                create_app=None if no_api else create_app,
             )
         )
     except (StackError, DevServerError) as err:
@@ -155,11 +147,9 @@ def api(
     log_format: LogFormatOption = None,
 ) -> None:
     """Run the REST API alone against the configured cluster and database."""
+    from api.app import create_app
     from cli.stack import StackError, run_api
 
-    create_app = load_api_factory()
-    if create_app is None:
-        fail("NotAvailable", "the REST API (api/app.py) is not in this build yet")
     settings = _observed(logging.INFO, log_format, "brain-api")
     require_real_jwt_secret(settings)
     updates = {k: v for k, v in (("api_host", host), ("api_port", port)) if v is not None}
@@ -189,9 +179,10 @@ def token(
     raw: Annotated[bool, typer.Option("--raw", help="Print only the token (scripts).")] = False,
 ) -> None:
     """Mint an API token (HS256 with BRAIN_JWT_SECRET): {"token", "expires_at"}."""
-    mint = load_token_minter()
-    if mint is None:
-        fail("NotAvailable", "the REST API's auth (api/auth.py) is not in this build yet")
+    # Imported here, as the API's other modules are: the commands that do not need FastAPI
+    # start without loading it.
+    from api.auth import mint_token
+
     settings = get_settings()
     if ttl > settings.jwt_max_ttl_seconds:
         # The API would refuse such a token: better to say so now than at the first request.
@@ -202,7 +193,7 @@ def token(
         )
     issued_at = int(time.time())
     try:
-        minted = mint(
+        minted = mint_token(
             sub=sub,
             tenant=tenant,
             role=role.value,

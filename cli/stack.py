@@ -12,7 +12,7 @@ import contextlib
 import errno
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import uvicorn
@@ -24,6 +24,11 @@ from core.settings import Settings
 from store.db import migrate
 from temporal.devserver import DevServer
 from workers.main import run_worker
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    AppFactory = Callable[[Settings], FastAPI]
 
 # Of the stop bound, the share the dev server keeps for itself in `brain up` (its guard gives
 # it 2 s to exit on SIGTERM); the worker and the API stop in the rest.
@@ -43,7 +48,7 @@ class _Server(uvicorn.Server):
 
 
 def api_server(
-    app: Any, host: str, port: int, log_level: str, stop_within: float
+    app: "FastAPI", host: str, port: int, log_level: str, stop_within: float
 ) -> uvicorn.Server:
     # With JSON logs, uvicorn's loggers must reach the root handler, not print text.
     log_config = None if json_logging() else uvicorn.config.LOGGING_CONFIG
@@ -80,7 +85,7 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
             raise StackError(f"port {port} ({what}) on {host} {reason}") from exc
 
 
-async def run_api(settings: Settings, create_app: Callable[[Settings], Any]) -> int:
+async def run_api(settings: Settings, create_app: "AppFactory") -> int:
     """``brain api``: the API alone, until SIGINT/SIGTERM; returns the exit code."""
     stopper = Stopper(settings.shutdown_timeout_seconds)
     stopper.install()
@@ -107,7 +112,7 @@ async def run_stack(
     temporal_port: int,
     ui_port: int,
     api_port: int,
-    create_app: Callable[[Settings], Any] | None,
+    create_app: "AppFactory | None",
 ) -> int:
     """``brain up``: returns the exit code (0 after a clean Ctrl-C, cli/stopping.py)."""
     stopper = Stopper(settings.shutdown_timeout_seconds)
@@ -131,7 +136,7 @@ async def _run_parts(
     dev: DevServer,
     stopper: Stopper,
     api_port: int,
-    create_app: Callable[[Settings], Any] | None,
+    create_app: "AppFactory | None",
 ) -> int:
     """The dev server, then the worker and the API, until stopped; 130 if stopped while
     starting."""
