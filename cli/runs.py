@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
+    WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
@@ -30,7 +31,7 @@ from cli.common import (
 from core.settings import Settings, get_settings
 from hitl.gate import GatedWorkflow
 from models.hitl import DecideRequest
-from models.processes import Action, Channel, RunState
+from models.processes import Action, Channel, Process, RunState
 from models.tables import RunRow
 from models.workflow_io import ProcessResult
 from services.starting import IdempotencyConflict, start_process
@@ -80,7 +81,7 @@ def start(
         examples = proc.definition.examples
         if example not in examples:
             fail("UnknownExample", f"{proc.value} has the examples {sorted(examples)}")
-        body: Any = dict(examples[example])
+        body: dict[str, Any] = dict(examples[example])
     else:
         assert input_file is not None
         body = read_json_file(input_file)
@@ -88,7 +89,12 @@ def start(
 
 
 async def _start(
-    settings: Settings, process: Any, body: Any, tenant: str, by: str, key: str | None
+    settings: Settings,
+    process: Process,
+    body: dict[str, Any],
+    tenant: str,
+    by: str,
+    key: str | None,
 ) -> None:
     client = await temporal(settings)
     async with database(settings, tenant=tenant) as sessions:
@@ -195,7 +201,9 @@ async def _send_decision(
         echo_json(outcome.model_dump(mode="json", exclude={"decision"}))
 
 
-async def _fail_rpc(handle: Any, workflow_id: str, err: RPCError) -> None:
+async def _fail_rpc(
+    handle: WorkflowHandle[Any, ProcessResult], workflow_id: str, err: RPCError
+) -> None:
     if err.status is RPCStatusCode.NOT_FOUND:
         try:
             desc = await handle.describe()
@@ -212,7 +220,7 @@ async def _fail_rpc(handle: Any, workflow_id: str, err: RPCError) -> None:
                     f"via {d.channel}); the run is {done.state}",
                 )
         if desc.status is not WorkflowExecutionStatus.RUNNING:
-            fail(errors.NOTHING_PENDING, f"the run is closed ({desc.status.name.lower()})")
+            fail(errors.NOTHING_PENDING, f"the run is closed ({_status_name(desc)})")
     fail(err.status.name, err.message)
 
 
@@ -242,11 +250,12 @@ async def _status(settings: Settings, workflow_id: str) -> None:
 
 
 async def _recorded(
-    settings: Settings, handle: Any, desc: WorkflowExecutionDescription
+    settings: Settings,
+    handle: WorkflowHandle[Any, ProcessResult],
+    desc: WorkflowExecutionDescription,
 ) -> dict[str, Any]:
     """The run as the runs table and Temporal's history know it, without a worker."""
-    status = desc.status.name.lower() if desc.status is not None else "unknown"
-    view: dict[str, Any] = {"workflow_id": desc.id, "temporal_status": status}
+    view: dict[str, Any] = {"workflow_id": desc.id, "temporal_status": _status_name(desc)}
     row = await _run_row(settings, desc.id)
     if row is not None:
         view |= row.model_dump(
@@ -269,3 +278,7 @@ async def _run_row(settings: Settings, workflow_id: str) -> RunRow | None:
     except SQLAlchemyError as err:
         typer.echo(f"note: the runs table is not readable ({err.__class__.__name__})", err=True)
         return None
+
+
+def _status_name(desc: WorkflowExecutionDescription) -> str:
+    return desc.status.name.lower() if desc.status is not None else "unknown"
