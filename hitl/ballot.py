@@ -14,11 +14,11 @@ from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
 from hitl.state import GateState
-from models.hitl import DecideOutcome, Decision, PendingApproval, Policy, Vote
+from models.hitl import DecideOutcome, DecideRequest, Decision, PendingApproval, Policy, Vote
 from models.processes import Action, Channel
 from processes.kit.definition import ProcessDefinition
 from processes.kit.edits import EditsRefused, compact_errors
-from temporal import errors
+from temporal import door, errors
 
 
 def _refuse(kind: str, message: str, details: Any = None) -> ApplicationError:
@@ -27,8 +27,11 @@ def _refuse(kind: str, message: str, details: Any = None) -> ApplicationError:
 
 
 def invalid_edits(found: list[dict[str, Any]]) -> ApplicationError:
-    fields = ", ".join(".".join(str(p) for p in ["edits", *e["loc"]]) for e in found[:3])
-    return _refuse(errors.INVALID_EDITS, f"invalid edits ({fields})", {"errors": found})
+    """The first errors, field and reason, in the message: the Web UI shows only that."""
+    said = "; ".join(
+        f"{'.'.join(str(p) for p in ['edits', *e['loc']])}: {e['msg']}" for e in found[:3]
+    )
+    return _refuse(errors.INVALID_EDITS, f"invalid edits ({said})", {"errors": found})
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,26 @@ class Ballot:
 
     final: dict[str, Any] | None
     changed: bool
+
+
+def check_channel(workflow_id: str, request: DecideRequest) -> None:
+    """Channel ``api`` only with the REST door's signature; ``signal`` is the operators'
+    (trusted, like the Signals); the gate's own channels cannot be claimed. For the Update's
+    validator only: it never runs on replay, so a rotated key never breaks one."""
+    if request.channel is Channel.SIGNAL:
+        return
+    if request.channel is Channel.API:
+        if door.verify(workflow_id, request.model_dump(mode="json"), request.door_signature):
+            return
+        raise _refuse(
+            errors.UNTRUSTED_DOOR,
+            "channel api is reserved to the REST API and this request is not signed by it; "
+            "decide over channel signal as an operator",
+        )
+    raise _refuse(
+        errors.UNTRUSTED_DOOR,
+        f"channel {request.channel} belongs to the gate and cannot be claimed",
+    )
 
 
 def check(

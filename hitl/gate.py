@@ -4,49 +4,34 @@ A run: the AI step proposes; the gate reads the policy and either proceeds on it
 parks with one pending approval; votes and decisions arrive by Update (REST, CLI), Signal
 (Web UI, CLI), policy change or timeout, each checked and claimed synchronously
 (``hitl.ballot``), so two decisions can never both pass; then the decision is recorded and
-applied once (``hitl.steps``). State lives in one ``GateState``; paths kept for runs started
-by earlier code are listed in ``hitl/PATCHES.md``.
+applied once (``hitl.steps``). State lives in one ``GateState``; waiting and timers are in
+``hitl.waiting``, policy changes in ``hitl.policy_change``, what the Web UI shows in
+``hitl.visibility``; paths kept for runs started by earlier code are in ``hitl/PATCHES.md``.
 """
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RawValue, SearchAttributeUpdate
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from hitl import ballot, steps
-from hitl.details import render_details
+from hitl import ballot, steps, visibility
+from hitl.policy_change import on_policy_change
+from hitl.start import begin, fields, short
 from hitl.state import GateState
+from hitl.versions import POLICY_AUDIT_ON_APPLY, gate_version
+from hitl.waiting import await_decision
 
 with workflow.unsafe.imports_passed_through():
-    from models.activity_io import RunRef
-    from models.events import EventType
-    from models.hitl import (
-        DecideOutcome,
-        DecideRequest,
-        DecisionPayload,
-        Policy,
-        PolicyChange,
-        RunStatus,
-    )
+    from models.hitl import DecideOutcome, DecideRequest, DecisionPayload, PolicyChange, RunStatus
     from models.processes import Action, Channel, Process, RunState
     from models.workflow_io import ProcessResult, ProcessStart
     from processes.kit.definition import ProcessDefinition
-    from processes.kit.edits import compact_errors
-    from temporal import door, errors
     from temporal.handlers import LEGACY_POLICY_CHANGED_SIGNAL, POLICY_CHANGED_SIGNAL
-    from temporal.search_attributes import BRAIN_CONFIDENCE, BRAIN_PROCESS, BRAIN_STATE
 
-# PATCHES.md explains each.
-GATE_V3 = "gate-v3-audit-after-commit"
-CONFIDENCE_EARLY = "confidence-searchable-early"
-POLICY_AUDIT_ON_APPLY = "policy-release-audit-on-apply"
-# A run parked for months with reminders every minute would outgrow its history.
-MAX_REMINDERS = 500
 _SIGNAL_HELP = (
     'Payload (JSON, every field optional): {"by": "<your name>", "comment": "...", '
     '"approval_id": "<from the details>"'
@@ -65,14 +50,20 @@ class GatedWorkflow:
         """Propose, gate, apply: the body of every process workflow's ``run``. ``None``: a
         start sent with a null payload from outside Brain, refused like any bad input."""
         s = self._gate
-        s.current = workflow.patched(GATE_V3)
-        self._begin(start or ProcessStart())
+        start = start or ProcessStart()
+        s.version = gate_version(start)
+        s.current = s.version >= 3
+        if s.version < 4:
+            # Runs from before the internal signal's rename may hold it under its old name;
+            # later runs list no unnamed handler (the Web UI would preselect it).
+            workflow.set_dynamic_signal_handler(self._legacy_signal)
+        begin(self.definition, s, start)
         try:
             s.ai = await steps.propose(self.definition, s)
             self._publish_confidence()
             await self._open_gate()
             if s.decision is None:
-                await self._await_decision()
+                await await_decision(s, self._show)
                 await self._record_human_decision()
             assert s.decision is not None
             if s.decision.action is Action.APPROVE:
@@ -83,49 +74,10 @@ class GatedWorkflow:
             raise
         except (ActivityError, ApplicationError) as err:
             # A local activity that fails for good surfaces as its ApplicationError itself.
-            await self._end_without_applying(RunState.FAILED, _short(err))
+            await self._end_without_applying(RunState.FAILED, short(err))
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._outcome()
-
-    def _begin(self, start: ProcessStart) -> None:
-        s = self._gate
-        info = workflow.info()
-        # Derived from the workflow id alone, so a reset run keeps it and the audit row's
-        # unique key still dedupes the decision.
-        s.approval_id = f"{info.workflow_id}:1"
-        s.requested_by = start.requested_by
-        try:
-            if not start.tenant:
-                raise ValueError("the start carries no tenant")
-            s.input = self.definition.parse_input(start.input)
-        except (ValidationError, ValueError) as err:
-            # A start from outside Brain with a bad input ends the run, naming the fields,
-            # instead of failing every workflow task.
-            found = err.errors(include_url=False) if isinstance(err, ValidationError) else []
-            raise ApplicationError(
-                f"invalid input for {self.definition.name}: {_fields(found) or err}",
-                {"errors": compact_errors(found)},
-                type=errors.INVALID_INPUT,
-                non_retryable=True,
-            ) from None
-        s.run = RunRef(
-            workflow_id=info.workflow_id,
-            run_id=info.run_id,
-            tenant=start.tenant,
-            process=Process(self.definition.name),
-            subject=s.input.subject()[:300],
-        )
-
-    def _publish_confidence(self) -> None:
-        """Searchable by confidence as soon as it is known: autonomous runs never park, and
-        people search by it either way."""
-        s = self._gate
-        assert s.ai is not None
-        if not s.current and not workflow.patched(CONFIDENCE_EARLY):
-            return
-        if self._carries_brain_attributes():
-            workflow.upsert_search_attributes([BRAIN_CONFIDENCE.value_set(s.ai.confidence)])
 
     async def _open_gate(self) -> None:
         s = self._gate
@@ -133,72 +85,10 @@ class GatedWorkflow:
         s.policy, s.approval = opened.policy, opened.approval
         if opened.approval is None:
             ballot.claim(s, Action.APPROVE, actor="brain", channel=Channel.AUTO, now=workflow.now())
-            self._refresh_details()
+            self._show()
         else:
             self._set_state(RunState.AWAITING_APPROVAL)
         self._release_early_signals()
-
-    async def _await_decision(self) -> None:
-        s = self._gate
-        while s.decision is None:
-            s.wake = False
-            wait, summary = self._next_wake()
-            try:
-                await workflow.wait_condition(
-                    lambda: s.decision is not None or s.wake or bool(s.unrecorded_votes),
-                    timeout=wait,
-                    timeout_summary=summary,
-                )
-            except TimeoutError:
-                if s.decision is None and not s.wake:
-                    await self._on_timer()
-            if s.unrecorded_votes and s.decision is None and s.current:
-                await steps.record_votes(s)
-        s.unrecorded_votes = []
-
-    def _next_wake(self) -> tuple[timedelta, str]:
-        """The next timer: the approval's deadline, or a reminder or escalation before it."""
-        s = self._gate
-        assert s.approval is not None and s.policy is not None
-        when, what = s.approval.expires_at, "approval timeout"
-        if s.current:
-            requested, p = s.approval.requested_at, s.policy
-            if p.escalate_after_seconds and not s.escalated:
-                at = requested + timedelta(seconds=p.escalate_after_seconds)
-                when, what = min((when, what), (at, "escalation"))
-            if p.remind_every_seconds and s.reminders_sent < MAX_REMINDERS:
-                at = requested + timedelta(seconds=p.remind_every_seconds * (s.reminders_sent + 1))
-                when, what = min((when, what), (at, "reminder"))
-        return max(when - workflow.now(), timedelta(milliseconds=1)), what
-
-    async def _on_timer(self) -> None:
-        s = self._gate
-        assert s.approval is not None and s.policy is not None
-        now = workflow.now()
-        if now >= s.approval.expires_at:
-            self._decide_on_timeout()
-            return
-        p, since = s.policy, (now - s.approval.requested_at).total_seconds()
-        if p.escalate_after_seconds and not s.escalated and since >= p.escalate_after_seconds:
-            s.escalated = True
-            await steps.publish(s, EventType.APPROVAL_ESCALATED.value, 1)
-        if p.remind_every_seconds:
-            due = min(int(since // p.remind_every_seconds), MAX_REMINDERS)
-            if due > s.reminders_sent:
-                s.reminders_sent = due
-                await steps.publish(s, EventType.APPROVAL_REMINDER.value, due)
-
-    def _decide_on_timeout(self) -> None:
-        s = self._gate
-        assert s.policy is not None and s.approval is not None
-        action = Action(s.policy.on_timeout)
-        comment = f"no decision within {s.policy.approval_timeout_seconds} s"
-        if action is Action.APPROVE and s.approval.proposal is None:
-            # Nothing valid to approve: a step that needs review can only time out rejected.
-            action, comment = Action.REJECT, comment + "; nothing valid to approve"
-        now = workflow.now()
-        ballot.claim(s, action, actor="timeout", channel=Channel.TIMEOUT, comment=comment, now=now)
-        self._refresh_details()
 
     async def _record_human_decision(self) -> None:
         """A person, a policy change or the timeout decided. An approval's audit row is
@@ -264,12 +154,12 @@ class GatedWorkflow:
             edits=request.edits,
             now=workflow.now(),
         )
-        self._refresh_details()
+        self._show()
         return out
 
     @decide.validator
     def _validate_decide(self, request: DecideRequest) -> None:
-        self._check_door(request)
+        ballot.check_channel(workflow.info().workflow_id, request)
         ballot.check(
             self._gate,
             self.definition,
@@ -277,27 +167,6 @@ class GatedWorkflow:
             request.by,
             request.approval_id,
             request.edits,
-        )
-
-    def _check_door(self, request: DecideRequest) -> None:
-        """Channel ``api`` only with the REST door's signature; ``signal`` is the operators'
-        (trusted, like the Signals); the gate's own channels cannot be claimed."""
-        if request.channel is Channel.SIGNAL:
-            return
-        if request.channel is Channel.API:
-            fields = request.model_dump(mode="json")
-            if door.verify(workflow.info().workflow_id, fields, request.door_signature):
-                return
-            raise ApplicationError(
-                "channel api is reserved to the REST API and this request is not signed by "
-                "it; decide over channel signal as an operator",
-                type=errors.UNTRUSTED_DOOR,
-                non_retryable=True,
-            )
-        raise ApplicationError(
-            f"channel {request.channel} belongs to the gate and cannot be claimed",
-            type=errors.UNTRUSTED_DOOR,
-            non_retryable=True,
         )
 
     # ----- decisions: the Signals (Web UI, CLI) ----------------------------------------
@@ -332,7 +201,7 @@ class GatedWorkflow:
                 s, self.definition, action, actor, payload.approval_id, payload.edits
             )
         except ValidationError as err:
-            self._ignore(action, f"invalid payload ({_fields(err.errors())})")
+            self._ignore(action, f"invalid payload ({fields(err.errors())})")
             return
         except ApplicationError as err:
             self._ignore(action, f"{err.type}: {err.message}")
@@ -347,14 +216,14 @@ class GatedWorkflow:
             edits=payload.edits,
             now=workflow.now(),
         )
-        self._refresh_details()
+        self._show()
 
     def _ignore(self, action: Action, reason: str) -> None:
         # A bad signal must never break the run: log it, show it, keep waiting.
         message = f"{action} signal ignored: {reason}"
         workflow.logger.warning(message)
         self._gate.ignore(message)
-        self._refresh_details()
+        self._show()
 
     def _release_early_signals(self) -> None:
         """Put held signals through the signal door, in arrival order, once the approval is
@@ -369,75 +238,30 @@ class GatedWorkflow:
 
     # ----- policy changes (internal signals) -------------------------------------------
 
-    @workflow.signal(dynamic=True, description="Internal to Brain; not for people.")
-    async def _internal_signal(self, name: str, args: Sequence[RawValue]) -> None:
-        """Internal signals, unlisted so the Web UI offers only approve and reject; a name
-        nobody handles (a typo) is shown as ignored."""
-        if name not in (POLICY_CHANGED_SIGNAL, LEGACY_POLICY_CHANGED_SIGNAL) or not args:
-            self._gate.ignore(f"signal {name!r} ignored: no such signal (approve or reject?)")
-            self._refresh_details()
+    @workflow.signal(
+        name=POLICY_CHANGED_SIGNAL,
+        description="INTERNAL to Brain (the policy broadcast): not for people. Use approve "
+        "or reject.",
+    )
+    async def _policy_changed(self, change: Any) -> None:
+        try:
+            parsed = PolicyChange.model_validate(change)
+        except ValidationError as err:  # whatever the payload is, the run keeps waiting
+            self._gate.ignore(f"policy change ignored: {fields(err.errors())}")
+            return
+        await on_policy_change(self._gate, parsed, self._show)
+
+    async def _legacy_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """Runs started before the signal's rename (PATCHES.md) may hold ``policy_changed``."""
+        if name != LEGACY_POLICY_CHANGED_SIGNAL or not args:
+            self._gate.ignore(f"signal {name!r} ignored: no such signal")
             return
         try:
             change = workflow.payload_converter().from_payload(args[0].payload, PolicyChange)
         except Exception as err:  # whatever the payload is, the run keeps waiting
             self._gate.ignore(f"signal {name!r} ignored: {type(err).__name__}")
             return
-        await self._on_policy_change(change)
-
-    async def _on_policy_change(self, change: PolicyChange) -> None:
-        s = self._gate
-        if not self._policy_change_applies(change.version):
-            return
-        policy = self._carried_policy(change)
-        if policy is None or not ballot.settled_by_policy(s, policy):
-            # It stays parked (or the signal carried nothing usable): read the policy, and
-            # record the new threshold and deadline on the run's row for the inbox.
-            try:
-                policy = await steps.refresh_policy(s, change.version)
-            except (ActivityError, ApplicationError) as err:
-                # A change that names a version nobody wrote is ignored, never fatal.
-                cause = err.cause if isinstance(err, ActivityError) else err
-                s.ignore(f"policy change ignored: {cause or err}")
-                self._refresh_details()
-                return
-            # Anything may have happened during the await; re-check before acting.
-            if not self._policy_change_applies(policy.version):
-                return
-        assert s.approval is not None
-        s.policy, s.approval = policy, s.approval.under(policy)
-        if not ballot.settled_by_policy(s, policy):
-            s.wake = True
-            self._refresh_details()
-            return
-        ballot.claim(
-            s,
-            Action.APPROVE,
-            actor=change.changed_by,
-            channel=Channel.POLICY,
-            comment=f"released by policy version {policy.version}",
-            now=workflow.now(),
-        )
-        self._refresh_details()
-
-    def _policy_change_applies(self, version: int) -> bool:
-        s = self._gate
-        if s.approval is None or s.decision is not None or s.run is None:
-            return False
-        assert s.policy is not None
-        return version > s.policy.version
-
-    def _carried_policy(self, change: PolicyChange) -> Policy | None:
-        s = self._gate
-        policy = change.policy
-        assert s.run is not None
-        if (
-            policy is None
-            or policy.version < change.version
-            or policy.process is not s.run.process
-            or policy.tenant != s.run.tenant
-        ):
-            return None
-        return policy
+        await on_policy_change(self._gate, change, self._show)
 
     # ----- what people see -------------------------------------------------------------
 
@@ -459,40 +283,10 @@ class GatedWorkflow:
         )
 
     def _set_state(self, state: RunState, *, searchable: bool = True) -> None:
-        s = self._gate
-        if state is s.state:
-            return
-        s.state = state
-        self._refresh_details()
-        if not searchable or not self._carries_brain_attributes():
-            return
-        updates: list[SearchAttributeUpdate[Any]] = [BRAIN_STATE.value_set(state.value)]
-        if s.ai is not None:
-            updates.append(BRAIN_CONFIDENCE.value_set(s.ai.confidence))
-        workflow.upsert_search_attributes(updates)
+        visibility.set_state(self._gate, self.definition.name, state, searchable=searchable)
 
-    @staticmethod
-    def _carries_brain_attributes() -> bool:
-        """Runs started by Brain carry its attributes from the start. A run started bare (the
-        time-skipping test server, a namespace without them) must not upsert attributes the
-        server does not know: that would fail every workflow task."""
-        return workflow.info().typed_search_attributes.get(BRAIN_PROCESS) is not None
+    def _publish_confidence(self) -> None:
+        visibility.publish_confidence(self._gate)
 
-    def _refresh_details(self) -> None:
-        workflow.set_current_details(
-            render_details(workflow.info().workflow_id, self.definition.name, self._gate)
-        )
-
-
-def _fields(found: Sequence[object]) -> str:
-    locs = [".".join(str(p) for p in e["loc"]) for e in found if isinstance(e, dict)]
-    shown = ", ".join(loc or "payload" for loc in locs[:5])
-    return shown + (f" and {len(locs) - 5} more" if len(locs) > 5 else "")
-
-
-def _short(err: ActivityError | ApplicationError) -> str:
-    """A failure as a run's error: its type and message, clipped, never a traceback."""
-    cause = err.cause if isinstance(err, ActivityError) else err
-    if isinstance(cause, ApplicationError) and cause.type:
-        return f"{cause.type}: {cause.message}"[:500]
-    return str(cause or err)[:500]
+    def _show(self) -> None:
+        visibility.show(self._gate, self.definition.name)

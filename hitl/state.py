@@ -15,7 +15,9 @@ MAX_IGNORED = 20
 
 @dataclass
 class GateState:
-    # Runs started before the gate's current shape take their recorded path (PATCHES.md).
+    # The gate's shape this run was started for, and whether it is gate-v3 or later: runs
+    # started before take their recorded path (PATCHES.md).
+    version: int = 0
     current: bool = True
     run: RunRef | None = None
     requested_by: str = ""

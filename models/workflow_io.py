@@ -19,6 +19,10 @@ class ProcessStart(BaseModel):
     tenant: str = ""
     requested_by: str = ""
     input: dict[str, Any] = Field(default_factory=dict)
+    # The shape of the gate the run was started for (hitl/PATCHES.md): carried in the start,
+    # so a run started by Brain needs no patch marker (nor its search-attribute write) to
+    # know it. 0: started before this field, or from outside Brain.
+    gate_version: int = 0
 
     @model_validator(mode="before")
     @classmethod
@@ -27,8 +31,12 @@ class ProcessStart(BaseModel):
         type, is left out, and the gate fails the run naming what is missing."""
         if not isinstance(data, dict):
             return {}
-        kinds = {"tenant": str, "requested_by": str, "input": dict}
+        kinds = {"tenant": str, "requested_by": str, "input": dict, "gate_version": int}
         return {k: v for k, v in data.items() if k not in kinds or isinstance(v, kinds[k])}
+
+
+# The gate's current shape; ``services.starting`` starts every run with it.
+GATE_VERSION = 4
 
 
 class ProcessResult(BaseModel):

@@ -42,7 +42,7 @@ from workers.registry import WORKFLOWS, build_activities  # noqa: E402
 
 OUT = ROOT / "tests" / "histories"
 # The gate's shape these bundles record (hitl/PATCHES.md): bump it with a new patch.
-GATE = "gate-v3"
+GATE = "gate-v4"
 # The paths every process records.
 SHAPES = ("auto", "approved", "rejected", "edited", "released_by_policy")
 

@@ -26,7 +26,7 @@ from hitl.details import text_line
 from models.hitl import GLOBAL_TENANT
 from models.processes import Process, RunState
 from models.tables import RunRow
-from models.workflow_io import ProcessStart
+from models.workflow_io import GATE_VERSION, ProcessStart
 from store import runs
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
 
@@ -96,7 +96,10 @@ async def start_process(
         raise GlobalTenant("a run belongs to one tenant; '*' names the global policies")
     run_input = process.definition.parse_input(body)
     start = ProcessStart(
-        tenant=tenant, requested_by=requested_by, input=run_input.model_dump(mode="json")
+        tenant=tenant,
+        requested_by=requested_by,
+        input=run_input.model_dump(mode="json"),
+        gate_version=GATE_VERSION,
     )
     digest = input_hash(run_input)
     workflow_id = workflow_id_for(process, tenant, idempotency_key)

@@ -24,6 +24,7 @@ from services.starting import start_process
 from store.policies import PolicyStore
 from temporal import door
 from temporal.door import derive_key
+from temporal.handlers import POLICY_CHANGED_SIGNAL
 from temporal.sandbox import WORKFLOW_RUNNER
 from tests.conftest import Database
 from tests.polling import eventually
@@ -114,7 +115,7 @@ class Brain:
             changed_by="root",
             policy=policy,
         )
-        await handle.signal("policy_changed", change)
+        await handle.signal(POLICY_CHANGED_SIGNAL, change)
 
     async def audit(self, workflow_id: str) -> list[DecisionRow]:
         async with self.db.sessions() as s:

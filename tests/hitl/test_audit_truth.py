@@ -90,14 +90,10 @@ async def test_a_reset_that_decides_again_replaces_the_audit_entry(brain: Brain)
     # Reset to the task that parked the run, dropping the decision: a person decides again.
     history = await handle.fetch_history()
     parked_at = next(
-        e.event_id
+        e.marker_recorded_event_attributes.workflow_task_completed_event_id
         for e in history.events
-        if e.event_type == HistoryEventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-        and any(
-            later.event_type == HistoryEventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
-            for later in history.events
-            if later.event_id == e.event_id + 1
-        )
+        if e.event_type == HistoryEventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
     )
     reset = await brain.client.workflow_service.reset_workflow_execution(
         ResetWorkflowExecutionRequest(

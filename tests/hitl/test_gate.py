@@ -234,9 +234,10 @@ async def test_current_details_tell_the_admin_what_to_decide(brain: Brain) -> No
     signals = {s.name: s.description for s in meta.definition.signal_definitions}
     assert "Approve the pending proposal" in signals["approve"]
     assert "Reject the pending proposal" in signals["reject"]
-    # Internal signals are not offered by name; the catch-all says it is not for people.
-    assert set(signals) == {"approve", "reject", ""}
-    assert "not for people" in signals[""]
+    # The one internal signal says so; no entry without a name (the Web UI would preselect
+    # it).
+    assert set(signals) == {"approve", "reject", "brain_policy_changed"}
+    assert signals["brain_policy_changed"].startswith("INTERNAL")
     await handle.signal("reject")
     await handle.result()
 

@@ -8,7 +8,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from hitl.gate import CONFIDENCE_EARLY
+from hitl.versions import CONFIDENCE_EARLY
 from temporal.sandbox import WORKFLOW_RUNNER
 from workflows.lead_scoring_workflow import LeadScoringWorkflow
 

@@ -1,0 +1,21 @@
+"""Which shape of the gate a run takes (PATCHES.md explains each id).
+
+A run started by Brain carries ``gate_version`` in its start; a run started from outside
+Brain, or before that field existed, asks ``workflow.patched``, so runs recorded before keep
+replaying the path they ran.
+"""
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.workflow_io import ProcessStart
+
+GATE_V3 = "gate-v3-audit-after-commit"
+CONFIDENCE_EARLY = "confidence-searchable-early"
+POLICY_AUDIT_ON_APPLY = "policy-release-audit-on-apply"
+
+
+def gate_version(start: ProcessStart) -> int:
+    """2: before gate-v3; 3: audit after commit (asked with a patch marker); 4 and later:
+    carried in the start, no marker needed."""
+    return start.gate_version or (3 if workflow.patched(GATE_V3) else 2)
