@@ -74,12 +74,12 @@ class ApplyActivities:
                 result=row,
                 error=None,
             )
-        if inserted:  # committed, and the first time: count and log it once
+        if inserted:  # committed, and the first time: count it once
             self._metrics.decided(req.run.process, req.decision, req.requested_at)
-            decision = req.decision
-            activity.logger.info(
-                "decision %s by %s via %s", decision.action, decision.actor, decision.channel
-            )
+        decision = req.decision
+        activity.logger.info(
+            "decision %s by %s via %s applied", decision.action, decision.actor, decision.channel
+        )
         events = [run_events.run_completed(req.run, RunState.COMPLETED, req.decision, row)]
         if req.decision.channel is not Channel.AUTO:
             decided = run_events.approval_decided(req.run, req.decision, RunState.COMPLETED)

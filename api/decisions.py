@@ -19,7 +19,6 @@ from api import errors, queries
 from api.auth import Principal
 from api.schemas import ApproveBody, CancelResponse, RejectBody, VoteRecorded
 from api.state import AppState
-from core.gate_metrics import default_metrics
 from hitl.gate import GatedWorkflow
 from models.activity_io import RunRef
 from models.hitl import DecideOutcome, DecideRequest, Decision
@@ -141,7 +140,7 @@ async def _record_confirmed(state: AppState, row: RunRow, decision: Decision) ->
         log.warning("decision on %s confirmed; its audit row is left to the run: %s", run, err)
         return
     if inserted:
-        default_metrics().decided(run.process, decision, row.requested_at)
+        state.metrics.decided(run.process, decision, row.requested_at)
 
 
 def answer(outcome: DecideOutcome) -> Decision | VoteRecorded:

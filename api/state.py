@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.ratelimit import RateLimiter
+from core.gate_metrics import GateMetrics, default_metrics
 from core.redis import make_redis
 from core.settings import Settings
 from store.db import make_engine, make_sessionmaker, migrate
@@ -36,6 +37,8 @@ class AppState:
     # Signs decisions sent to the ``decide`` Update (temporal/door.py); derived from the JWT
     # secret when not given.
     door_key: bytes | None = None
+    # Where the decisions this API records are counted (default: the process's registry).
+    metrics: GateMetrics = field(default_factory=default_metrics)
     # Set by ``build_state``: the lifespan disposes only what it built itself.
     owned: bool = False
 

@@ -8,6 +8,7 @@ publisher only starts workflows: a slow receiver never holds up the caller.
 """
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +21,9 @@ from models.events import Event, EventType, run_links
 from models.webhooks import DeliverySchedule, WebhookDelivery
 from store.webhooks import WebhookStore
 from workflows.webhook_delivery_workflow import WebhookDeliveryWorkflow, workflow_id_for
+
+# How long a tenant found with no subscription is taken to have none.
+QUIET_TTL = 1.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class EventPublisher:
             client.namespace,
         )
         self._schedule = schedule or DeliverySchedule()
+        # Tenants found with no subscription, until when (monotonic seconds).
+        self._quiet: dict[str, float] = {}
 
     @classmethod
     def from_settings(
@@ -67,13 +73,33 @@ class EventPublisher:
     async def publish(self, event: Event) -> int:
         """Start a delivery per matching subscription; return how many were started (0
         for a repeat of an event already published)."""
-        subscription_ids = await self._store.matching(event)
+        process = event.process
+        subscription_ids = [
+            sub_id
+            for sub_id, events, sub_process in await self._subscriptions(event.tenant)
+            if event.type.value in events and (sub_process is None or sub_process == process)
+        ]
         if not subscription_ids:
             return 0
         event = self.with_links(event)
         await self._store.add_pending(event, subscription_ids)
         started = await asyncio.gather(*(self._start(event, sid) for sid in subscription_ids))
         return sum(started)
+
+    async def _subscriptions(self, tenant: str) -> list[tuple[str, list[str], str | None]]:
+        """The tenant's enabled subscriptions; a tenant found with none is remembered so for
+        ``QUIET_TTL``: every run publishes events, most tenants subscribe to nothing, and a
+        query per event for nothing is a good part of the auto path's database work. The
+        price: a new subscription hears of events from at most that long after it exists."""
+        now = time.monotonic()
+        if self._quiet.get(tenant, 0.0) > now:
+            return []
+        found = await self._store.enabled(tenant)
+        if found:
+            self._quiet.pop(tenant, None)
+        else:
+            self._quiet[tenant] = now + QUIET_TTL
+        return found
 
     async def subscribed_tenants(self, event_type: EventType) -> list[str]:
         return await self._store.subscribed_tenants(event_type.value)

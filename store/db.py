@@ -49,7 +49,10 @@ def make_engine(url: str, *, app_role: bool = True, **kw: Any) -> AsyncEngine:
     migrations' engines (the tables' owner) turn it off."""
     if is_sqlite(url):
         return _sqlite_engine(url, **kw)
-    kw = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **kw}
+    # No pre-ping: on asyncpg it costs three round trips per checkout, on every transaction.
+    # A connection the server dropped fails its statement, SQLAlchemy invalidates the pool,
+    # and the caller's retry (an activity's, a client's after 503) gets a fresh one.
+    kw = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 1800, **kw}
     parsed = make_url(url)
     connect_args = dict(kw.get("connect_args") or {})
     if parsed.get_driver_name() == "asyncpg":

@@ -55,22 +55,17 @@ class WebhookStore:
             await session.execute(delete(_DEL).where(col(_DEL.subscription_id) == subscription_id))
         return True
 
-    async def matching(self, event: Event) -> list[str]:
-        """Ids of the tenant's enabled subscriptions to this event's type and process: one
-        indexed query (tenant, enabled); the few rows a tenant has are filtered here, which
-        keeps the JSON ``events`` column portable between SQLite and PostgreSQL."""
+    async def enabled(self, tenant: str) -> list[tuple[str, list[str], str | None]]:
+        """``(id, events, process)`` of the tenant's enabled subscriptions: one indexed query
+        (tenant, enabled); the few rows a tenant has are filtered by the caller, which keeps
+        the JSON ``events`` column portable between SQLite and PostgreSQL."""
         stmt = select(col(_SUB.id), col(_SUB.events), col(_SUB.process)).where(
-            col(_SUB.tenant) == event.tenant,
+            col(_SUB.tenant) == tenant,
             col(_SUB.enabled) == True,  # noqa: E712  (SQL, not Python)
         )
         async with self._sessions() as session:
             rows = (await session.execute(stmt)).all()
-        process = event.process
-        return [
-            sub_id
-            for sub_id, events, sub_process in rows
-            if event.type.value in events and (sub_process is None or sub_process == process)
-        ]
+        return [(sub_id, list(events), sub_process) for sub_id, events, sub_process in rows]
 
     async def subscribed_tenants(self, event_type: str) -> list[str]:
         """Tenants with an enabled subscription to ``event_type``: who hears of a change

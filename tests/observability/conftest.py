@@ -62,7 +62,8 @@ async def observed(settings: Settings, database: Database) -> AsyncIterator[Obse
     client = await connect(settings, tracer_provider=provider)
     metrics = GateMetrics(CollectorRegistry())
     async with running_brain(client, database, queue="brain-obs", metrics=metrics) as brain:
-        state = app_state(brain, settings)
+        # The API counts the decisions it records on the same registry as the worker.
+        state = app_state(brain, settings, metrics=metrics)
         app = create_app(settings, state=state, tracer_provider=provider)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
