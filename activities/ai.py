@@ -4,7 +4,8 @@ One activity per process, named by its definition (``score_lead`` … for the fi
 ``propose_<process>`` for the rest), built from the set of definitions.
 """
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -14,6 +15,7 @@ from models.ai import AIResult
 from models.processes import Process
 from processes import DEFINITIONS
 from processes.kit.definition import ProcessDefinition
+from temporal import retry
 
 
 class ModelProvider(Protocol):
@@ -21,6 +23,21 @@ class ModelProvider(Protocol):
     def name(self) -> str: ...
 
     async def propose(self, process: Process, run_input: BaseModel) -> AIResult: ...
+
+
+async def _heartbeating(call: Awaitable[AIResult]) -> AIResult:
+    """Await the model, heartbeating meanwhile: a worker that dies during a long call is
+    noticed within the heartbeat timeout, and the step retried elsewhere."""
+    task = asyncio.ensure_future(call)
+    every = retry.AI_STEP_HEARTBEAT_EVERY.total_seconds()
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=every)
+            if not task.done():
+                activity.heartbeat()
+        return task.result()
+    finally:
+        task.cancel()  # the activity was cancelled (or timed out): stop the call too
 
 
 class AIActivities:
@@ -34,7 +51,8 @@ class AIActivities:
         process = Process(definition.name)
 
         async def propose(run_input: dict[str, Any]) -> AIResult:
-            return await self._provider.propose(process, definition.parse_input(run_input))
+            call = self._provider.propose(process, definition.parse_input(run_input))
+            return await _heartbeating(call)
 
         propose.__qualname__ = f"AIActivities.{definition.propose_activity}"
         return activity.defn(name=definition.propose_activity)(propose)

@@ -62,6 +62,7 @@ async def propose(definition: ProcessDefinition, state: GateState) -> AIResult:
             result_type=AIResult,
             start_to_close_timeout=retry.AI_STEP_START_TO_CLOSE,
             schedule_to_close_timeout=retry.AI_STEP_SCHEDULE_TO_CLOSE,
+            heartbeat_timeout=retry.AI_STEP_HEARTBEAT,
             retry_policy=retry.AI_STEP_RETRY,
         )
         return ai

@@ -19,6 +19,10 @@ DB_STEP_RETRY = RetryPolicy(
 # The AI step: bounded attempts; when they run out the run parks for a person instead.
 AI_STEP_START_TO_CLOSE = timedelta(seconds=90)
 AI_STEP_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
+# The AI step heartbeats while the model thinks: a worker that dies mid-call is noticed in
+# this long, not after the whole start-to-close timeout.
+AI_STEP_HEARTBEAT = timedelta(seconds=10)
+AI_STEP_HEARTBEAT_EVERY = timedelta(seconds=3)
 AI_STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -26,8 +30,9 @@ AI_STEP_RETRY = RetryPolicy(
     maximum_attempts=5,
 )
 
-# The apply step writes the business row; idempotent, so retries are safe.
-APPLY_STEP_TIMEOUT = timedelta(seconds=60)
+# The apply step writes the business row in one short transaction; idempotent, so retries
+# are safe. Short, so a worker that died holding it is replaced quickly.
+APPLY_STEP_TIMEOUT = timedelta(seconds=15)
 APPLY_STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
