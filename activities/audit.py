@@ -119,4 +119,9 @@ class AuditActivities:
         if inserted:
             assert req.decision is not None
             self._metrics.decided(req.run.process, req.decision)
-        await self._events.publish(run_events.run_failed(req.run, req.state, req.error))
+        events = [run_events.run_failed(req.run, req.state, req.error)]
+        if req.decision is not None and req.decision.channel is not Channel.AUTO:
+            # Decided but never applied: the decision is told all the same (once: a replay
+            # that applies it later publishes the same event id).
+            events.insert(0, run_events.approval_decided(req.run, req.decision, req.state))
+        await self._events.publish(*events)

@@ -172,3 +172,38 @@ async def test_a_canceled_run_is_told_and_another_tenant_hears_nothing(
         assert other.requests == []
     finally:
         await other.stop()
+
+
+async def test_a_replayed_run_sends_nothing_twice_for_the_steps_it_keeps(
+    client: Client, database: Database, receiver: Receiver
+) -> None:
+    """A run whose apply step failed for good is replayed from its last good point: the
+    approval it asked for and the decision it kept are not told again; only what the replay
+    does anew (the completion) is."""
+    from services.replay import replay
+    from tests.ops.conftest import Guard
+
+    guard = Guard()
+    async with running_brain(client, database, webhooks=True, apply_guard=guard) as brain:
+        await _subscribe(brain, receiver)
+        handle = await brain.start()
+        await parked(handle)
+        await decide(handle, Action.APPROVE, by="alice")
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        await _arrived(receiver, EventType.RUN_FAILED)
+        told = sorted(r.headers["webhook-id"] for r in receiver.requests)
+
+        guard.broken = False
+        [item] = await replay(client, tenant=brain.tenant, workflow_id=handle.id)
+        assert item.outcome == "replayed", item
+        again = client.get_workflow_handle(handle.id, run_id=item.new_run_id)
+        await again.result()
+        await _arrived(receiver, EventType.RUN_COMPLETED)
+        await asyncio.sleep(1)
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert len(ids) == len(set(ids)), "an event was delivered twice"
+    kinds = [r.json()["type"] for r in receiver.requests]
+    assert kinds.count("approval.requested") == kinds.count("approval.decided") == 1
+    assert kinds.count("run.failed") == 1 and kinds.count("run.completed") == 1
+    assert set(told) <= set(ids)

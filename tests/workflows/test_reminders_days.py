@@ -1,0 +1,86 @@
+"""Reminders and escalation over days (SPEC §6), on the time-skipping test server: a run
+parked with reminders every day and an escalation after two reminds on day 1 and day 2,
+escalates once on day 2, and times out on day 3 with no reminder after its decision."""
+
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from models.events import Event, EventType
+from models.processes import Process, RunState
+from models.workflow_io import ProcessResult
+from store.policies import PolicyStore
+from temporal.sandbox import WORKFLOW_RUNNER
+from tests.conftest import Database
+from tests.support import LEAD, Brain, ScriptedModel
+from workers.registry import WORKFLOWS, build_activities
+
+DAY = 86400
+
+
+class Recorded:
+    """Where the run's events go: kept in order (delivery is tested in tests/webhooks)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def publish(self, event: Event) -> int:
+        self.events.append(event)
+        return 1
+
+    async def subscribed_tenants(self, event_type: EventType) -> list[str]:
+        return []
+
+
+@pytest_asyncio.fixture(scope="module")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+async def test_daily_reminders_one_escalation_then_the_timeout(
+    skipping_env: WorkflowEnvironment, database: Database
+) -> None:
+    policies, sink = PolicyStore(database.sessions), Recorded()
+    brain = Brain(skipping_env.client, f"days-{uuid.uuid4().hex[:8]}", database, policies,
+                  ScriptedModel())  # fmt: skip
+    await brain.set_policy(
+        approval_timeout_seconds=3 * DAY, remind_every_seconds=DAY, escalate_after_seconds=2 * DAY
+    )
+    async with Worker(
+        skipping_env.client,
+        task_queue=brain.task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(database.sessions, policies, brain.model, events=sink),
+        workflow_runner=WORKFLOW_RUNNER,
+    ):
+        handle = await skipping_env.client.start_workflow(
+            Process.LEAD_SCORING.workflow_type,
+            {"tenant": brain.tenant, "requested_by": "tester", "input": LEAD},
+            id=f"lead_scoring:{brain.tenant}:{uuid.uuid4().hex}",
+            task_queue=brain.task_queue,
+            result_type=ProcessResult,
+        )
+        result = await handle.result()  # the clock skips three days
+    assert result.state is RunState.REJECTED and result.decision is not None
+    kinds = [(e.type, e.id.rsplit(":", 2)[-2]) for e in sink.events if "approval." in e.type]
+    waiting = [k for k in kinds if k[0] is not EventType.APPROVAL_DECIDED]
+    assert waiting == [
+        (EventType.APPROVAL_REQUESTED, "1"),
+        (EventType.APPROVAL_REMINDER, "1"),
+        (EventType.APPROVAL_ESCALATED, "1"),
+        (EventType.APPROVAL_REMINDER, "2"),
+    ]
+    assert sink.events[-1].type is EventType.RUN_COMPLETED
