@@ -66,3 +66,21 @@ def test_a_decided_run_shows_the_edited_proposal() -> None:
     assert "**Edited:** score: 55" in lines
     assert lines[lines.index("**Final proposal:**") + 1] == ""
     assert "- **score**: 55" in lines and "- **tier**: warm" in lines
+
+
+def test_a_quorum_under_four_eyes_shows_the_votes_and_who_may_still_approve() -> None:
+    from models.hitl import Vote
+
+    state = _state(state=RunState.AWAITING_APPROVAL, requested_by="sam")
+    assert state.approval is not None
+    state.approval = state.approval.model_copy(
+        update={
+            "min_approvals": 3,
+            "requester_may_approve": False,
+            "votes": [Vote(actor="ada", channel=Channel.API, at=NOW)],
+        }
+    )
+    text = render_details(WID, "lead_scoring", state)
+    assert "**Approvals:** 1 of 3 (`ada`); any one reject rejects." in text
+    assert "**Four-eyes is on:** `sam` may not approve it." in text
+    assert "**Who may still approve:** anyone but `ada`, `sam`." in text
