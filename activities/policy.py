@@ -15,6 +15,7 @@ from models.activity_io import GateOpened, OpenGate, RefreshPolicy
 from models.hitl import PendingApproval, Policy
 from models.processes import RunState
 from store import runs
+from store.db import sqlite_immediate
 from store.policies import PolicyStore
 from temporal import errors
 
@@ -39,42 +40,28 @@ class PolicyActivities:
         A local activity: its write may outlive a workflow task that is then discarded, so
         it writes only what stays true if that happens (the run's row, which the retried
         task rewrites; an ``approval.requested`` event whose id dedupes a repeat)."""
-        async with database_step():
-            policy = await self._policies.effective(req.run.process, req.run.tenant)
-        ai = req.ai
-        approval = None
-        if policy.needs_human(ai.confidence, ai.needs_review):
-            approval = PendingApproval(
-                approval_id=req.approval_id,
-                process=req.run.process,
-                proposal=ai.proposal,
-                confidence=ai.confidence,
-                threshold=policy.confidence_threshold,
-                hitl_enabled=policy.hitl_enabled,
-                rationale=ai.rationale,
-                requested_at=req.requested_at,
-                expires_at=req.requested_at + timedelta(seconds=policy.approval_timeout_seconds),
-                needs_review=ai.needs_review,
-                error=ai.error,
-                policy_version=policy.version,
-                requested_by=req.requested_by,
-                min_approvals=policy.min_approvals,
-                requester_may_approve=policy.requester_may_approve,
-            )
         async with database_step(), self._sessions.begin() as session:
+            # One transaction reads the policy and records the run (SQLite: the write lock
+            # from BEGIN, so the read cannot go stale before the write).
+            await session.connection(execution_options=sqlite_immediate)
+            policy = await self._policies.effective(
+                req.run.process, req.run.tenant, session=session
+            )
+            approval = _approval(req, policy)
             await runs.upsert(
                 session,
                 req.run,
                 state=(RunState.AWAITING_APPROVAL if approval else RunState.RUNNING).value,
-                proposal=ai.proposal,
-                confidence=ai.confidence,
-                ai=ai.model_dump(mode="json"),
+                proposal=req.ai.proposal,
+                confidence=req.ai.confidence,
+                ai=req.ai.model_dump(mode="json"),
                 approval=approval.model_dump(mode="json") if approval else None,
                 approval_id=req.approval_id,
                 requested_at=req.requested_at if approval else None,
                 policy_version=policy.version,
                 approval_sequence=None,
             )
+        ai = req.ai
         if approval is not None:
             await self._events.publish(run_events.approval_requested(req.run, approval))
             self._metrics.approval_requested(req.run.process)
@@ -114,3 +101,27 @@ class PolicyActivities:
                 approval=approval.model_dump(mode="json") if approval else None,
             )
         return policy
+
+
+def _approval(req: OpenGate, policy: Policy) -> PendingApproval | None:
+    """The pending approval the policy asks for; None: the run proceeds on its own."""
+    ai = req.ai
+    if not policy.needs_human(ai.confidence, ai.needs_review):
+        return None
+    return PendingApproval(
+        approval_id=req.approval_id,
+        process=req.run.process,
+        proposal=ai.proposal,
+        confidence=ai.confidence,
+        threshold=policy.confidence_threshold,
+        hitl_enabled=policy.hitl_enabled,
+        rationale=ai.rationale,
+        requested_at=req.requested_at,
+        expires_at=req.requested_at + timedelta(seconds=policy.approval_timeout_seconds),
+        needs_review=ai.needs_review,
+        error=ai.error,
+        policy_version=policy.version,
+        requested_by=req.requested_by,
+        min_approvals=policy.min_approvals,
+        requester_may_approve=policy.requester_may_approve,
+    )

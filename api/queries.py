@@ -12,6 +12,7 @@ from sqlmodel import col
 from api import paging
 from models.processes import Process, RunState
 from models.tables import DecisionRow, RunRow, utcnow
+from store.db import single_statement
 from store.sql import rowcount
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -30,6 +31,7 @@ def _ts(raw: Any) -> datetime:
 
 async def get_run(sessions: Sessions, workflow_id: str) -> RunRow | None:
     async with sessions() as session:
+        await single_statement(session)
         return await session.get(RunRow, workflow_id)
 
 
@@ -136,6 +138,7 @@ async def mark_cancel_requested(sessions: Sessions, workflow_id: str, by: str | 
 
 async def _page(sessions: Sessions, stmt: Select[_Row], page_size: int) -> list[_Row]:
     async with sessions() as session:
+        await single_statement(session)
         # One extra row tells whether another page exists.
         return list((await session.execute(stmt.limit(page_size + 1))).scalars())
 

@@ -1,4 +1,5 @@
-"""``python -m bench``: start a stack, measure Brain against the bare-SDK baseline, write
+"""``python -m bench``: on each database (PostgreSQL, the reference, then SQLite), start a
+stack and measure Brain against the bare-SDK baseline; time the insights query; write
 ``bench/results/<timestamp>.json`` and regenerate ``docs/PERFORMANCE.md`` from it."""
 
 import argparse
@@ -8,7 +9,6 @@ import json
 import os
 import platform
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -19,13 +19,16 @@ from typing import Any
 import psutil
 import temporalio
 
-from bench import report, scenarios
+from bench import auto, decide, insights, parked, profile, report, scenarios
 from bench.load import Baseline, BrainApi
+from bench.receiver import Receiver
 from bench.scenarios import Sizes
-from bench.stack import Proc, Stack, running_stack, sessions_for
+from bench.stack import Stack, running_stack, sessions_for
+from bench.targets import targets
 
 _HERE = Path(__file__).resolve().parent
-SECTIONS = ("throughput", "decisions", "parked")
+SECTIONS = ("throughput", "decisions", "parked", "insights")
+DATABASES = ("postgres", "sqlite")
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -46,7 +49,14 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--read-clients", type=int, default=d.read_clients)
     p.add_argument("--warmup", type=int, default=d.warmup)
     p.add_argument("--only", default=",".join(SECTIONS), help="sections to run")
-    p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument(
+        "--database",
+        default=",".join(DATABASES),
+        help="comma-separated, in order: postgres (the reference) and/or sqlite",
+    )
+    p.add_argument("--baseline-parked", type=int, default=d.baseline_parked)
+    p.add_argument("--insights-rows", type=int, default=100_000)
+    p.add_argument("--insights-repeat", type=int, default=50)
     p.add_argument(
         "--api-workers",
         type=int,
@@ -60,8 +70,18 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         default=str(_HERE.parent / "docs" / "PERFORMANCE.md"),
         help="the report to regenerate; 'none' to skip",
     )
-    p.add_argument("--profile", type=Path, help="py-spy the worker and the API into this dir")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--profile",
+        type=Path,
+        help="after the measurements on the first database, one more auto-path pass at the top "
+        "concurrency with py-spy on the worker and the API, into this dir (not measured)",
+    )
+    args = p.parse_args(argv)
+    args.databases = [d.strip() for d in args.database.split(",") if d.strip()]
+    unknown = set(args.databases) - set(DATABASES)
+    if unknown or not args.databases:
+        p.error(f"--database: one or more of {', '.join(DATABASES)}")
+    return args
 
 
 def _sizes(args: argparse.Namespace) -> Sizes:
@@ -75,6 +95,7 @@ def _sizes(args: argparse.Namespace) -> Sizes:
         parked=args.parked,
         release=args.release,
         park_concurrency=args.park_concurrency,
+        baseline_parked=args.baseline_parked,
         approvals_requests=args.approvals_requests,
         reads=args.reads,
         read_clients=args.read_clients,
@@ -105,43 +126,6 @@ def _log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-@contextlib.contextmanager
-def _profiling(out: Path | None, procs: list[Proc]):  # type: ignore[no-untyped-def]
-    if out is None:
-        yield
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    spies = [
-        subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "py-spy"),
-                "record",
-                "--pid",
-                str(p.pid),
-                "--format",
-                "raw",
-                "--rate",
-                "100",
-                # Only threads holding the GIL: where CPU goes, not where threads wait.
-                "--gil",
-                "--output",
-                str(out / f"{p.name}.txt"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for p in procs
-    ]
-    try:
-        yield
-    finally:
-        for spy in spies:
-            spy.send_signal(2)
-        for spy in spies:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                spy.wait(timeout=30)
-
-
 async def measure(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     result: dict[str, Any] = {
@@ -149,53 +133,85 @@ async def measure(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
         "command": "python -m bench " + " ".join(sys.argv[1:]),
         "machine": machine(),
         "sizes": asdict(sizes),
-        "database": args.database,
         "api_workers": args.api_workers,
+        "databases": {},
     }
     t_all = time.perf_counter()
     # SIGTERM (a timeout, a CI kill) unwinds like Ctrl-C, so the stack is always stopped.
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    async with running_stack(args.database, api_workers=args.api_workers) as stack:
-        _log(f"stack up: temporal {stack.temporal_address}, api {stack.api_url}, {args.database}")
+    for i, database in enumerate(args.databases):
+        t_db = time.perf_counter()
+        per: dict[str, Any] = {}
+        if only & {"throughput", "decisions", "parked"}:
+            spy = args.profile if i == 0 else None
+            await _on_stack(per, database, only, sizes, args.api_workers, spy)
+        if "insights" in only:
+            rows = 200 if args.smoke else args.insights_rows
+            repeat = 3 if args.smoke else args.insights_repeat
+            _log(f"6. insights over {rows} audit rows, {database}")
+            per["insights"] = await insights.measure(database, rows, repeat)
+        per["seconds"] = round(time.perf_counter() - t_db, 1)
+        per["targets"] = targets(per)
+        result["databases"][database] = per
+    result["seconds"] = round(time.perf_counter() - t_all, 1)
+    return result
+
+
+async def _on_stack(
+    per: dict[str, Any],
+    database: str,
+    only: set[str],
+    sizes: Sizes,
+    api_workers: int,
+    spy: Path | None,
+) -> None:
+    receiver = Receiver()
+    await receiver.start()
+    async with running_stack(database, api_workers=api_workers) as stack:
+        _log(f"stack up: temporal {stack.temporal_address}, api {stack.api_url}, {database}")
         api = BrainApi(stack.api_url)
         baseline = Baseline(stack.client)
         engine, sessions = sessions_for(stack.database_url)
         try:
-            await scenarios.setup_policies(api)
+            await scenarios.setup(api, receiver)
             await scenarios.warmup(stack, api, baseline, sizes.warmup)
             _log("warm")
-            with _profiling(args.profile, [stack.brain_worker, stack.api]):
-                await _sections(result, only, stack, api, baseline, sessions, sizes)
+            await _sections(per, only, stack, api, baseline, receiver, sessions, sizes)
+            if spy is not None:
+                _log(f"profile: one more auto pass at {max(sizes.concurrency)}, py-spy on")
+                per["profile"] = await profile.auto_pass(stack, api, sizes, spy)
         finally:
             await api.aclose()
             await engine.dispose()
-    result["seconds"] = round(time.perf_counter() - t_all, 1)
-    result["targets"] = scenarios.targets(result)
-    return result
+            await receiver.close()
 
 
 async def _sections(
-    result: dict[str, Any],
+    per: dict[str, Any],
     only: set[str],
     stack: Stack,
     api: BrainApi,
     baseline: Baseline,
+    receiver: Receiver,
     sessions: Any,
     sizes: Sizes,
 ) -> None:
     if "throughput" in only:
         _log(f"1. auto-path throughput at {sizes.concurrency}")
-        result["throughput"] = await scenarios.throughput(stack, api, baseline, sizes)
+        per["throughput"] = await auto.throughput(stack, api, baseline, receiver, sizes)
     if "decisions" in only:
         _log(f"2-3. start and decision latency, {sizes.decisions} runs each")
-        starts, decisions = await scenarios.start_and_decide(stack, api, baseline, sizes)
-        result["start_latency"] = starts
-        result["decision_latency"] = decisions
+        starts, decisions = await decide.start_and_decide(stack, api, baseline, sizes)
+        per["start_latency"] = starts
+        per["decision_latency"] = decisions
     if "parked" in only:
+        n = min(sizes.baseline_parked, sizes.parked)
+        _log(f"4. the baseline parks {n}")
+        per["baseline_parking"] = await parked.baseline_parking(stack, baseline, sizes)
         _log(f"4-5. {sizes.parked} parked, {sizes.reads} reads, flip of {sizes.release}")
-        result["parked"] = await scenarios.parked(stack, api, sessions, sizes)
+        per["parked"] = await parked.parked(stack, api, sessions, sizes)
 
 
 def main(argv: list[str] | None = None) -> int:

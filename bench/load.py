@@ -126,6 +126,12 @@ class BrainApi:
             elapsed += t
         return elapsed
 
+    async def subscribe(self, tenant: str, url: str, events: list[str]) -> str:
+        body, _ = await self._call(
+            "POST", "/webhooks", tenant, "admin", json={"url": url, "events": events}
+        )
+        return str(body["id"])
+
     async def wait_parked(self, tenant: str, workflow_id: str, within: float = 60) -> None:
         deadline = now() + within
         while now() < deadline:

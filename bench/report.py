@@ -10,48 +10,37 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench import report_more, report_sections
+from bench.plot import plot
+from bench.report_sections import name
+
 _HERE = Path(__file__).resolve().parent
 ANALYSIS = _HERE / "analysis.md"
 
 
-def _ms(s: dict[str, Any], key: str) -> str:
-    value = s.get(key)
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _row(*cells: object) -> str:
-    return "| " + " | ".join(str(c) for c in cells) + " |"
-
-
-def _pct(s: dict[str, Any], *keys: str) -> list[str]:
-    return [_ms(s, k) for k in keys]
-
-
-def _mark(met: bool) -> str:
-    return "met" if met else "**missed**"
-
-
 def table(result: dict[str, Any]) -> str:
-    """The targets, as printed at the end of a run."""
-    rows = [
-        (t["name"], t["target"], t["value"], "met" if t["met"] else "MISSED")
-        for t in result["targets"]
-    ]
-    head = ("target", "goal", "measured", "")
-    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(4)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    """The targets per database, as printed at the end of a run."""
+    lines = []
+    for db, per in result["databases"].items():
+        rows = [
+            (t["name"], t["target"], t["value"], "met" if t["met"] else "MISSED")
+            for t in per["targets"]
+        ]
+        head = (name(db), "goal", "measured", "")
+        widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(4)]
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(head, widths, strict=True)))
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+        lines.append(f"({per['seconds']} s)")
+        lines.append("")
     m = result["machine"]
-    lines.append(
-        f"({m['cores']} cores, {m['memory_gb']} GB, {result['database']}, "
-        f"{result['seconds']} s in all)"
-    )
+    lines.append(f"({m['cores']} cores, {m['memory_gb']} GB, {result['seconds']} s in all)")
     return "\n".join(lines)
 
 
 def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> str:
-    m, sizes = result["machine"], result["sizes"]
+    m, sizes, dbs = result["machine"], result["sizes"], result["databases"]
+    names = " and ".join(name(db) for db in dbs)
     out = [
         "# Performance",
         "",
@@ -60,36 +49,46 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
         "",
         f"Numbers from `{result['command'].strip()}`, run {result['started_at']}"
         + (f", saved as `{_rel(source)}`" if source else "")
-        + f". The whole run took {result['seconds']:.0f} s.",
-        "Brain and the bare-SDK baseline (`bench/baseline.py`: the same rules-model AI "
-        "activity, a wait for an Update or a Signal, an apply activity writing one row; no "
-        "gate, audit, runs table or API) ran against the same in-memory Temporal dev server, "
-        "in the same run, each worker in its own process, the API in its own processes (as "
-        "`brain api --workers N` runs it), the load generator in another.",
+        + f". The whole run took {result['seconds']:.0f} s "
+        + "("
+        + ", ".join(f"{name(db)} {per['seconds']:.0f} s" for db, per in dbs.items())
+        + ").",
+        f"Measured on {names}, each on a stack of its own, one after the other. On each, Brain "
+        "and the bare-SDK baseline (`bench/baseline.py`: the same rules-model AI activity, a "
+        "wait for an Update or a Signal, an apply activity writing one row to the same "
+        "database; no gate, audit, runs table or API) ran against the same in-memory Temporal "
+        "dev server, each worker in its own process, the API in its own processes (as `brain "
+        "api --workers N` runs it), the load generator in another. PostgreSQL is the reference: "
+        "a scratch database per run, migrated by its owner, the API and worker acting as the "
+        "row-level-security role `brain_app` as in production. Brain runs with its audit "
+        "writes, row-level security, and one webhook subscriber (a real HTTP receiver for the "
+        "auto tenant's `run.completed` events); no Redis (no policy cache).",
         "",
         "## Machine",
         "",
-        "| cores | memory | CPU | OS | Python | temporalio | app database | API processes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| cores | memory | CPU | OS | Python | temporalio | API processes |",
+        "|---|---|---|---|---|---|---|",
         f"| {m['cores']} | {m['memory_gb']} GB | {m['cpu']} | {m['os']} | {m['python']} | "
-        f"{m['temporalio']} | {result['database']} | {result.get('api_workers', 1)} |",
+        f"{m['temporalio']} | {result.get('api_workers', 1)} |",
         "",
-        "Every process (dev server, two workers, API, load generator) shares these cores.",
+        "Every process (dev server, two workers, API, database, load generator) shares these "
+        "cores.",
         "",
-        "## Targets (issue 6)",
+        "## Targets (issue 15)",
         "",
-        "| target | goal | measured | |",
-        "|---|---|---|---|",
+        *report_sections.targets(dbs),
+        "",
+        "## Run sizes",
+        "",
+        "| size | value |",
+        "|---|---|",
+        *(f"| `{k}` | {_size(v)} |" for k, v in sizes.items()),
     ]
-    out += [
-        f"| {t['name']} | {t['target']} | {t['value']} | {_mark(t['met'])} |"
-        for t in result["targets"]
-    ]
-    out += ["", "## Run sizes", "", "| size | value |", "|---|---|"]
-    out += [f"| `{k}` | {_size(v)} |" for k, v in sizes.items()]
     if png:
         out += ["", f"![Brain against the baseline]({png})"]
-    out += _throughput(result) + _decisions(result) + _parked(result)
+    out += report_sections.throughput(dbs)
+    out += report_more.decisions(dbs) + report_more.parked(dbs) + report_more.insights(dbs)
+    out += report_sections.round_trips(dbs) + report_more.profile(dbs)
     if ANALYSIS.exists():
         out += ["", ANALYSIS.read_text().rstrip()]
     return "\n".join(out) + "\n"
@@ -106,247 +105,6 @@ def _rel(path: Path | None) -> str:
         return str(path.resolve().relative_to(_HERE.parent))
     except ValueError:
         return str(path)
-
-
-def _throughput(result: dict[str, Any]) -> list[str]:
-    if "throughput" not in result:
-        return []
-    out = [
-        "",
-        "## 1. Auto-path throughput (start to completed)",
-        "",
-        "Brain: `POST /workflows/lead_scoring` (HITL off, threshold 0), then the run's result "
-        "from Temporal. Baseline: `client.start_workflow`, then the result. Each client starts "
-        "its next run when its last one completed.",
-        "",
-        _row(
-            "concurrency",
-            "runs",
-            "baseline runs/s",
-            "Brain runs/s",
-            "Brain / baseline",
-            "baseline p50 ms",
-            "Brain p50 ms",
-            "Brain p99 ms",
-            "REST start p50 ms",
-        ),
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for lv in result["throughput"]["levels"]:
-        b, r = lv["baseline"], lv["brain"]
-        out.append(
-            _row(
-                lv["concurrency"],
-                r["runs"],
-                f"{b['runs_per_s']:.1f}",
-                f"{r['runs_per_s']:.1f}",
-                f"{lv['ratio']:.2f}",
-                _ms(b["start_to_completed"], "p50_ms"),
-                *_pct(r["start_to_completed"], "p50_ms", "p99_ms"),
-                _ms(r["rest_start"], "p50_ms"),
-            )
-        )
-    return out + _throughput_detail(result)
-
-
-def _throughput_detail(result: dict[str, Any]) -> list[str]:
-    """CPU per run of each process, and where a run's time went, at the top concurrency."""
-    levels = result["throughput"]["levels"]
-    top = levels[-1]
-    b, r = top["baseline"], top["brain"]
-    out = [
-        "",
-        f"CPU per completed run at concurrency {top['concurrency']} (ms, user + system, "
-        "from each process's counters):",
-        "",
-        _row("", *b["cpu_ms_per_run"].keys()),
-        _row(*["---"] * (len(b["cpu_ms_per_run"]) + 1)),
-        _row("baseline", *b["cpu_ms_per_run"].values()),
-        _row("Brain", *r["cpu_ms_per_run"].values()),
-    ]
-    if b.get("history") and r.get("history"):
-        keys = [k for k in b["history"] if k != "runs_sampled"]
-        out += [
-            "",
-            f"Where a run's time went at concurrency {top['concurrency']}, from the histories "
-            f"of {r['history']['runs_sampled']} runs in mid-measurement (per-run sums, ms; "
-            "queue = scheduled to started, work = started to completed):",
-            "",
-            _row("", *keys),
-            _row(*["---"] * (len(keys) + 1)),
-            _row("baseline", *(b["history"][k] for k in keys)),
-            _row("Brain", *(r["history"][k] for k in keys)),
-        ]
-    return out
-
-
-def _decisions(result: dict[str, Any]) -> list[str]:
-    if "decision_latency" not in result:
-        return []
-    d, s = result["decision_latency"], result["start_latency"]
-    rows = [
-        ("Brain: REST approve to run completed", d["brain_rest_approve"]),
-        ("Brain: REST approve response alone", d["brain_rest_approve_response"]),
-        ("baseline: Update to run completed", d["baseline_update"]),
-        ("baseline: Signal to run completed", d["baseline_signal"]),
-    ]
-    out = [
-        "",
-        "## 2. Decision latency",
-        "",
-        "One decision at a time on a parked run, the three paths interleaved.",
-        "",
-        "| path | n | p50 ms | p95 ms | p99 ms |",
-        "|---|---|---|---|---|",
-    ]
-    out += [
-        f"| {name} | {v['n']} | {_ms(v, 'p50_ms')} | {_ms(v, 'p95_ms')} | {_ms(v, 'p99_ms')} |"
-        for name, v in rows
-    ]
-    hist = d.get("history")
-    if hist and all(hist.values()):
-        keys = [k for k in next(iter(hist.values())) if k != "runs_sampled"]
-        out += [
-            "",
-            "From the histories, from the moment the decision entered (per-run means, ms):",
-            "",
-            _row("path", *keys),
-            _row(*["---"] * (len(keys) + 1)),
-            *(_row(name, *(h[k] for k in keys)) for name, h in hist.items()),
-        ]
-    out += [
-        "",
-        "## 3. Start latency",
-        "",
-        "One start at a time on an otherwise idle stack (a run that then parks).",
-        "",
-        "| door | n | p50 ms | p99 ms |",
-        "|---|---|---|---|",
-        _row(
-            "Brain `POST /workflows/lead_scoring`",
-            s["brain_rest"]["n"],
-            *_pct(s["brain_rest"], "p50_ms", "p99_ms"),
-        ),
-        _row(
-            "baseline `client.start_workflow`",
-            s["baseline_sdk"]["n"],
-            *_pct(s["baseline_sdk"], "p50_ms", "p99_ms"),
-        ),
-    ]
-    return out
-
-
-def _parked(result: dict[str, Any]) -> list[str]:
-    if "parked" not in result:
-        return []
-    p = result["parked"]
-    r = p["reads"]
-    flip = p["flip_seconds"]
-    return [
-        "",
-        "## 4. Parked runs",
-        "",
-        f"{p['parked']} runs parked at once ({p['approvals_tenant_parked']} in the tenant whose "
-        f"inbox is read, {p['flip_released']} in the tenant whose policy flips), started over "
-        f"REST by {p['park_concurrency']} clients at {p['park_runs_per_s']:.1f} runs/s.",
-        "",
-        "| measure | value |",
-        "|---|---|",
-        f"| worker RSS before parking | {p['worker_rss_mb_before']:.0f} MB |",
-        f"| worker RSS with {p['parked']} parked | {p['worker_rss_mb_parked']:.0f} MB |",
-        f"| worker RSS after the flip | {p['worker_rss_mb_after_flip']:.0f} MB |",
-        f"| `GET /approvals` p50 / p95 / p99 ({p['approvals']['n']} sequential requests) | "
-        + " / ".join(_pct(p["approvals"], "p50_ms", "p95_ms", "p99_ms"))
-        + " ms |",
-        f"| policy flip: first run released | {p['flip_first_release_seconds']:.2f} s |",
-        _row(f"policy flip: all {p['flip_released']} released and applied", f"{flip:.2f} s"),
-        "",
-        f"## 5. `GET /workflows/{{id}}` under {r['clients']} concurrent clients",
-        "",
-        f"{r['requests']} requests for random parked runs, {r['requests_per_s']:.0f} requests/s, "
-        "each client holding one keep-alive connection (bench/rawhttp.py)."
-        + (
-            f" CPU per request: API {r['cpu_ms_per_request']['api']:.2f} ms, load generator "
-            f"{r['cpu_ms_per_request']['load_generator']:.2f} ms."
-            if "cpu_ms_per_request" in r
-            else ""
-        ),
-        "",
-        "| p50 ms | p95 ms | p99 ms | max ms |",
-        "|---|---|---|---|",
-        _row(*_pct(r["latency"], "p50_ms", "p95_ms", "p99_ms", "max_ms")),
-    ]
-
-
-def plot(result: dict[str, Any], png: Path) -> bool:
-    """Throughput per concurrency and decision latency percentiles, Brain vs baseline."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    panels = [k for k in ("throughput", "decision_latency") if k in result]
-    if not panels:
-        return False
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
-    width = 0.38
-    for ax, key in zip(axes[0], panels, strict=True):
-        if key == "throughput":
-            levels = result["throughput"]["levels"]
-            xs = range(len(levels))
-            base = [lv["baseline"]["runs_per_s"] for lv in levels]
-            brain = [lv["brain"]["runs_per_s"] for lv in levels]
-            ax.bar(
-                [x - width / 2 for x in xs], base, width, label="bare SDK baseline", color="#9aa5b1"
-            )
-            ax.bar([x + width / 2 for x in xs], brain, width, label="Brain (REST)", color="#2f6fde")
-            for x, lv in zip(xs, levels, strict=True):
-                ax.annotate(
-                    f"{lv['ratio']:.2f}x",
-                    (x + width / 2, lv["brain"]["runs_per_s"]),
-                    ha="center",
-                    va="bottom",
-                    fontsize=9,
-                )
-            ax.set_xticks(list(xs), [str(lv["concurrency"]) for lv in levels])
-            ax.set_xlabel("concurrent clients")
-            ax.set_ylabel("runs completed per second")
-            ax.set_title("Auto path: start to completed")
-        else:
-            d = result["decision_latency"]
-            paths = [
-                ("Brain REST approve", d["brain_rest_approve"], "#2f6fde"),
-                ("baseline Update", d["baseline_update"], "#9aa5b1"),
-                ("baseline Signal", d["baseline_signal"], "#cbd2d9"),
-            ]
-            pcts = ("p50_ms", "p95_ms", "p99_ms")
-            w = 0.27
-            for i, (name, s, color) in enumerate(paths):
-                ax.bar(
-                    [x + (i - 1) * w for x in range(3)],
-                    [s[p] for p in pcts],
-                    w,
-                    label=name,
-                    color=color,
-                )
-            ax.set_xticks(range(3), ["p50", "p95", "p99"])
-            ax.set_ylabel("ms, decision sent to run completed")
-            ax.set_title("Decision latency")
-        # Head room above the bars, so the legend never covers one.
-        ax.set_ylim(0, ax.get_ylim()[1] * 1.3)
-        ax.legend(fontsize=8, loc="upper center", ncol=3)
-        ax.grid(axis="y", alpha=0.3)
-    m = result["machine"]
-    fig.suptitle(
-        f"Brain vs bare Temporal SDK — {m['cores']} cores, {result['database']}", fontsize=11
-    )
-    fig.tight_layout()
-    png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    return True
 
 
 def write(result: dict[str, Any], doc: Path, source: Path | None = None) -> None:

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import httpx
 import psutil
+from sqlalchemy.engine import make_url
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from store import statement_counts
 from store.db import make_engine, make_sessionmaker, migrate
 from store.scratch import scratch_postgres
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -87,6 +89,19 @@ def _cpu(pid: int) -> float:
         return 0.0
 
 
+def _postgres_cpu(database: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving ``database`` (the server is shared with
+    whatever else runs on this machine: only this database's backends count). A backend that
+    exited took its CPU with it; the pools keep theirs for the whole run."""
+    total = 0.0
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            cmd = " ".join(proc.info["cmdline"] or [])
+            if proc.info["name"] and "postgres" in proc.info["name"] and f" {database} " in cmd:
+                total += sum(proc.cpu_times()[:2])
+    return total
+
+
 def _temporal_pid() -> int:
     for child in psutil.Process().children(recursive=True):
         with contextlib.suppress(psutil.Error):
@@ -108,18 +123,25 @@ class Stack:
     api: Proc
     procs: list[Proc] = field(default_factory=list)
     temporal_pid: int = 0
+    # Where each process writes its database counters (bench/dbcounts.py).
+    counts_dir: Path = Path()
 
     def check(self) -> None:
         for proc in self.procs:
             proc.check()
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds so far of each part of the stack, and of the load generator."""
+        """CPU seconds so far of each part of the stack (``db``: PostgreSQL's backends for
+        this database; SQLite's work is inside the processes), and of the load generator."""
+        db = 0.0
+        if self.database_kind == "postgres":
+            db = _postgres_cpu(make_url(self.database_url).database or "")
         return {
             "api": self.api.cpu_seconds(),
             "brain_worker": self.brain_worker.cpu_seconds(),
             "baseline_worker": self.baseline_worker.cpu_seconds(),
             "temporal": _cpu(self.temporal_pid) if self.temporal_pid else 0.0,
+            "db": db,
             "load_generator": sum(psutil.Process().cpu_times()[:2]),
         }
 
@@ -130,7 +152,7 @@ def _spawn(name: str, args: list[str], env: dict[str, str], workdir: Path) -> Pr
     popen = subprocess.Popen(
         [sys.executable, *args],
         cwd=_REPO,
-        env=env,
+        env={**env, statement_counts.ROLE_ENV: name.replace("-", "_")},
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -153,8 +175,9 @@ async def _wait_http(url: str, proc: Proc, within: float = 60.0) -> None:
 
 @contextlib.asynccontextmanager
 async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[Stack]:
-    """``database``: ``sqlite`` (a file in a temp dir, Brain's default) or ``postgres``
-    (a fresh database on 127.0.0.1:5432, dropped afterwards)."""
+    """``database``: ``postgres`` (a fresh database on 127.0.0.1:5432, migrated by its
+    owner, the app acting as the row-level-security role ``brain_app`` as in production;
+    dropped afterwards) or ``sqlite`` (a file in a temp dir, Brain's embedded default)."""
     workdir = Path(tempfile.mkdtemp(prefix="brain-bench-"))
     scratch = contextlib.AsyncExitStack()
     if database == "postgres":
@@ -188,6 +211,9 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
             "BRAIN_RATE_LIMIT_PER_MINUTE": "0",
             "BRAIN_HOME": str(workdir / "home"),
             "BRAIN_AI_PROVIDER": "rules",
+            # The bench's one webhook receiver listens on 127.0.0.1.
+            "BRAIN_WEBHOOK_ALLOW_PRIVATE": "true",
+            statement_counts.DIR_ENV: str(workdir / "sqlcounts"),
             "PYTHONUNBUFFERED": "1",
         }
         brain_worker = _spawn("brain-worker", ["-m", "bench.brain_worker"], child_env, workdir)
@@ -211,6 +237,7 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
             api=api,
             procs=procs,
             temporal_pid=_temporal_pid(),
+            counts_dir=workdir / "sqlcounts",
         )
         yield stack
         finished = True

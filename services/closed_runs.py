@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
@@ -47,6 +49,7 @@ _ERRORS = {
     RunState.CANCELED: "canceled outside Brain (Temporal Web UI, CLI or another client)",
 }
 _OPEN = (RunState.RUNNING.value, RunState.AWAITING_APPROVAL.value)
+_KNOWN = frozenset(s.value for s in WorkflowExecutionStatus)
 # Ids per statement: well under any database's bound-parameter limit.
 _CHUNK = 500
 # A read of one run asks Temporal at most this long before answering from the row.
@@ -138,15 +141,23 @@ async def refresh(
     schedule catches up within its interval)."""
     if row.state not in _OPEN or not row.run_id:
         return row
-    handle = client.get_workflow_handle(row.workflow_id, run_id=row.run_id)
+    # The raw RPC: only the status is read, so nothing else of the description is decoded
+    # (the SDK's ``describe`` builds it whole, every search attribute decoded, per read).
+    request = DescribeWorkflowExecutionRequest(
+        namespace=client.namespace,
+        execution=WorkflowExecution(workflow_id=row.workflow_id, run_id=row.run_id),
+    )
     try:
         async with asyncio.timeout(wait.total_seconds() + 0.5):
-            described = await handle.describe(rpc_timeout=wait)
+            described = await client.workflow_service.describe_workflow_execution(
+                request, retry=True, timeout=wait
+            )
     except (RPCError, TimeoutError, RuntimeError) as err:
         # RuntimeError: a client that cannot (re)connect fails before any RPC is made.
         log.debug("answering %s from its row: %s", row.workflow_id, err)
         return row
-    state = CLOSED_STATES.get(described.status) if described.status else None
+    status = described.workflow_execution_info.status
+    state = CLOSED_STATES.get(WorkflowExecutionStatus(status)) if status in _KNOWN else None
     if state is None:
         return row
     await record_closed(sessions, [ClosedRun(row.workflow_id, row.run_id, state)])

@@ -126,6 +126,9 @@ class EventPublisher:
                 id=workflow_id_for(subscription_id, event.id),
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # Published from a worker polling this queue: the start's answer carries the
+                # delivery's first workflow task to it, with no trip through the task queue.
+                request_eager_start=True,
             )
         except WorkflowAlreadyStartedError:
             return False

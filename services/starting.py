@@ -28,6 +28,7 @@ from models.processes import Process, RunState
 from models.tables import RunRow
 from models.workflow_io import GATE_VERSION, ProcessStart
 from store import runs
+from store.db import single_statement
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
 
 _MEMO_INPUT_HASH = "brain_input_hash"
@@ -138,6 +139,7 @@ async def start_process(
     run_id = handle.result_run_id or ""
     try:
         async with sessions.begin() as session:
+            await single_statement(session)
             await runs.create(
                 session,
                 workflow_id=workflow_id,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from store import rls
+from store import rls, statement_counts
 from store.tenancy import current_tenant
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,21 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, app_role: bool = True, **kw: Any) -> AsyncEngine:
     """``app_role``: on PostgreSQL, act as ``brain_app`` under row-level security; only the
     migrations' engines (the tables' owner) turn it off."""
+    engine = _make_engine(url, app_role=app_role, **kw)
+    statement_counts.install(engine)  # the bench's counters; off unless it asks
+    return engine
+
+
+def _make_engine(url: str, *, app_role: bool, **kw: Any) -> AsyncEngine:
     if is_sqlite(url):
         return _sqlite_engine(url, **kw)
     # No pre-ping: on asyncpg it costs three round trips per checkout, on every transaction.
     # A connection the server dropped fails its statement, SQLAlchemy invalidates the pool,
     # and the caller's retry (an activity's, a client's after 503) gets a fresh one.
-    kw = {"pool_size": 10, "max_overflow": 20, "pool_recycle": 1800, **kw}
+    # The pool keeps up to 20 connections; past that, up to 10 more are opened for a burst
+    # and closed on return, each a PostgreSQL backend started and ended: a worker running
+    # dozens of activities at once bursts past 10 (the bench counts the connects).
+    kw = {"pool_size": 20, "max_overflow": 10, "pool_recycle": 1800, **kw}
     parsed = make_url(url)
     connect_args = dict(kw.get("connect_args") or {})
     if parsed.get_driver_name() == "asyncpg":
@@ -88,6 +97,19 @@ def _set_tenant(conn: Connection) -> None:
     # be gone before the next one, so set it for the session (the next BEGIN overwrites it).
     local = conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
     conn.execute(_SET_TENANT, {"tenant": current_tenant(), "local": local})
+
+
+# A session's ``connection()`` options for one statement on its own: no BEGIN and no COMMIT
+# (two round trips of four on PostgreSQL); the tenant is set for the connection's session.
+_AUTOCOMMIT: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+
+
+async def single_statement(session: AsyncSession) -> None:
+    """Call first on a session that issues one statement (a read of one row or one page, an
+    insert that stands alone): on PostgreSQL it then runs without BEGIN and COMMIT, atomic as
+    any statement is. SQLite keeps its own transactions (``_sqlite_engine``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options=_AUTOCOMMIT)
 
 
 def _sqlite_engine(url: str, **kw: Any) -> AsyncEngine:

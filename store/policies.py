@@ -14,7 +14,7 @@ from sqlmodel import col
 from models.hitl import GLOBAL_TENANT, Policy, PolicyFields
 from models.processes import Process
 from models.tables import PolicyChangeRow, PolicyRow, utcnow
-from store.db import sqlite_immediate
+from store.db import single_statement, sqlite_immediate
 from store.sql import insert
 
 log = logging.getLogger(__name__)
@@ -45,16 +45,29 @@ class PolicyStore:
         self._sessions = sessionmaker
         self._cache = cache
 
-    async def effective(self, process: Process, tenant: str, *, min_version: int = 0) -> Policy:
+    async def effective(
+        self,
+        process: Process,
+        tenant: str,
+        *,
+        min_version: int = 0,
+        session: AsyncSession | None = None,
+    ) -> Policy:
         """``min_version``: bypass a cached value older than a version the caller has seen
-        (a reader racing a writer can re-cache the old policy for up to the cache's TTL)."""
+        (a reader racing a writer can re-cache the old policy for up to the cache's TTL).
+        ``session``: read in the caller's transaction (one BEGIN and COMMIT for the read and
+        what the caller writes next) instead of a statement of its own."""
         process = Process(process)
         key = cache_key(process, tenant)
         cached = await self._cache_call("get", lambda c: c.get(key))
         if cached is not None and cached.version >= min_version:
             return cached
-        async with self._sessions() as session:
+        if session is not None:
             policy = await self._effective(session, process, tenant)
+        else:
+            async with self._sessions() as own:
+                await single_statement(own)
+                policy = await self._effective(own, process, tenant)
         await self._cache_call("set", lambda c: c.set(key, policy))
         return policy
 

@@ -13,6 +13,7 @@ from models.events import Event
 from models.tables import utcnow
 from models.webhook_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from models.webhooks import DeliveryState
+from store.db import single_statement
 from store.sql import insert, rowcount
 
 _SUB = WebhookSubscriptionRow
@@ -64,6 +65,7 @@ class WebhookStore:
             col(_SUB.enabled) == True,  # noqa: E712  (SQL, not Python)
         )
         async with self._sessions() as session:
+            await single_statement(session)
             rows = (await session.execute(stmt)).all()
         return [(sub_id, list(events), sub_process) for sub_id, events, sub_process in rows]
 
@@ -78,6 +80,7 @@ class WebhookStore:
     async def secret_and_target(self, subscription_id: str) -> WebhookSubscriptionRow | None:
         """The whole row, secret included: for the delivery activity only."""
         async with self._sessions() as session:
+            await single_statement(session)
             return await session.get(_SUB, subscription_id)
 
     async def disable(self, subscription_id: str, reason: str) -> None:

@@ -34,6 +34,7 @@ from temporal.door import derive_key
 from temporal.sandbox import WORKFLOW_RUNNER
 from temporal.search_attributes import ensure_registered
 from workers.registry import WORKFLOWS, build_activities
+from workers.webhooks import event_publisher, webhook_worker_parts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,14 +93,19 @@ async def _serve(
     try:
         sessions = make_sessionmaker(engine)
         policies = PolicyStore(sessions, RedisPolicyCache(redis) if redis else None)
+        # Runs publish their events (webhooks, SPEC §6); this worker also delivers them.
+        publisher = event_publisher(sessions, client, settings)
+        _, webhook_activities = webhook_worker_parts(sessions, client, settings)
         # With the client, this worker also runs the policy broadcasts' activities.
         activities = build_activities(
             sessions,
             policies,
             build_provider(settings),
             client=client,
+            events=publisher,
             door_key=derive_key(settings.jwt_secret.get_secret_value()),
         )
+        activities += webhook_activities
         worker = Worker(
             client,
             task_queue=settings.task_queue,

@@ -42,7 +42,11 @@ def retry_policy(schedule: DeliverySchedule) -> RetryPolicy:
     )
 
 
-@workflow.defn
+# Not sandboxed: Brain's own workflow, a call of one activity, with no module state and no
+# clock or randomness of its own. A sandbox per delivery is a fresh module namespace built
+# for each event and the SDK's trip into it for every payload, for a workflow that needs
+# neither (bench/analysis.md, the profile).
+@workflow.defn(sandboxed=False)
 class WebhookDeliveryWorkflow:
     @workflow.run
     async def run(self, delivery: WebhookDelivery) -> DeliveryOutcome:

@@ -123,11 +123,13 @@ class _StaleOnce(PolicyStore):
 
     pinned: Policy | None = None
 
-    async def effective(self, process: Process, tenant: str, *, min_version: int = 0) -> Policy:
+    async def effective(
+        self, process: Process, tenant: str, *, min_version: int = 0, session: Any = None
+    ) -> Policy:
         if self.pinned is not None and min_version == 0:
             pinned, self.pinned = self.pinned, None
             return pinned
-        return await super().effective(process, tenant, min_version=min_version)
+        return await super().effective(process, tenant, min_version=min_version, session=session)
 
 
 async def test_a_run_parking_just_after_the_change_is_released_too(

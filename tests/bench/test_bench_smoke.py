@@ -1,12 +1,38 @@
-"""``python -m bench --smoke``: the whole bench on minimal sizes. It asserts that every
-section was measured and written, never how fast: timings are for docs/PERFORMANCE.md."""
+"""``python -m bench --smoke``: the whole bench on minimal sizes, on PostgreSQL and SQLite.
+It asserts that every section was measured and written, never how fast: timings are for
+docs/PERFORMANCE.md."""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-SECTIONS = ("throughput", "start_latency", "decision_latency", "parked", "targets", "machine")
+import pytest
+
+pytestmark = pytest.mark.postgres
+
+SECTIONS = (
+    "throughput",
+    "start_latency",
+    "decision_latency",
+    "baseline_parking",
+    "parked",
+    "insights",
+    "targets",
+)
+TARGETS = {
+    "auto_ratio_50",
+    "cpu_ratio",
+    "webhook_p95",
+    "subscriber_ratio",
+    "approve_gap",
+    "park_ratio",
+    "approvals_p95",
+    "get_p99",
+    "worker_rss",
+    "flip",
+    "insights_p95",
+}
 
 
 def test_bench_smoke(tmp_path: Path) -> None:
@@ -25,24 +51,36 @@ def test_bench_smoke(tmp_path: Path) -> None:
         cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [result_file] = tmp_path.glob("*.json")
     result = json.loads(result_file.read_text())
-    for section in SECTIONS:
-        assert section in result, section
-    levels = result["throughput"]["levels"]
-    assert [lv["concurrency"] for lv in levels] == [1, 2]
-    for level in levels:
-        assert level["brain"]["runs_per_s"] > 0 and level["baseline"]["runs_per_s"] > 0
-    decisions = result["decision_latency"]
-    for path in ("brain_rest_approve", "baseline_update", "baseline_signal"):
-        assert decisions[path]["n"] == 2
-    parked = result["parked"]
-    assert parked["flip_released"] == 2
-    assert parked["reads"]["latency"]["n"] == 4
-    assert parked["worker_rss_mb_parked"] > 0
-    assert len(result["targets"]) == 6
+    assert "machine" in result
+    assert list(result["databases"]) == ["postgres", "sqlite"]
+    for per in result["databases"].values():
+        for section in SECTIONS:
+            assert section in per, section
+        levels = per["throughput"]["levels"]
+        assert [lv["concurrency"] for lv in levels] == [1, 2]
+        for level in levels:
+            assert level["brain"]["runs_per_s"] > 0 and level["baseline"]["runs_per_s"] > 0
+            # The subscriber heard of every run of the subscribed tenant.
+            assert level["brain"]["webhooks"]["all_delivered"]
+            # The database's work was counted: Brain writes its rows, the baseline its one.
+            assert level["brain"]["database"]["commits"] >= 2
+            assert level["baseline"]["database"]["commits"] == 1
+        assert "brain_no_subscriber" in levels[-1]
+        decisions = per["decision_latency"]
+        for path in ("brain_rest_approve", "baseline_update", "baseline_signal"):
+            assert decisions[path]["n"] == 2
+        parked = per["parked"]
+        assert parked["flip_released"] == 2
+        assert parked["reads"]["latency"]["n"] == 4
+        assert parked["worker_rss_mb_parked"] > 0
+        assert per["baseline_parking"]["park_runs_per_s"] > 0
+        assert {t["key"] for t in per["targets"]} == TARGETS
     text = doc.read_text()
     assert "## Targets" in text and "| cores |" in text
+    assert "| target | goal | PostgreSQL |  | SQLite |  |" in text
+    assert "## Database work per run" in text
