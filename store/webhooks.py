@@ -113,8 +113,10 @@ class WebhookStore:
             for sub_id in subscription_ids
         ]
         async with self._sessions.begin() as session:
-            stmt = insert(session, _DEL).values(values).on_conflict_do_nothing()
-            await session.execute(stmt)
+            # The rows as parameters, not in the statement: a multi-row VALUES has no cache
+            # key, so SQLAlchemy compiled the statement again for every event published.
+            stmt = insert(session, _DEL).on_conflict_do_nothing()
+            await session.execute(stmt, values)
 
     async def record(
         self,
