@@ -12,6 +12,7 @@ from api.ratelimit import RateLimiter
 from core.gate_metrics import GateMetrics, default_metrics
 from core.redis import make_redis
 from core.settings import Settings
+from services.closed_runs import RecentlyOpen
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
@@ -37,6 +38,8 @@ class AppState:
     # Signs decisions sent to the ``decide`` Update (temporal/door.py); derived from the JWT
     # secret when not given.
     door_key: bytes | None = None
+    # Runs a read just found open in Temporal: not asked again for a moment (GET of a run).
+    seen_open: RecentlyOpen = field(default_factory=RecentlyOpen)
     # Where the decisions this API records are counted (default: the process's registry).
     metrics: GateMetrics = field(default_factory=default_metrics)
     # Set by ``build_state``: the lifespan disposes only what it built itself.

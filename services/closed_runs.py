@@ -11,6 +11,7 @@ replayed run has a new run id, and its old execution's close must not overwrite 
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -133,13 +134,40 @@ async def _close_row(session: AsyncSession, run: ClosedRun) -> bool:
     return bool(rowcount(await session.execute(stmt)))
 
 
+class RecentlyOpen:
+    """Executions a read found open, for ``ttl`` seconds: a run read fifty times a second is
+    described a few times a second, not fifty. A run closed from outside then reads as
+    closed within ``ttl`` (the reconciler's pass comes later, and covers every run)."""
+
+    def __init__(self, ttl: float = 2.0, size: int = 50_000) -> None:
+        self.ttl, self._size = ttl, size
+        self._until: dict[str, float] = {}
+
+    def fresh(self, run_id: str) -> bool:
+        return self._until.get(run_id, 0.0) > time.monotonic()
+
+    def mark(self, run_id: str) -> None:
+        if len(self._until) >= self._size:
+            now = time.monotonic()
+            self._until = {k: v for k, v in self._until.items() if v > now}
+            if len(self._until) >= self._size:
+                self._until.clear()
+        self._until[run_id] = time.monotonic() + self.ttl
+
+
 async def refresh(
-    client: Client, sessions: Sessions, row: RunRow, wait: timedelta = DESCRIBE_TIMEOUT
+    client: Client,
+    sessions: Sessions,
+    row: RunRow,
+    wait: timedelta = DESCRIBE_TIMEOUT,
+    seen_open: RecentlyOpen | None = None,
 ) -> RunRow:
     """``row``, made true at once when it says open but its execution has closed: one
-    describe, bounded by ``wait``; when Temporal is slow or down, the row as it is (the
-    schedule catches up within its interval)."""
+    describe, bounded by ``wait`` (none when ``seen_open`` saw it open a moment ago); when
+    Temporal is slow or down, the row as it is (the reconciler catches up)."""
     if row.state not in _OPEN or not row.run_id:
+        return row
+    if seen_open is not None and seen_open.fresh(row.run_id):
         return row
     # The raw RPC: only the status is read, so nothing else of the description is decoded
     # (the SDK's ``describe`` builds it whole, every search attribute decoded, per read).
@@ -159,6 +187,8 @@ async def refresh(
     status = described.workflow_execution_info.status
     state = CLOSED_STATES.get(WorkflowExecutionStatus(status)) if status in _KNOWN else None
     if state is None:
+        if seen_open is not None:
+            seen_open.mark(row.run_id)
         return row
     await record_closed(sessions, [ClosedRun(row.workflow_id, row.run_id, state)])
     async with sessions() as session:

@@ -140,7 +140,9 @@ async def list_workflows(
 async def get_workflow(workflow_id: WorkflowId, principal: Viewer, state: StateDep) -> WorkflowView:
     # A row still open may belong to a run closed outside Brain: Temporal answers at once.
     row = await decisions.visible_run(state, principal, workflow_id)
-    return run_view(await closed_runs.refresh(state.client, state.sessions, row))
+    return run_view(
+        await closed_runs.refresh(state.client, state.sessions, row, seen_open=state.seen_open)
+    )
 
 
 @router.post(

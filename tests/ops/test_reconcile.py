@@ -1,6 +1,7 @@
 """Runs closed outside Brain reach the runs table: terminated with Temporal's own CLI, timed
 out, replayed; through the reconciliation pass, its schedule, and a read of one run."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,6 +107,9 @@ async def test_a_read_answers_terminated_at_once(brain: Brain, api: Api, tmp_pat
     parked_run = await api.parked()
     wid = parked_run["workflow_id"]
     await terminate_with_cli(brain.client, wid, tmp_path)
+    # A read found it open a moment ago (api.parked polls): reads ask Temporal again only
+    # once that answer is older than the API's memory of it (``RecentlyOpen``).
+    await asyncio.sleep(api.state.seen_open.ttl)
 
     run = await api.get(wid)  # no reconciliation pass in between
     assert run["state"] == RunState.TERMINATED.value and run["approval"] is None
