@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -56,8 +57,10 @@ def _make_engine(url: str, *, app_role: bool, **kw: Any) -> AsyncEngine:
     if is_sqlite(url):
         return _sqlite_engine(url, **kw)
     # No pre-ping: on asyncpg it costs three round trips per checkout, on every transaction.
-    # A connection the server dropped fails its statement, SQLAlchemy invalidates the pool,
-    # and the caller's retry (an activity's, a client's after 503) gets a fresh one.
+    # A connection whose socket is already closed (the server or a proxy hung up while it sat
+    # in the pool) is dropped at checkout for free (``_drop_closed``); one the server dropped
+    # silently fails its statement, SQLAlchemy invalidates the pool, and the caller's retry
+    # (an activity's, a client's after 503) gets a fresh one.
     # The pool keeps up to 20 connections; past that, up to 10 more are opened for a burst
     # and closed on return, each a PostgreSQL backend started and ended: a worker running
     # dozens of activities at once bursts past 10 (the bench counts the connects).
@@ -71,9 +74,18 @@ def _make_engine(url: str, *, app_role: bool, **kw: Any) -> AsyncEngine:
         connect_args = _as_app_role(parsed, connect_args)
     kw["connect_args"] = connect_args
     engine = create_async_engine(url, **kw)
+    event.listen(engine.sync_engine, "checkout", _drop_closed)
     if app_role:
         event.listen(engine.sync_engine, "begin", _set_tenant)
     return engine
+
+
+def _drop_closed(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    # The driver knows, without a round trip, that the peer closed the socket; raising here
+    # makes the pool discard this connection and check out (or open) another.
+    is_closed = getattr(record.driver_connection, "is_closed", None)
+    if is_closed is not None and is_closed():
+        raise DisconnectionError("pooled connection closed by the peer")
 
 
 def _as_app_role(url: URL, connect_args: dict[str, Any]) -> dict[str, Any]:
