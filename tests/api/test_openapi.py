@@ -84,7 +84,9 @@ async def test_the_api_conforms_to_its_openapi_document(api: Api) -> None:
             if "{workflow_id}" in operation.path:
                 fixed["path_parameters"] = {"workflow_id": parked}
             for mode in GenerationMode:
-                for case in _cases(operation, mode) + _cases(operation, mode, **fixed):
+                # Random ids (mostly 404s), then the parked run's id (the handlers behind).
+                cases = _cases(operation, mode) + (_cases(operation, mode, **fixed) if fixed else [])
+                for case in cases:
                     if _writes_policy(operation) and isinstance(case.body, dict):
                         # Keep the fuzzer off the global rows every other test shares.
                         case.body["tenant"] = api.tenant
