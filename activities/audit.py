@@ -19,6 +19,7 @@ from models.activity_io import RecordDecision, RecordOutcome, RecordVote
 from models.processes import Channel, RunState
 from models.tables import RunRow, utcnow
 from store import audit, runs
+from store.db import sqlite_immediate
 
 # Who cancelled a run that the REST API did not cancel (Web UI, CLI, another client).
 OUTSIDE_CANCELLER = "temporal-ui"
@@ -97,6 +98,8 @@ class AuditActivities:
         ``cancel`` by whoever asked for it."""
         inserted = False
         async with database_step(), self._sessions.begin() as session:
+            # The cancel branch reads, then writes: on SQLite take the write lock first.
+            await session.connection(execution_options=sqlite_immediate)
             if req.decision is not None:
                 inserted = await audit.record(session, req.run, req.decision)
             elif req.state is RunState.CANCELED and req.approval_id is not None:

@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 
 from models.processes import RunState
 from models.tables import RunRow, utcnow
+from store.db import sqlite_immediate
 from store.sql import rowcount
 from temporal.search_attributes import BRAIN_PROCESS
 
@@ -100,6 +101,8 @@ async def record_closed(sessions: Sessions, closed: Sequence[ClosedRun]) -> list
     for start in range(0, len(closed), _CHUNK):
         chunk = {c.workflow_id: c for c in closed[start : start + _CHUNK]}
         async with sessions.begin() as session:
+            # Read, then write: on SQLite take the write lock first (``sqlite_immediate``).
+            await session.connection(execution_options=sqlite_immediate)
             stale = await _open_rows(session, list(chunk))
             for workflow_id, run_id in stale:
                 run = chunk[workflow_id]

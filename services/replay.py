@@ -25,6 +25,7 @@ from services.ops import (
     list_failed,
 )
 from store import runs
+from store.db import sqlite_immediate
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
 
 _REQUEST_IDS = uuid.UUID("3f0c8d55-5a3e-4b8e-9d2a-6f1f4f0b7a11")
@@ -139,6 +140,8 @@ async def _resume_row(sessions: Sessions, workflow_id: str, run_id: str, state: 
     """Point the run's row at the new run, in the state it resumes in, unless the new run
     already moved it on (it may have finished before this line runs)."""
     async with sessions.begin() as session:
+        # Read, then write: on SQLite take the write lock first (``sqlite_immediate``).
+        await session.connection(execution_options=sqlite_immediate)
         row = await session.get(RunRow, workflow_id)
         if row is None:
             return

@@ -85,7 +85,9 @@ async def test_the_api_conforms_to_its_openapi_document(api: Api) -> None:
                 fixed["path_parameters"] = {"workflow_id": parked}
             for mode in GenerationMode:
                 # Random ids (mostly 404s), then the parked run's id (the handlers behind).
-                cases = _cases(operation, mode) + (_cases(operation, mode, **fixed) if fixed else [])
+                cases = _cases(operation, mode)
+                if fixed:
+                    cases += _cases(operation, mode, **fixed)
                 for case in cases:
                     if _writes_policy(operation) and isinstance(case.body, dict):
                         # Keep the fuzzer off the global rows every other test shares.
