@@ -20,6 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cli.stopping import EXIT_CLEAN, EXIT_CUT_SHORT
+from hitl.gate import GatedWorkflow
 from tests.cli.conftest import BRAIN, clean_env, run_cmd
 from tests.cli.procs import alive, answers, descendants_of, free_ports, until
 from tests.cli.wedge import Wedge
@@ -27,7 +28,7 @@ from tests.support import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 WEDGED_BRAIN = ("-m", "tests.cli.wedge")  # `brain`, whose worker also runs WedgedWorkflow
-BOUND = 6.0  # BRAIN_SHUTDOWN_TIMEOUT_SECONDS here: short, to keep the tests quick
+BOUND = 4.0  # BRAIN_SHUTDOWN_TIMEOUT_SECONDS here: short, to keep the tests quick
 SLACK = 3.0  # the process's own exit, on a busy two-core machine
 STARTUP_TIMEOUT = 120
 
@@ -85,10 +86,15 @@ async def _start_parked(env: dict[str, str], cwd: Path) -> str:
 
 
 async def _state(env: dict[str, str], cwd: Path, workflow_id: str, state: str) -> None:
+    # Asked of Temporal directly, not with `brain status`: a command costs seconds of imports
+    # on every poll, and these tests are about stopping (tests/cli/test_cli.py has `status`).
+    client = await Client.connect(
+        env["BRAIN_TEMPORAL_ADDRESS"], data_converter=pydantic_data_converter
+    )
+    handle = client.get_workflow_handle(workflow_id)
+
     async def reached() -> bool:
-        status = await run_cmd(BRAIN, "status", workflow_id, env=env, cwd=cwd)
-        assert status.code == 0, status
-        return bool(status.json()["state"] == state)
+        return (await handle.query(GatedWorkflow.status)).state.value == state
 
     await eventually(reached, within=30)
 
