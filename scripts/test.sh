@@ -5,7 +5,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 # Lint and types first: a minute of suite is not worth running on code that fails them.
 bash scripts/lint.sh || exit 1
-.venv/bin/pytest "$@"
+# Two workers (BRAIN_TEST_WORKERS; 0 for one process): most tests wait on the dev server,
+# PostgreSQL or a subprocess, so two processes, each with its own dev server and scratch
+# databases, halve the wall time on two cores. worksteal: the slow files do not pile up at
+# the end of one worker.
+.venv/bin/pytest -n "${BRAIN_TEST_WORKERS:-2}" --dist worksteal "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
   # pytest's "no tests collected": say so loudly rather than fail a checkout with none yet.

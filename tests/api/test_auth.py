@@ -16,12 +16,17 @@ from tests.api.conftest import close_api, open_api
 from tests.api.support import ROLES, SECRET, Api, new_tenant
 from tests.support import LEAD, Brain
 
-_NOW = int(time.time())
 _DAY = 86400
 
 
+def _now() -> int:
+    # Read when a token is made, never at import: a test may run many minutes after its
+    # module was collected (two workers), when an import-time "nbf in 5 minutes" has passed.
+    return int(time.time())
+
+
 def _claims(**over: Any) -> dict[str, Any]:
-    base = {"sub": "mallory", "tenant": "t-x", "role": "super_admin", "exp": _NOW + 600}
+    base = {"sub": "mallory", "tenant": "t-x", "role": "super_admin", "exp": _now() + 600}
     return {k: v for k, v in {**base, **over}.items() if v is not None}
 
 
@@ -34,47 +39,52 @@ def _tampered() -> str:
     return ".".join([header, _b64(_claims(role="super_admin")), signature])
 
 
-BAD_TOKENS = {
-    "alg none": _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(_claims()) + ".",
-    "wrong key": jwt.encode(_claims(), "another-secret-0123456789abcdef0123", "HS256"),
-    "hs512": jwt.encode(_claims(), SECRET, "HS512"),
-    "tampered": _tampered(),
-    "expired": jwt.encode(_claims(exp=_NOW - 5), SECRET, "HS256"),
-    "nbf future": jwt.encode(_claims(nbf=_NOW + 300), SECRET, "HS256"),
-    "no sub": jwt.encode(_claims(sub=None), SECRET, "HS256"),
-    "no tenant": jwt.encode(_claims(tenant=None), SECRET, "HS256"),
-    "no role": jwt.encode(_claims(role=None), SECRET, "HS256"),
-    "no exp": jwt.encode(_claims(exp=None), SECRET, "HS256"),
-    "unknown role": jwt.encode(_claims(role="root"), SECRET, "HS256"),
-    "numeric sub": jwt.encode({**_claims(), "sub": 42}, SECRET, "HS256"),
-    "tenant with slash": jwt.encode(_claims(tenant="a/b"), SECRET, "HS256"),
-    "global tenant, not super admin": jwt.encode(_claims(tenant="*", role="admin"), SECRET),
-    "exp not a number": jwt.encode({**_claims(), "exp": "soon"}, SECRET, "HS256"),
-    "garbage": "not-a-token",
-    "three garbage parts": "a.b.c",
-    "header not json": base64.urlsafe_b64encode(b"[1").decode() + ".e30.sig",
-    "payload a list": "eyJhbGciOiJIUzI1NiJ9." + base64.urlsafe_b64encode(b"[1]").decode() + ".x",
-    "huge": "a" * 20000,
-    # Control characters in the subject: PostgreSQL cannot store a NUL (this was a 500 after
-    # the run had started), and a newline forges log lines.
-    "NUL in sub": jwt.encode(_claims(sub="ops\x00admin"), SECRET, "HS256"),
-    "newline in sub": jwt.encode(_claims(sub="ops\nadmin"), SECRET, "HS256"),
-    "DEL in sub": jwt.encode(_claims(sub="ops\x7f"), SECRET, "HS256"),
-    "C1 control in sub": jwt.encode(_claims(sub="ops\x85"), SECRET, "HS256"),
-    "lone surrogate in sub": jwt.encode(_claims(sub="ops\ud800"), SECRET, "HS256"),
-    "NUL in tenant": jwt.encode(_claims(tenant="t-x\x00"), SECRET, "HS256"),
-    # Longer than BRAIN_JWT_MAX_TTL_SECONDS (7 days by default).
-    "lives 8 days": jwt.encode(_claims(iat=_NOW, exp=_NOW + 8 * _DAY), SECRET, "HS256"),
-    "issued 30 days ago": jwt.encode(_claims(iat=_NOW - 30 * _DAY), SECRET, "HS256"),
-    "no iat, expires in 8 days": jwt.encode(_claims(exp=_NOW + 8 * _DAY), SECRET, "HS256"),
-    "exp beyond any float": jwt.encode(_claims(exp=10**400), SECRET, "HS256"),
-    "iat in the future": jwt.encode(_claims(iat=_NOW + 3600), SECRET, "HS256"),
-}
+def _bad_tokens() -> dict[str, str]:
+    now = _now()
+    return {
+        "alg none": _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(_claims()) + ".",
+        "wrong key": jwt.encode(_claims(), "another-secret-0123456789abcdef0123", "HS256"),
+        "hs512": jwt.encode(_claims(), SECRET, "HS512"),
+        "tampered": _tampered(),
+        "expired": jwt.encode(_claims(exp=now - 5), SECRET, "HS256"),
+        "nbf future": jwt.encode(_claims(nbf=now + 300), SECRET, "HS256"),
+        "no sub": jwt.encode(_claims(sub=None), SECRET, "HS256"),
+        "no tenant": jwt.encode(_claims(tenant=None), SECRET, "HS256"),
+        "no role": jwt.encode(_claims(role=None), SECRET, "HS256"),
+        "no exp": jwt.encode(_claims(exp=None), SECRET, "HS256"),
+        "unknown role": jwt.encode(_claims(role="root"), SECRET, "HS256"),
+        "numeric sub": jwt.encode({**_claims(), "sub": 42}, SECRET, "HS256"),
+        "tenant with slash": jwt.encode(_claims(tenant="a/b"), SECRET, "HS256"),
+        "global tenant, not super admin": jwt.encode(_claims(tenant="*", role="admin"), SECRET),
+        "exp not a number": jwt.encode({**_claims(), "exp": "soon"}, SECRET, "HS256"),
+        "garbage": "not-a-token",
+        "three garbage parts": "a.b.c",
+        "header not json": base64.urlsafe_b64encode(b"[1").decode() + ".e30.sig",
+        "payload a list": (
+            "eyJhbGciOiJIUzI1NiJ9." + base64.urlsafe_b64encode(b"[1]").decode() + ".x"
+        ),
+        "huge": "a" * 20000,
+        # Control characters in the subject: PostgreSQL cannot store a NUL (this was a 500 after
+        # the run had started), and a newline forges log lines.
+        "NUL in sub": jwt.encode(_claims(sub="ops\x00admin"), SECRET, "HS256"),
+        "newline in sub": jwt.encode(_claims(sub="ops\nadmin"), SECRET, "HS256"),
+        "DEL in sub": jwt.encode(_claims(sub="ops\x7f"), SECRET, "HS256"),
+        "C1 control in sub": jwt.encode(_claims(sub="ops\x85"), SECRET, "HS256"),
+        "lone surrogate in sub": jwt.encode(_claims(sub="ops\ud800"), SECRET, "HS256"),
+        "NUL in tenant": jwt.encode(_claims(tenant="t-x\x00"), SECRET, "HS256"),
+        # Longer than BRAIN_JWT_MAX_TTL_SECONDS (7 days by default).
+        "lives 8 days": jwt.encode(_claims(iat=now, exp=now + 8 * _DAY), SECRET, "HS256"),
+        "issued 30 days ago": jwt.encode(_claims(iat=now - 30 * _DAY), SECRET, "HS256"),
+        "no iat, expires in 8 days": jwt.encode(_claims(exp=now + 8 * _DAY), SECRET, "HS256"),
+        "exp beyond any float": jwt.encode(_claims(exp=10**400), SECRET, "HS256"),
+        "iat in the future": jwt.encode(_claims(iat=now + 3600), SECRET, "HS256"),
+    }
 
 
-@pytest.mark.parametrize("case", sorted(BAD_TOKENS))
+@pytest.mark.parametrize("case", sorted(_bad_tokens()))
 async def test_bad_tokens_are_401(api: Api, case: str) -> None:
-    r = await api.http.get("/workflows", headers={"Authorization": f"Bearer {BAD_TOKENS[case]}"})
+    token = _bad_tokens()[case]
+    r = await api.http.get("/workflows", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401, r.text
     assert r.json()["error"] == "Unauthorized"
     assert r.headers["WWW-Authenticate"] == "Bearer"
@@ -150,7 +160,8 @@ async def test_a_subject_with_a_nul_cannot_start_a_run(api: Api) -> None:
 
 async def test_a_token_may_live_up_to_the_maximum(api: Api) -> None:
     lifetime = api.settings.jwt_max_ttl_seconds
-    token = jwt.encode(_claims(tenant=api.tenant, iat=_NOW, exp=_NOW + lifetime), SECRET)
+    now = _now()
+    token = jwt.encode(_claims(tenant=api.tenant, iat=now, exp=now + lifetime), SECRET)
     r = await api.http.get("/workflows", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
 
@@ -177,7 +188,7 @@ async def test_audience_and_issuer_when_configured(strict: Api) -> None:
         {"aud": "brain-api"},  # no iss
         {"aud": "another-api", "iss": "brain-test"},
         {"aud": "brain-api", "iss": "someone-else"},
-        {"aud": "brain-api", "iss": "brain-test", "iat": _NOW, "exp": _NOW + 3601},  # too long
+        {"aud": "brain-api", "iss": "brain-test", "iat": _now(), "exp": _now() + 3601},  # too long
     ):
         r = await status(**claims)
         assert r.status_code == 401, (claims, r.text)

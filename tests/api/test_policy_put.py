@@ -8,6 +8,10 @@ import pytest
 from models.processes import Process
 from tests.api.support import ROLES, Api
 
+# Validation and the role table happen before the database; the policy store's own tests run
+# on both databases (tests/store/test_policies.py). On PostgreSQL, the production one.
+pytestmark = pytest.mark.parametrize("database", ["postgres"], indirect=True)
+
 POLICY = "/workflows/policies/lead_scoring"
 YEAR = 366 * 86400
 

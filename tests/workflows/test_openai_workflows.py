@@ -41,6 +41,10 @@ from tests.fakes.openai_server import (
 from tests.support import Brain, decide, parked
 from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
+# The model's HTTP path, its retries and its errors do not depend on the app database: on
+# PostgreSQL, the production one (the SQLite path runs the same workflows in test_processes).
+pytestmark = pytest.mark.parametrize("database", ["postgres"], indirect=True)
+
 MODEL = "fake-model"
 CONTENT_MODEL = "fake-big-model"  # a per-process override, as BRAIN_OPENAI_MODELS sets it
 CLIENT_TIMEOUT = 1.0
