@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/lint.sh || exit 1
 # Two workers (BRAIN_TEST_WORKERS; 0 for one process): most tests wait on the dev server,
 # PostgreSQL or a subprocess, so two processes, each with its own dev server and scratch
-# databases, halve the wall time on two cores. worksteal: the slow files do not pile up at
-# the end of one worker.
+# databases, cut the wall time by about 40 % on two cores (975 s to 590 s, measured).
+# worksteal: the slow files do not pile up at the end of one worker.
 .venv/bin/pytest -n "${BRAIN_TEST_WORKERS:-2}" --dist worksteal "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
