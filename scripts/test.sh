@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/lint.sh || exit 1
 # Three workers (BRAIN_TEST_WORKERS; 0 for one process), each with its own dev server and
 # scratch databases: most tests wait on the dev server, PostgreSQL or a subprocess, so on
-# two cores the suite took 975 s in one process, 590-630 s on two workers and 520-565 s on
-# three (measured on the CI machine). worksteal: slow files do not pile up on one worker.
+# two cores the suite took 975 s in one process, 590-630 s on two workers and 520-620 s on
+# three (measured on the machine CI runs on). worksteal: slow files do not pile up on one
+# worker.
 .venv/bin/pytest -n "${BRAIN_TEST_WORKERS:-3}" --dist worksteal "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
