@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -64,3 +66,24 @@ async def until(check: Callable[[], bool], within: float) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {within} s")
         await asyncio.sleep(0.05)
+
+
+async def interrupt(proc: asyncio.subprocess.Process, within: float = 60) -> None:
+    """Ctrl-C a process that still runs; SIGKILL it if it has not ended ``within`` seconds."""
+    if proc.returncode is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(proc.wait(), within)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+def kill_all(pids: list[int], *, groups: bool = False) -> None:
+    """SIGKILL those still alive (with ``groups``, each one's process group): a test's
+    leftovers, such as the dev server and its guard under `brain up`."""
+    for pid in pids:
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                (os.killpg if groups else os.kill)(pid, signal.SIGKILL)

@@ -5,9 +5,7 @@ parked can still be decided after a restart on the same home. A second signal st
 once; `brain up` SIGKILLed takes its dev server with it."""
 
 import asyncio
-import contextlib
 import json
-import os
 import signal
 import sys
 import time
@@ -22,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from cli.stopping import EXIT_CLEAN, EXIT_CUT_SHORT
 from hitl.gate import GatedWorkflow
 from tests.cli.conftest import BRAIN, clean_env, run_cmd
-from tests.cli.procs import alive, answers, descendants_of, free_ports, until
+from tests.cli.procs import alive, answers, descendants_of, free_ports, kill_all, until
 from tests.cli.wedge import Wedge
 from tests.support import eventually
 
@@ -254,10 +252,7 @@ async def test_brain_worker_stops_within_the_bound_with_an_activity_that_sleeps(
 async def _cleanup(processes: list[int], *procs: Proc) -> None:
     for proc in procs:
         await proc.kill()
-    for pid in processes:
-        if alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    kill_all(processes)
 
 
 async def test_brain_worker_stops_within_the_bound_even_with_its_event_loop_blocked(

@@ -3,7 +3,6 @@ then Ctrl-C, which must stop everything — including the dev server in its own 
 group — and exit 0."""
 
 import asyncio
-import contextlib
 import importlib.util
 import os
 import signal
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from tests.cli.conftest import BRAIN, clean_env, run_cmd
-from tests.cli.procs import alive, answers, descendants_of, free_ports
+from tests.cli.procs import alive, answers, descendants_of, free_ports, interrupt, kill_all
 from tests.fakes.openai_server import FakeOpenAIServer, answer
 
 STARTUP_TIMEOUT = 120
@@ -100,10 +99,7 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-        for pid in servers:
-            if alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
+        kill_all(servers, groups=True)
 
 
 async def test_brain_up_with_ai_openai_calls_the_configured_endpoint(tmp_path: Path) -> None:
@@ -149,15 +145,6 @@ async def test_brain_up_with_ai_openai_calls_the_configured_endpoint(tmp_path: P
             [request] = server.requests
             assert request.path == "/v1/chat/completions" and request.body["model"] == "local-model"
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), 60)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
-            for pid in servers:
-                if alive(pid):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(pid, signal.SIGKILL)
+            await interrupt(proc)
+            kill_all(servers, groups=True)
         assert proc.returncode == 0, "".join(out)

@@ -4,11 +4,8 @@ snippet, against a real `brain up` (free ports, a temporary BRAIN_HOME, the toke
 the banner's own export line)."""
 
 import asyncio
-import contextlib
-import os
 import re
 import shutil
-import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,7 +16,7 @@ import pytest_asyncio
 from core.settings import Settings
 from processes import DEFINITIONS
 from tests.cli.conftest import BRAIN, clean_env
-from tests.cli.procs import alive, descendants_of, free_ports
+from tests.cli.procs import descendants_of, free_ports, interrupt, kill_all
 from tests.readme.snippets import json_documents, script, snippets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,17 +173,8 @@ async def brain_up(tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
         # The CLI in the snippets talks to this stack's Temporal.
         yield export, env | {"BRAIN_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 60)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        for pid in servers:
-            if alive(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
+        await interrupt(proc)
+        kill_all(servers, groups=True)
 
 
 async def test_the_rest_api_in_five_minutes_runs_as_written(

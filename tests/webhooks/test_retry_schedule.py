@@ -2,14 +2,11 @@
 answering 503 is retried with growing waits for more than 24 hours, then the delivery is
 dead, with its attempts and last status recorded."""
 
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -21,18 +18,6 @@ from tests.webhooks.conftest import Hooks, worker_settings
 from tests.webhooks.receiver import Receiver
 from workers.webhooks import webhook_worker_parts
 from workflows.webhook_delivery_workflow import WebhookDeliveryWorkflow, workflow_id_for
-
-
-@pytest_asyncio.fixture(scope="module")
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest_asyncio.fixture

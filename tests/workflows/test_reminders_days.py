@@ -2,13 +2,8 @@
 parked with reminders every day and an escalation after two reminds on day 1 and day 2,
 escalates once on day 2, and times out on day 3 with no reminder after its decision."""
 
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -36,18 +31,6 @@ class Recorded:
 
     async def subscribed_tenants(self, event_type: EventType) -> list[str]:
         return []
-
-
-@pytest_asyncio.fixture(scope="module")
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 async def test_daily_reminders_one_escalation_then_the_timeout(
