@@ -37,14 +37,7 @@ async def _brain(stack: Stack, api: BrainApi, tenant: str, clients: int, runs: i
             raise RuntimeError(f"{wid} ended {result['state']}, expected completed")
 
     wall = await pool(runs, clients, job)
-    return {
-        "runs": runs,
-        "seconds": round(wall, 3),
-        "runs_per_s": round(runs / wall, 2),
-        "start_to_completed": summary_ms(latencies),
-        "rest_start": summary_ms(starts),
-        "ids": ids,
-    }
+    return _measured(runs, wall, latencies, ids, rest_start=summary_ms(starts))
 
 
 async def _baseline(baseline: Baseline, clients: int, runs: int) -> dict:
@@ -59,11 +52,20 @@ async def _baseline(baseline: Baseline, clients: int, runs: int) -> dict:
         latencies.append(now() - t0)
 
     wall = await pool(runs, clients, job)
+    return _measured(runs, wall, latencies, ids)
+
+
+def _measured(
+    runs: int, wall: float, latencies: list[float], ids: list[str], **extra: dict
+) -> dict:
+    """One side's level, Brain's or the baseline's, in the same shape (``extra`` before the
+    ids, as the report's JSON always had them)."""
     return {
         "runs": runs,
         "seconds": round(wall, 3),
         "runs_per_s": round(runs / wall, 2),
         "start_to_completed": summary_ms(latencies),
+        **extra,
         "ids": ids,
     }
 
