@@ -34,11 +34,19 @@ class Role(IntEnum):
     super_admin = 5
 
 
+# Group names travel into workflow payloads and audit rows: bounded, printable.
+_MAX_GROUPS = 100
+_MAX_GROUP_LENGTH = 200
+
+
 @dataclass(frozen=True)
 class Principal:
     sub: str
     tenant: str
     role: Role
+    # The caller's groups (the ``groups`` claim): who may decide a gate is the policy's
+    # ``approver_groups`` (SPEC §8).
+    groups: tuple[str, ...] = ()
 
     def can_see(self, tenant: str) -> bool:
         return self.role is Role.super_admin or tenant == self.tenant
@@ -141,7 +149,22 @@ def _principal(claims: dict[str, Any]) -> Principal:
         _check_tenant(tenant, Role[role])
     except ValueError as e:
         raise Unauthorized(str(e)) from None
-    return Principal(sub=sub, tenant=tenant, role=Role[role])
+    return Principal(sub=sub, tenant=tenant, role=Role[role], groups=_groups(claims))
+
+
+def _groups(claims: dict[str, Any]) -> tuple[str, ...]:
+    """The ``groups`` claim: absent is none; anything but a list of short printable names
+    is a bad token, not "no groups" (a typo must not quietly take someone's rights away
+    without saying so, nor smuggle control characters into the audit log)."""
+    raw = claims.get("groups")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > _MAX_GROUPS:
+        raise Unauthorized("invalid 'groups' claim")
+    for g in raw:
+        if not isinstance(g, str) or not 0 < len(g) <= _MAX_GROUP_LENGTH or has_control_chars(g):
+            raise Unauthorized("invalid 'groups' claim")
+    return tuple(dict.fromkeys(raw))
 
 
 def _check_tenant(tenant: str, role: Role) -> None:

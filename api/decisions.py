@@ -37,6 +37,8 @@ _REFUSALS: dict[str, type[errors.BrainError]] = {
     **{t: getattr(errors, t) for t in types.CONFLICT_TYPES},
     types.FOUR_EYES: errors.FourEyes,
     types.UNTRUSTED_DOOR: errors.UntrustedDoor,
+    types.NOT_ELIGIBLE: errors.NotEligible,
+    types.DOOR_CLOSED: errors.DoorClosed,
 }
 # Closed-run answers of the frontend: the execution is gone or no longer takes updates.
 _CLOSED = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)

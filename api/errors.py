@@ -56,6 +56,14 @@ class UntrustedDoor(Forbidden):
     pass
 
 
+class NotEligible(Forbidden):
+    """The gate's policy does not name the caller (approver groups and subjects)."""
+
+
+class DoorClosed(Forbidden):
+    """The gate's policy does not accept decisions through this door."""
+
+
 class NotFound(BrainError):
     status_code = 404
 

@@ -23,6 +23,10 @@ ALREADY_VOTED = "AlreadyVoted"
 # prove it is the REST API.
 FOUR_EYES = "FourEyes"
 UNTRUSTED_DOOR = "UntrustedDoor"
+# The gate's policy names who may decide it (approver groups and subjects) and through
+# which doors (SPEC §8): a caller outside them, or a door the policy closed (403).
+NOT_ELIGIBLE = "NotEligible"
+DOOR_CLOSED = "DoorClosed"
 
 # Decision refusals that mean "the approval moved on" (HTTP 409) vs "your edits are bad" (422).
 CONFLICT_TYPES = frozenset({NOTHING_PENDING, STALE_APPROVAL, ALREADY_DECIDED, ALREADY_VOTED})
