@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     jwt_max_ttl_seconds: int = Field(default=7 * 86400, ge=1)
     # Set by ``brain up`` only: without it ``create_app()`` refuses ``DEV_JWT_SECRET``.
     allow_dev_secret: bool = False
+    # The CLI caller's own token (cli/credentials.py): given as it is, or as a file that a
+    # login tool keeps fresh (read at each command).
+    token: SecretStr | None = None
+    token_file: Path | None = None
     # HS256 tokens (``brain up``'s, ``brain token``'s, service tokens). Off when everyone
     # signs in through the company's identity provider: then no holder of the secret can
     # mint a token the API accepts (README, Sign-in).
