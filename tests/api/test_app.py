@@ -6,10 +6,10 @@ from pydantic import SecretStr
 
 from api.app import InsecureSettings, create_app
 from core.settings import DEV_JWT_SECRET, Settings
-from tests.api.conftest import REDIS_URL
-from tests.api.support import SECRET, Api, new_tenant
 from temporal.door import derive_key
 from temporal.door_key import door_key
+from tests.api.conftest import REDIS_URL
+from tests.api.support import SECRET, Api, new_tenant
 from tests.support import Brain, eventually
 
 
