@@ -131,6 +131,11 @@ class KeySet:
             except _FetchFailed as err:
                 log.warning("identity provider keys not refreshed: %s", err)
                 return
+            except Exception:
+                # Whatever else reading them raised: a request is still judged on the keys
+                # at hand (and a background refresh must not die unobserved).
+                log.exception("identity provider keys not refreshed")
+                return
             self._keys, self._fetched_at = keys, time.monotonic()
 
     async def _fetch(self) -> dict[str, PyJWK]:

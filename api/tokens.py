@@ -50,7 +50,7 @@ class TokenVerifier:
                 issuer=s.jwt_issuer,
                 max_ttl_seconds=s.jwt_max_ttl_seconds,
             )
-        if self.oidc is not None and alg in ALGORITHMS:
+        if self.oidc is not None and isinstance(alg, str) and alg in ALGORITHMS:
             try:
                 return await self.oidc.verify(token, header)
             except ProviderUnavailable as err:

@@ -120,6 +120,13 @@ async def test_bad_tokens_are_401(idp: Provider) -> None:
             + ".",
             "invalid token",
         ),
+        "alg not a string": (
+            _b64(json.dumps({"alg": ["RS256"], "kid": "rsa-1"}).encode())
+            + "."
+            + _b64(json.dumps(idp.claims()).encode())
+            + ".c2ln",
+            "invalid token",
+        ),
         "sub with a trailing space": (idp.token(sub="ann "), "surrounding spaces"),
         "no sub": (idp.token(sub=None), "subject"),
         "no tenant, none configured": (idp.token(tenant=None), "BRAIN_OIDC_TENANT"),
