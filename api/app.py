@@ -25,15 +25,17 @@ from api.routes import (
 )
 from api.state import AppState, build_state, close_state
 from api.tenancy import TenantScopeReset
+from api.tokens import TokenVerifier
 from core.settings import DEV_JWT_SECRET_REFUSED, Settings, get_settings
 from core.telemetry import instrument_app
-from temporal.door import derive_key
+from temporal.door_key import NoDoorKey, door_key
 
 PREFIX = "/api/brain"
 
 
 class InsecureSettings(RuntimeError):
-    """Settings the API must not run with (the built-in development JWT secret)."""
+    """Settings the API must not run with: the built-in development JWT secret while HS256
+    tokens are on, no door key of its own, incomplete OIDC settings."""
 
 
 class Lifespan(TypedDict):
@@ -55,8 +57,17 @@ def create_app(
     """``state``: prebuilt clients (tests); otherwise the lifespan builds them from settings.
     ``tracer_provider``: where request spans go (default: the global one, see core/telemetry)."""
     settings = settings or get_settings()
-    if settings.uses_dev_jwt_secret and not settings.allow_dev_secret:
+    if (
+        settings.jwt_hs256_enabled
+        and settings.uses_dev_jwt_secret
+        and not settings.allow_dev_secret
+    ):
         raise InsecureSettings(DEV_JWT_SECRET_REFUSED)
+    try:
+        key = state.door_key if state is not None and state.door_key else door_key(settings)
+        verifier = TokenVerifier(settings)
+    except (NoDoorKey, ValueError) as err:
+        raise InsecureSettings(str(err)) from None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Lifespan]:
@@ -78,9 +89,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.verifier = verifier
     if state is not None:
-        if state.door_key is None:
-            state.door_key = derive_key(settings.jwt_secret.get_secret_value())
+        state.door_key = key
         # In-process tests skip the ASGI lifespan (httpx's ASGITransport does not run it).
         app.state.brain = state
     errors.install(app)

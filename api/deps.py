@@ -8,15 +8,19 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.auth import Principal, Role, decode_token
+from api.auth import Principal, Role
 from api.errors import Forbidden, Unauthorized
 from api.state import AppState
 from api.tenancy import bind_principal
+from api.tokens import TokenVerifier
 from core.settings import Settings
 from store.policies import PolicyStore
 
 # auto_error off: a missing header is our 401 in our error format, not FastAPI's.
-_bearer = HTTPBearer(auto_error=False, description="JWT (HS256) with sub, tenant, role, exp")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="JWT: HS256 with sub, tenant, role, exp; or the identity provider's (OIDC)",
+)
 
 
 # Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def``
@@ -51,20 +55,31 @@ SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 PoliciesDep = Annotated[PolicyStore, Depends(get_policies)]
 
 
+async def get_verifier(request: Request) -> TokenVerifier:
+    """Built once per app from the settings (it holds the identity provider's keys): by
+    create_app(), or here for an app assembled without it (tests of one router)."""
+    verifier = getattr(request.app.state, "verifier", None)
+    if verifier is None:
+        verifier = request.app.state.verifier = TokenVerifier(request.app.state.settings)
+    return cast(TokenVerifier, verifier)
+
+
 async def get_principal(
+    request: Request,
     state: StateDep,
     settings: SettingsDep,
+    verifier: Annotated[TokenVerifier, Depends(get_verifier)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None:
-        raise Unauthorized("missing bearer token")
-    principal = decode_token(
-        credentials.credentials,
-        settings.jwt_secret.get_secret_value(),
-        audience=settings.jwt_audience,
-        issuer=settings.jwt_issuer,
-        max_ttl_seconds=settings.jwt_max_ttl_seconds,
-    )
+    address = request.client.host if request.client else "unknown"
+    state.auth_failures.check(address)
+    try:
+        if credentials is None:
+            raise Unauthorized("missing bearer token")
+        principal = await verifier.verify(credentials.credentials)
+    except Unauthorized:
+        await state.auth_failures.failed(address, settings.auth_failures_per_minute)
+        raise
     await state.limiter.hit(principal.tenant, principal.sub)
     # From here on the request's queries see this caller's tenant only (row-level security).
     bind_principal(principal)

@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.ratelimit import RateLimiter
+from api.ratelimit import AuthFailureLimiter, RateLimiter
 from core.gate_metrics import GateMetrics, default_metrics
 from core.redis import make_redis
 from core.settings import Settings
@@ -17,7 +17,7 @@ from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
 from temporal.client import connect
-from temporal.door import derive_key
+from temporal.door_key import door_key
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,11 @@ class AppState:
     policies: PolicyStore
     redis: Redis | None = None
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(None, 0))
+    # Failed authentication per client address (its limit is a setting, read per request).
+    auth_failures: AuthFailureLimiter = field(default_factory=lambda: AuthFailureLimiter(None))
     confirm_timeout: float = CONFIRM_TIMEOUT_SECONDS
-    # Signs decisions sent to the ``decide`` Update (temporal/door.py); derived from the JWT
-    # secret when not given.
+    # Signs decisions sent to the ``decide`` Update (temporal/door.py); from the settings
+    # (temporal/door_key.py) when not given.
     door_key: bytes | None = None
     # Runs a read just found open in Temporal: not asked again for a moment (GET of a run).
     seen_open: RecentlyOpen = field(default_factory=RecentlyOpen)
@@ -66,7 +68,8 @@ async def build_state(settings: Settings) -> AppState:
         engine=engine,
         redis=redis,
         limiter=RateLimiter(redis, settings.rate_limit_per_minute),
-        door_key=derive_key(settings.jwt_secret.get_secret_value()),
+        auth_failures=AuthFailureLimiter(redis),
+        door_key=door_key(settings),
         owned=True,
     )
 

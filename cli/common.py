@@ -21,6 +21,7 @@ from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
 from store.tenancy import ALL_TENANTS, tenant_scope
 from temporal.client import connect
+from temporal.door_key import NoDoorKey, door_key
 
 T = TypeVar("T")
 
@@ -119,7 +120,14 @@ async def policy_store(settings: Settings) -> AsyncIterator[PolicyStore]:
 
 
 def require_real_jwt_secret(settings: Settings) -> None:
-    """Refuse to run with the built-in development JWT secret (SPEC §4): with it anyone can
-    mint a super-admin token. Only ``brain up``, on one machine, may use it."""
-    if settings.uses_dev_jwt_secret:
+    """Refuse to run (``brain api``, ``brain worker``) with the built-in development JWT
+    secret while HS256 tokens are on (SPEC §4): with it anyone can mint a super-admin token;
+    and without a door key of this deployment's own (temporal/door_key.py): with the
+    built-in one anyone could sign a decision as the REST door. Only ``brain up``, on one
+    machine, may use it."""
+    if settings.jwt_hs256_enabled and settings.uses_dev_jwt_secret:
         fail("InsecureJwtSecret", DEV_JWT_SECRET_REFUSED)
+    try:
+        door_key(settings)
+    except NoDoorKey as err:
+        fail("NoDoorKey", str(err))

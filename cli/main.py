@@ -17,6 +17,7 @@ import typer
 
 from cli import runs
 from cli.common import echo_json, fail, require_real_jwt_secret
+from cli.credentials import whoami
 from cli.examples import example
 from cli.insights import insights
 from cli.ops import ops_app
@@ -46,6 +47,7 @@ app.command()(runs.approve)
 app.command()(runs.reject)
 app.command()(runs.status)
 app.command()(insights)
+app.command()(whoami)
 
 
 class AIProvider(StrEnum):
@@ -184,6 +186,11 @@ def token(
     from api.auth import mint_token
 
     settings = get_settings()
+    if not settings.jwt_hs256_enabled:
+        fail(
+            "HS256Disabled",
+            "BRAIN_JWT_HS256_ENABLED is false: the API accepts no token minted here",
+        )
     if ttl > settings.jwt_max_ttl_seconds:
         # The API would refuse such a token: better to say so now than at the first request.
         raise typer.BadParameter(

@@ -93,7 +93,9 @@ def verify_audit_cmd(
     ] = verify_audit.DEFAULT_LIMIT,
 ) -> None:
     """Compare the audit log with what the workflows decided: mismatches, missing rows,
-    orphan rows, and runs Temporal could not answer for. Exit 1 when any is found."""
+    orphan rows, runs Temporal could not answer for; and hold each row to the rules any
+    decision keeps (violations: a policy version the change log lacks, one person counted
+    twice in a quorum, a four-eyes approval by the requester). Exit 1 when any is found."""
     proc = parse_process(process) if process else None
     run(_verify_audit(get_settings(), tenant, proc, limit))
 
@@ -104,7 +106,12 @@ async def _verify_audit(
     client = await temporal(settings)
     async with database(settings) as sessions:
         report = await verify_audit.verify(
-            client, sessions, tenant=tenant, process=process, limit=limit
+            client,
+            sessions,
+            tenant=tenant,
+            process=process,
+            limit=limit,
+            case_sensitive=settings.subjects_case_sensitive,
         )
     echo_json(report.as_json())
     if not report.clean:

@@ -75,6 +75,16 @@ async def serve(server: uvicorn.Server) -> None:
         raise StackError("the API did not start; see above")
 
 
+def _build_app(create_app: "AppFactory", settings: Settings) -> "FastAPI":
+    """The app, or a ``StackError`` saying which setting it refuses to run with."""
+    from api.app import InsecureSettings
+
+    try:
+        return create_app(settings)
+    except InsecureSettings as err:
+        raise StackError(str(err)) from None
+
+
 def ensure_port_free(host: str, port: int, what: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -90,7 +100,11 @@ async def run_api(settings: Settings, create_app: "AppFactory") -> int:
     stopper = Stopper(settings.shutdown_timeout_seconds)
     stopper.install()
     server = api_server(
-        create_app(settings), settings.api_host, settings.api_port, "info", stopper.timeout
+        _build_app(create_app, settings),
+        settings.api_host,
+        settings.api_port,
+        "info",
+        stopper.timeout,
     )
     await _run_until_stopped({asyncio.create_task(serve(server), name="api")}, stopper, server)
     return stopper.finish()
@@ -161,7 +175,7 @@ async def _run_parts(
     started = False
     try:
         if create_app is not None:
-            app = create_app(local)
+            app = _build_app(create_app, local)
             server = api_server(app, local.api_host, api_port, "warning", worker_within)
             tasks.add(asyncio.create_task(serve(server), name="api"))
         if await _unless_stopped(_started(worker_ready, server), stop, watch=tasks):

@@ -17,6 +17,9 @@ DEV_JWT_SECRET_REFUSED = (
 )
 
 
+RoleName = Literal["viewer", "operator", "approver", "admin", "super_admin"]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BRAIN_", env_file=".env", extra="ignore")
 
@@ -44,8 +47,47 @@ class Settings(BaseSettings):
     jwt_max_ttl_seconds: int = Field(default=7 * 86400, ge=1)
     # Set by ``brain up`` only: without it ``create_app()`` refuses ``DEV_JWT_SECRET``.
     allow_dev_secret: bool = False
-    # Subjects are compared case-insensitively unless set (core/identity.py); a run keeps
-    # the value it was started with.
+    # The CLI caller's own token (cli/credentials.py): given as it is, or as a file that a
+    # login tool keeps fresh (read at each command).
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    # HS256 tokens (``brain up``'s, ``brain token``'s, service tokens). Off when everyone
+    # signs in through the company's identity provider: then no holder of the secret can
+    # mint a token the API accepts (README, Sign-in).
+    jwt_hs256_enabled: bool = True
+
+    # OIDC sign-in (SPEC §8, README "Sign-in"): tokens signed by the identity provider with
+    # keys Brain never holds. On when an issuer (keys found by discovery) or a JWKS URL is
+    # set; ``iss`` must be the issuer and ``aud`` must hold the audience.
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+    # Where the provider puts each part of the principal (a claim name, or a dotted path
+    # into nested claims such as ``realm_access.roles``).
+    oidc_subject_claim: str = "sub"
+    oidc_tenant_claim: str = "tenant"
+    oidc_role_claim: str = "role"
+    oidc_groups_claim: str = "groups"
+    # The tenant of tokens that carry no tenant claim (a company's provider usually has none).
+    oidc_tenant: str | None = None
+    # Provider groups to Brain roles, e.g. {"brain-approvers": "approver"}; a caller gets the
+    # highest role that its role claim or any of its groups gives.
+    oidc_group_roles: dict[str, RoleName] = Field(default_factory=dict)
+    # The key set is re-read this often; a token naming a key the set lacks re-reads it at
+    # once, at most once per ``oidc_jwks_refetch_seconds`` (a flood of made-up key ids must
+    # not become a flood of requests to the provider).
+    oidc_jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    oidc_jwks_refetch_seconds: float = Field(default=10.0, ge=0)
+    oidc_http_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # The key that signs what the REST door (and Brain itself) sends to runs
+    # (temporal/door.py). Unset: derived from BRAIN_JWT_SECRET, as before this setting
+    # existed; set it when HS256 is off or the JWT secret is to be rotated on its own.
+    door_key: SecretStr | None = None
+
+    # Subjects compare after trim and NFC, case-insensitively unless this is set
+    # (core/identity.py): four-eyes, quorum, "already voted"; a run keeps the value it was
+    # started with.
     subjects_case_sensitive: bool = False
 
     ai_provider: Literal["rules", "openai"] = "rules"
@@ -62,6 +104,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8001
     rate_limit_per_minute: int = 600
+    # Requests that fail authentication, per client address and minute; beyond it every
+    # request of that address answers 429 until the minute is over. 0: no limit.
+    auth_failures_per_minute: int = Field(default=60, ge=0)
     # Request bodies above this many bytes answer 413 (1 MiB; the largest start body is far
     # smaller), so nobody makes the API buffer and parse megabytes of JSON.
     max_body_bytes: int = Field(default=1_048_576, ge=1)
@@ -91,6 +136,10 @@ class Settings(BaseSettings):
     @property
     def uses_dev_jwt_secret(self) -> bool:
         return self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer or self.oidc_jwks_url)
 
 
 @lru_cache

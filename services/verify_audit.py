@@ -12,7 +12,12 @@ workflow id):
 - ``orphans``: a row whose workflow never took that decision (a ``cancel`` row whose run
   was not canceled, or a decision row for a run that decided nothing);
 - ``unverified``: runs Temporal could not answer for (past retention, no worker to answer
-  the query); listed, never silently passed.
+  the query); listed, never silently passed;
+- ``violations``: rows that break a rule whatever their workflow says (services/
+  audit_rules.py): a policy release by a version the change log does not hold or by someone
+  who wrote no change, a quorum that counts one person twice, a four-eyes approval by the
+  requester. A workflow made to decide falsely (a forged signal) has a row that matches it;
+  these rules still catch it.
 
 Ops, so across tenants by design; ``tenant`` narrows it.
 """
@@ -35,9 +40,11 @@ from temporalio.service import RPCError
 
 from hitl.gate import GatedWorkflow
 from models.hitl import Decision
-from models.processes import AuditDecision, Process, RunState
-from models.tables import DecisionRow, RunRow
+from models.processes import AuditDecision, Channel, Process, RunState
+from models.tables import DecisionRow, PolicyChangeRow, RunRow
 from models.workflow_io import ProcessResult
+from services import audit_rules
+from services.audit_rules import LoggedChange
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -74,10 +81,13 @@ class AuditReport:
     missing: list[dict[str, Any]] = field(default_factory=list)
     orphans: list[dict[str, Any]] = field(default_factory=list)
     unverified: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.mismatches or self.missing or self.orphans or self.unverified)
+        return not (
+            self.mismatches or self.missing or self.orphans or self.unverified or self.violations
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {"clean": self.clean, **asdict(self)}
@@ -90,11 +100,20 @@ async def verify(
     tenant: str | None = None,
     process: Process | None = None,
     limit: int = DEFAULT_LIMIT,
+    case_sensitive: bool = False,
 ) -> AuditReport:
     """Check the ``limit`` newest runs of the scope, and the workflows of its ``limit``
-    newest audit rows (so a row whose run has no row of its own is checked too)."""
+    newest audit rows (so a row whose run has no row of its own is checked too).
+    ``case_sensitive``: how subjects compare (``BRAIN_SUBJECTS_CASE_SENSITIVE``)."""
     runs, rows = await _load(sessions, tenant, process, limit)
     report = AuditReport(checked=len(runs))
+    every_row = [row for audit in rows.values() for row in audit]
+    report.violations = audit_rules.violations(
+        every_row,
+        {wid: run for wid, run in runs.items() if isinstance(run, RunRow)},
+        await _changes(sessions, every_row),
+        case_sensitive=case_sensitive,
+    )
     limiter = asyncio.Semaphore(CONCURRENCY)
 
     async def one(workflow_id: str) -> Truth | str:
@@ -142,6 +161,21 @@ async def _load(
             for row in (await session.execute(stmt)).scalars():
                 rows.setdefault(row.workflow_id, []).append(row)
     return found, rows
+
+
+async def _changes(sessions: Sessions, rows: list[DecisionRow]) -> list[LoggedChange]:
+    """The change log of the processes that policy changes released runs of."""
+    processes = {r.process for r in rows if r.channel == Channel.POLICY.value}
+    if not processes:
+        return []
+    stmt = select(
+        col(PolicyChangeRow.process),
+        col(PolicyChangeRow.tenant),
+        col(PolicyChangeRow.version),
+        col(PolicyChangeRow.changed_by),
+    ).where(col(PolicyChangeRow.process).in_(sorted(processes)))
+    async with sessions() as session:
+        return [LoggedChange(*found) for found in await session.execute(stmt)]
 
 
 async def _truth(client: Client, workflow_id: str) -> Truth:

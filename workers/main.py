@@ -30,7 +30,7 @@ from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
 from temporal.client import connect
-from temporal.door import derive_key
+from temporal.door_key import door_key
 from temporal.sandbox import WORKFLOW_RUNNER
 from temporal.search_attributes import ensure_registered
 from workers.registry import WORKFLOWS, build_activities
@@ -103,7 +103,7 @@ async def _serve(
             build_provider(settings),
             client=client,
             events=publisher,
-            door_key=derive_key(settings.jwt_secret.get_secret_value()),
+            door_key=door_key(settings),
         )
         activities += webhook_activities
         worker = Worker(

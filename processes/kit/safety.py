@@ -14,9 +14,19 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_MAGNITUDE = 1e15
 
 
-def check_value(value: Any) -> Any:
-    """Refuse control characters in strings (dict keys included) and non-finite or huge
-    numbers, at any depth; return ``value`` unchanged."""
+# Objects and lists nested deeper than this are refused. Business data is a few levels
+# deep; hundreds of levels only break what comes after the edge (the payload converter's
+# depth limit answered 500 or failed the Update's decoding, and deep recursion can exhaust
+# the stack), so they are refused here, with the field named, before anything else sees them.
+MAX_DEPTH = 32
+
+
+def check_value(value: Any, *, _depth: int = 0) -> Any:
+    """Refuse control characters in strings (dict keys included), non-finite or huge
+    numbers, and nesting deeper than ``MAX_DEPTH``, at any depth; return ``value``
+    unchanged."""
+    if isinstance(value, dict | list | tuple) and _depth >= MAX_DEPTH:
+        raise ValueError(f"objects and lists may nest at most {MAX_DEPTH} levels deep")
     if isinstance(value, str):
         if _CONTROL.search(value):
             raise ValueError("control characters (such as NUL) and lone surrogates are not allowed")
@@ -30,8 +40,8 @@ def check_value(value: Any) -> Any:
     elif isinstance(value, dict):
         for key, item in value.items():
             check_value(key)
-            check_value(item)
+            check_value(item, _depth=_depth + 1)
     elif isinstance(value, list | tuple):
         for item in value:
-            check_value(item)
+            check_value(item, _depth=_depth + 1)
     return value

@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 
 from api.app import create_app
-from api.ratelimit import RateLimiter
+from api.ratelimit import AuthFailureLimiter, RateLimiter
 from api.state import AppState
 from core.redis import make_redis
 from core.settings import Settings
@@ -22,8 +22,14 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 @pytest.fixture
 def settings() -> Settings:
+    # Limits out of the way: tests of one app send many requests, and many bad tokens, from
+    # one address; tests/api/test_ratelimit.py sets its own.
     return Settings(
-        jwt_secret=SECRET, redis_url=REDIS_URL, rate_limit_per_minute=100_000, _env_file=None
+        jwt_secret=SECRET,
+        redis_url=REDIS_URL,
+        rate_limit_per_minute=100_000,
+        auth_failures_per_minute=0,
+        _env_file=None,
     )
 
 
@@ -37,6 +43,7 @@ def app_state(brain: Brain, settings: Settings, **overrides: object) -> AppState
         "policies": PolicyStore(brain.db.sessions, RedisPolicyCache(redis) if redis else None),
         "redis": redis,
         "limiter": RateLimiter(redis, settings.rate_limit_per_minute),
+        "auth_failures": AuthFailureLimiter(redis),
         **overrides,
     }
     return AppState(**values)  # type: ignore[arg-type]

@@ -2,9 +2,12 @@
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from api.app import InsecureSettings, create_app
 from core.settings import DEV_JWT_SECRET, Settings
+from temporal.door import derive_key
+from temporal.door_key import door_key
 from tests.api.conftest import REDIS_URL
 from tests.api.support import SECRET, Api, new_tenant
 from tests.support import Brain, eventually
@@ -37,6 +40,35 @@ def test_the_app_refuses_the_built_in_jwt_secret() -> None:
         create_app(Settings(jwt_secret=DEV_JWT_SECRET, allow_dev_secret=False, _env_file=None))
     allowed = create_app(Settings(jwt_secret=DEV_JWT_SECRET, allow_dev_secret=True, _env_file=None))
     assert allowed.state.settings.uses_dev_jwt_secret
+
+
+def test_the_door_key_comes_from_its_own_setting_or_the_jwt_secret() -> None:
+    # HS256 off: the built-in secret mints nothing the API accepts, but it is no door key.
+    hs256_off = Settings(jwt_secret=DEV_JWT_SECRET, jwt_hs256_enabled=False, _env_file=None)
+    with pytest.raises(InsecureSettings, match="BRAIN_DOOR_KEY"):
+        create_app(hs256_off)
+    with pytest.raises(InsecureSettings, match="BRAIN_DOOR_KEY"):
+        create_app(hs256_off.model_copy(update={"door_key": SecretStr("too-short")}))
+    own = "door-key-" + "0123456789abcdef" * 2
+    started = create_app(hs256_off.model_copy(update={"door_key": SecretStr(own)}))
+    assert started.state.verifier.oidc is None
+    # Unset, it is derived from the JWT secret as it always was: existing deployments keep
+    # their key; set to that same secret, it is the same key (rotate the JWT secret alone).
+    assert door_key(Settings(jwt_secret=SECRET, _env_file=None)) == derive_key(SECRET)
+    assert door_key(Settings(jwt_secret=own, door_key=SecretStr(SECRET), _env_file=None)) == (
+        derive_key(SECRET)
+    )
+
+
+def test_oidc_settings_must_name_issuer_and_audience() -> None:
+    base = Settings(jwt_secret=SECRET, _env_file=None)
+    for update, missing in (
+        ({"oidc_issuer": "https://idp.example"}, "BRAIN_OIDC_AUDIENCE"),
+        ({"oidc_jwks_url": "https://idp.example/keys", "oidc_audience": "b"}, "BRAIN_OIDC_ISSUER"),
+        ({"oidc_issuer": "http://idp.example", "oidc_audience": "brain"}, "https"),
+    ):
+        with pytest.raises(InsecureSettings, match=missing):
+            create_app(base.model_copy(update=update))
 
 
 async def test_the_spec_tour(api: Api) -> None:

@@ -72,6 +72,10 @@ def _bad_tokens() -> dict[str, str]:
         "C1 control in sub": jwt.encode(_claims(sub="ops\x85"), SECRET, "HS256"),
         "lone surrogate in sub": jwt.encode(_claims(sub="ops\ud800"), SECRET, "HS256"),
         "NUL in tenant": jwt.encode(_claims(tenant="t-x\x00"), SECRET, "HS256"),
+        # Would pass for ann wherever subjects are compared after a trim (four-eyes, quorum).
+        "trailing space in sub": jwt.encode(_claims(sub="ann "), SECRET, "HS256"),
+        "leading space in sub": jwt.encode(_claims(sub=" ann"), SECRET, "HS256"),
+        "no-break space around sub": jwt.encode(_claims(sub="\u00a0ann"), SECRET, "HS256"),
         # Longer than BRAIN_JWT_MAX_TTL_SECONDS (7 days by default).
         "lives 8 days": jwt.encode(_claims(iat=now, exp=now + 8 * _DAY), SECRET, "HS256"),
         "issued 30 days ago": jwt.encode(_claims(iat=now - 30 * _DAY), SECRET, "HS256"),

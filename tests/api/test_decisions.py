@@ -102,3 +102,31 @@ async def test_nothing_pending_is_409(api: Api) -> None:
     await api.wait_state(started["workflow_id"], "completed")
     r = await api.decide(started["workflow_id"])
     assert r.status_code == 409
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+async def test_deeply_nested_edits_are_422_and_the_run_keeps_waiting(api: Api) -> None:
+    """Nesting 300 deep answered 500 (the payload converter's depth limit) and 200 deep 409
+    (the Update could not decode its argument); both are invalid edits, refused at the door."""
+    wid = (await api.parked())["workflow_id"]
+    for depth in (200, 300):
+        r = await api.decide(wid, edits={"score": 30, "notes": _nested(depth)})
+        assert r.status_code == 422, (depth, r.text)
+        assert r.json()["detail"][0]["loc"][:2] == ["body", "edits"], r.text
+    # Deeper than any JSON parser recurses: still a client error, never a 500.
+    raw = '{"edits": ' + '{"a": ' * 100_000 + "1" + "}" * 100_001
+    r = await api.http.post(
+        f"/workflows/{wid}/approve",
+        content=raw,
+        headers={**api.auth("approver"), "Content-Type": "application/json"},
+    )
+    assert 400 <= r.status_code < 500, r.text
+    r = await api.decide(wid, edits={"score": 30}, sub="alice")
+    assert r.status_code == 200, r.text
+    assert (await api.wait_state(wid, "completed"))["decision"]["actor"] == "alice"

@@ -231,3 +231,12 @@ async def test_api_and_worker_refuse_the_built_in_jwt_secret(cli: CliEnv) -> Non
         refused = done.error()
         assert refused["error"] == "InsecureJwtSecret", (command, refused)
         assert "BRAIN_JWT_SECRET" in refused["detail"]
+    # With HS256 off nobody mints with the built-in secret, but the door key would still be
+    # derived from it: refused until BRAIN_DOOR_KEY gives a real one.
+    hs256_off = cli.env | {"BRAIN_JWT_HS256_ENABLED": "false"}
+    for env in (hs256_off, hs256_off | {"BRAIN_DOOR_KEY": "short"}):
+        for command in ("api", "worker"):
+            done = await run_cmd(BRAIN, command, env=env, cwd=cli.home)
+            assert done.code == 1, (command, done)
+            assert done.error()["error"] == "NoDoorKey", (command, done)
+            assert "BRAIN_DOOR_KEY" in done.error()["detail"]

@@ -6,11 +6,13 @@ import uuid
 
 import pytest
 from sqlalchemy import delete, update
+from sqlmodel import col
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
-from models.processes import Action, Process, RunState
+from models.processes import Action, Channel, Process, RunState
 from models.tables import DecisionRow, RunRow, utcnow
 from models.workflow_io import ProcessResult
+from services.policies import change_policy
 from services.verify_audit import verify
 from tests.cli.conftest import CliEnv
 from tests.ops.conftest import Guard
@@ -182,3 +184,88 @@ async def test_verify_audit_from_the_cli(cli: CliEnv) -> None:
     async with cli.sessions() as s:
         row = await s.get(RunRow, wid)
     assert row is not None and row.state == RunState.COMPLETED.value
+
+
+async def _released_by_a_policy_change(brain: Brain, changed_by: str) -> WorkflowHandle:
+    """A run parked under HITL, released by a real change (written, logged, broadcast)."""
+    handle = await brain.start()
+    await parked(handle)
+    await change_policy(
+        brain.client,
+        brain.policies,
+        task_queue=brain.task_queue,
+        process=Process.LEAD_SCORING,
+        tenant=brain.tenant,
+        changed_by=changed_by,
+        hitl_enabled=False,
+    )
+    result = await finished(handle)
+    assert result.decision is not None and result.decision.channel is Channel.POLICY
+    await eventually(lambda: brain.audit(handle.id))
+    await brain.set_policy(hitl_enabled=True)
+    return handle
+
+
+async def _approved_by_two(brain: Brain, first: str, second: str) -> WorkflowHandle:
+    handle = await brain.start()
+    await parked(handle)
+    await decide(handle, Action.APPROVE, by=first)
+    await decide(handle, Action.APPROVE, by=second)
+    await finished(handle)
+    return handle
+
+
+async def _forge(brain: Brain, workflow_id: str, **values: object) -> None:
+    async with brain.db.sessions.begin() as s:
+        await s.execute(
+            update(DecisionRow).where(col(DecisionRow.workflow_id) == workflow_id).values(**values)
+        )
+
+
+async def test_rows_that_break_a_rule_are_found_even_where_the_workflow_agrees(
+    brain: Brain,
+) -> None:
+    """A forged internal signal once made a run decide falsely, and its row matched the run:
+    released by "root" through policy version 999 when 6 was the newest. Rows are held to
+    the change log, to one person per vote, and to four-eyes, whatever the workflow says."""
+    released = await _released_by_a_policy_change(brain, "ops-admin")
+    await brain.set_policy(min_approvals=2, requester_may_approve=False)
+    quorum = await _approved_by_two(brain, "Bob", "carol")
+    four_eyes = await _approved_by_two(brain, "dave", "erin")
+    await brain.set_policy(min_approvals=1, requester_may_approve=True)
+    plain = await brain.start()
+    await parked(plain)
+    await decide(plain, Action.APPROVE, by="alice")
+    await finished(plain)
+    # Real releases, quorums and four-eyes approvals break no rule.
+    report = await verify(brain.client, brain.db.sessions, tenant=brain.tenant)
+    assert report.clean, report
+
+    [logged] = await brain.audit(released.id)
+    newest = logged.policy_version + 3  # the released one, then three set_policy writes
+    await _forge(brain, plain.id, channel="policy", actor="root", approvers=[], policy_version=999)
+    await _forge(brain, released.id, actor="mallory")
+    await _forge(brain, quorum.id, approvers=["Bob", "bob"], actor="bob")
+    await _forge(brain, four_eyes.id, approvers=["tester", "erin"])  # Brain.start's requester
+
+    report = await verify(brain.client, brain.db.sessions, tenant=brain.tenant)
+    found = {(v["workflow_id"], v["rule"]): v["reason"] for v in report.violations}
+    assert set(found) == {
+        (plain.id, "policy"),
+        (released.id, "policy"),
+        (quorum.id, "quorum"),
+        (four_eyes.id, "four_eyes"),
+    }, report.violations
+    assert "version 999" in found[(plain.id, "policy")]
+    assert f"newest version of the process is {newest}" in found[(plain.id, "policy")]
+    assert "'ops-admin' wrote" in found[(released.id, "policy")]
+    assert "Bob, bob" in found[(quorum.id, "quorum")]
+    assert "'tester'" in found[(four_eyes.id, "four_eyes")]
+    assert not report.clean
+    # Case-sensitive subjects: Bob and bob are two people.
+    sensitive = await verify(
+        brain.client, brain.db.sessions, tenant=brain.tenant, case_sensitive=True
+    )
+    assert (quorum.id, "quorum") not in {
+        (v["workflow_id"], v["rule"]) for v in sensitive.violations
+    }

@@ -55,7 +55,7 @@ def test_every_setting_is_in_the_readme_with_its_default() -> None:
     rows = {
         name: row
         for row in _rows(_section("Settings"))
-        for name in re.findall(r"`(BRAIN_[A-Z_]+)`", row[0])
+        for name in re.findall(r"`(BRAIN_[A-Z0-9_]+)`", row[0])
     }
     for field, info in Settings.model_fields.items():
         variable = f"BRAIN_{field.upper()}"
