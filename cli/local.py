@@ -66,7 +66,7 @@ def banner(dev: DevServer, settings: Settings, app: "FastAPI | None", stop_withi
         f"  Web UI     {dev.ui_url}",
         f"  Inbox      {inbox_url(dev.ui_url, settings.temporal_namespace)}",
         f"  Worker     task queue {settings.task_queue}, AI model: {settings.ai_provider}",
-        f"  Database   {settings.effective_database_url}",
+        f"  Database   {settings.database_url_for_display}",
     ]
     if app is None:
         lines.append("  API        not running (--no-api)")

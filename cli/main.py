@@ -5,6 +5,7 @@ Configuration comes from ``BRAIN_*`` environment variables and ``.env`` (core/se
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -24,7 +25,8 @@ from cli.policy import policy_app
 from cli.replay_check import replay_check
 from cli.webhooks import webhooks_app
 from core.logs import setup_logging
-from core.settings import Settings, get_settings
+from core.settings import InvalidSettings, Settings, get_settings
+from core.startup import StartupError
 from core.telemetry import setup_tracing, shutdown_tracing
 from temporal.devserver import DevServerError
 
@@ -236,6 +238,13 @@ def main() -> None:
         code = _exit_code(exc.code)
     except KeyboardInterrupt:
         code = 130
+    except (InvalidSettings, StartupError) as exc:
+        # What an operator must fix (a setting, a certificate, a refused connection), said
+        # once and without a traceback to bury it; never a setting's value (it may be secret).
+        typer.echo(
+            json.dumps({"error": type(exc).__name__, "detail": str(exc)}, indent=2), err=True
+        )
+        code = 1
     except Exception as exc:
         # typer's hook prints the traceback (without locals).
         sys.excepthook(type(exc), exc, exc.__traceback__)

@@ -26,7 +26,8 @@ from core.metrics import worker_telemetry
 from core.redis import make_redis
 from core.settings import Settings
 from services.reconcile import ensure_reconciler
-from store.db import make_engine, make_sessionmaker, migrate
+from store.connect_errors import checked_migrate
+from store.db import make_engine, make_sessionmaker
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
 from temporal.client import connect
@@ -135,9 +136,11 @@ async def _serve(
 
 
 async def _connect_and_migrate(settings: Settings, runtime: Runtime | None) -> Client:
+    """Raises ``StartupError`` (core/startup.py), naming the setting, when Temporal or the
+    database refuses the connection."""
     client = await connect(settings, runtime=runtime)
     await _check_search_attributes(client, settings.temporal_namespace)
-    await migrate(settings.effective_database_url)
+    await checked_migrate(settings.effective_database_url)
     return client
 
 
