@@ -34,6 +34,7 @@ from temporal.client import connect
 from temporal.door import derive_key
 from temporal.sandbox import WORKFLOW_RUNNER
 from temporal.search_attributes import ensure_registered
+from workers.probes import WorkerProbes
 from workers.registry import WORKFLOWS, build_activities
 from workers.webhooks import event_publisher, webhook_worker_parts
 
@@ -68,11 +69,14 @@ async def run_worker(
     if stop_within is None:
         stop_within = settings.shutdown_timeout_seconds
     runtime, stop_metrics = None, None
+    probes = WorkerProbes(asyncio.get_running_loop(), stop)
     if settings.metrics_port is not None:
-        # Brain's metrics and the SDK's own, on one endpoint.
-        runtime, stop_metrics = worker_telemetry(settings.metrics_port, settings.metrics_host)
+        # Brain's metrics and the SDK's own, on one endpoint, with the worker's probes.
+        runtime, stop_metrics = worker_telemetry(
+            settings.metrics_port, settings.metrics_host, routes=probes.routes()
+        )
     try:
-        return await _serve(settings, stop, ready, runtime, max(stop_within, 0.0))
+        return await _serve(settings, stop, ready, runtime, max(stop_within, 0.0), probes)
     finally:
         if stop_metrics is not None:
             stop_metrics()
@@ -84,6 +88,7 @@ async def _serve(
     ready: asyncio.Event | None,
     runtime: Runtime | None,
     stop_within: float,
+    probes: WorkerProbes,
 ) -> bool:
     client = await _unless_stopped(_connect_and_migrate(settings, runtime), stop)
     if client is None:
@@ -118,6 +123,7 @@ async def _serve(
             graceful_shutdown_timeout=timedelta(seconds=stop_within / 2),
         )
         await ensure_reconciler(client, settings.task_queue)  # runs closed outside Brain
+        probes.attach(client, engine, worker, settings.task_queue)
         log.info(
             "worker polling %s on %s (namespace %s)",
             settings.task_queue,
