@@ -157,7 +157,10 @@ def _server_certificate(
         )
         return f"its certificate is not valid for the name {tls.server_name} ({named_by})"
     if err.verify_code == _EXPIRED:
-        return f"its certificate has expired ({said}); it must be renewed on the server"
+        return (
+            f"its certificate has expired ({said}): renew it on the server, or point {ADDRESS} "
+            "at one whose certificate is current"
+        )
     if err.verify_code == _NOT_YET_VALID:
         return f"its certificate is not valid yet ({said}); is this machine's clock right?"
     if settings.temporal_tls_ca is not None:
