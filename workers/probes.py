@@ -43,9 +43,15 @@ class WorkerProbes:
     """``stop``: the worker's stop event; once set, the worker is not ready any more, whatever
     the checks say (only its flag is read, from the server's threads)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        stop: asyncio.Event,
+        live_timeout: float = LIVE_TIMEOUT,
+    ) -> None:
         self._loop = loop
         self._stop = stop
+        self._live_timeout = live_timeout
         self._parts: _Parts | None = None
 
     def attach(self, client: Client, engine: AsyncEngine, worker: Worker, task_queue: str) -> None:
@@ -64,7 +70,7 @@ class WorkerProbes:
 
     def live(self) -> tuple[int, bytes]:
         try:
-            self._on_loop(asyncio.sleep(0), LIVE_TIMEOUT)
+            self._on_loop(asyncio.sleep(0), self._live_timeout)
         except (concurrent.futures.TimeoutError, RuntimeError):
             # RuntimeError: the loop is closed. The body says little: it is the status code
             # a supervisor acts on.
