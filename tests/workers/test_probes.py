@@ -86,5 +86,6 @@ async def test_probes_before_the_worker_polls_and_when_its_loop_is_stuck() -> No
         await asyncio.to_thread(thread.join)
         assert result[0][0] == 503
     finally:
-        stuck.run_until_complete(asyncio.sleep(0))  # what the probe left scheduled, cancelled
+        # Run it once, on a thread of its own, so what the probe left scheduled is cancelled.
+        await asyncio.to_thread(stuck.run_until_complete, asyncio.sleep(0))
         stuck.close()
