@@ -20,6 +20,7 @@ from cli import runs
 from cli.common import echo_json, fail, require_real_jwt_secret
 from cli.examples import example
 from cli.insights import insights
+from cli.migrate import migrate
 from cli.ops import ops_app
 from cli.policy import policy_app
 from cli.replay_check import replay_check
@@ -42,6 +43,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(ops_app, name="ops")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("replay-check")(replay_check)
+app.command()(migrate)
 app.command()(runs.start)
 app.command()(example)
 app.command()(runs.approve)

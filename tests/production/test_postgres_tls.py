@@ -3,6 +3,7 @@ password from BRAIN_DATABASE_PASSWORD_FILE), for the app's engines and Alembic's
 against a server of the module's own that speaks only TLS and wants a client certificate
 (tests/production/postgres_tls.py)."""
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from core.settings import Settings
 from store.connect_errors import DatabaseConnectError, checked_migrate
 from store.db import make_engine
-from tests.cli.conftest import clean_env, run_cmd
+from tests.cli.conftest import BRAIN, clean_env, run_cmd
 from tests.production.conftest import DB_PASSWORD, Secrets
 from tests.production.pki import Authority
 from tests.production.postgres_tls import TlsPostgres
@@ -107,37 +108,56 @@ async def test_refused_connections_name_the_setting(
     assert DB_PASSWORD not in message
 
 
-async def test_alembic_upgrades_over_tls_with_the_password_from_a_file(
-    tls_pg: TlsPostgres, authority: Authority, secrets: Secrets
-) -> None:
-    """`alembic -c store/alembic.ini upgrade head` by hand, as an operator would run it: the
-    URL, the password file and the TLS settings from BRAIN_* (store/migrations/env.py)."""
-    name = f"alembic_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(_settings(tls_pg, authority).effective_database_url, app_role=False)
+async def _create_database(pg: TlsPostgres, authority: Authority, name: str) -> None:
+    admin = make_engine(_settings(pg, authority).effective_database_url, app_role=False)
     try:
         async with admin.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         await admin.dispose()
-    env = clean_env() | {
-        "BRAIN_DATABASE_URL": tls_pg.url(name),
-        "BRAIN_DATABASE_PASSWORD_FILE": str(secrets.db_password),
-        "BRAIN_DATABASE_SSL_MODE": "verify-full",
-        "BRAIN_DATABASE_SSL_CA": str(authority.cert),
-        "BRAIN_DATABASE_SSL_CERT": str(tls_pg.client.cert),
-        "BRAIN_DATABASE_SSL_KEY": str(tls_pg.client.key),
-    }
-    done = await run_cmd(ALEMBIC, "-c", "store/alembic.ini", "upgrade", "head", env=env, cwd=REPO)
-    assert done.code == 0, done.err
-    engine = make_engine(
-        _settings(tls_pg, authority, database_url=tls_pg.url(name)).effective_database_url,
-        app_role=False,
-    )
+
+
+async def _revision(pg: TlsPostgres, authority: Authority, name: str) -> str | None:
+    url = _settings(pg, authority, database_url=pg.url(name)).effective_database_url
+    engine = make_engine(url, app_role=False)
     try:
-        async with engine.connect() as c:
-            version = (await c.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-        assert version
+        async with engine.connect() as conn:
+            return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     finally:
         await engine.dispose()
-    assert DB_PASSWORD not in done.out + done.err
+
+
+async def test_alembic_and_brain_migrate_upgrade_over_tls_with_the_password_from_a_file(
+    tls_pg: TlsPostgres, authority: Authority, secrets: Secrets
+) -> None:
+    """`alembic -c store/alembic.ini upgrade head` by hand (store/migrations/env.py) and
+    `brain migrate` (a deployment's first step), each on a new database, configured as an
+    operator would: the URL, the password file and the TLS settings from BRAIN_*."""
+    by_alembic, by_brain = (f"{kind}_{uuid.uuid4().hex[:8]}" for kind in ("alembic", "brain"))
+    for name in (by_alembic, by_brain):
+        await _create_database(tls_pg, authority, name)
+
+    def env(name: str) -> dict[str, str]:
+        return clean_env() | {
+            "BRAIN_DATABASE_URL": tls_pg.url(name),
+            "BRAIN_DATABASE_PASSWORD_FILE": str(secrets.db_password),
+            "BRAIN_DATABASE_SSL_MODE": "verify-full",
+            "BRAIN_DATABASE_SSL_CA": str(authority.cert),
+            "BRAIN_DATABASE_SSL_CERT": str(tls_pg.client.cert),
+            "BRAIN_DATABASE_SSL_KEY": str(tls_pg.client.key),
+        }
+
+    alembic, brain = await asyncio.gather(
+        run_cmd(
+            ALEMBIC, "-c", "store/alembic.ini", "upgrade", "head", env=env(by_alembic), cwd=REPO
+        ),
+        run_cmd(BRAIN, "migrate", env=env(by_brain), cwd=REPO),
+    )
+    assert alembic.code == 0, alembic.err
+    assert brain.code == 0, brain.err
+    head = brain.json()["revision"]
+    assert head and await _revision(tls_pg, authority, by_alembic) == head
+    assert await _revision(tls_pg, authority, by_brain) == head
+    for done in (alembic, brain):
+        assert DB_PASSWORD not in done.out + done.err
