@@ -4,15 +4,19 @@ before anything connects with them.
 A client certificate that has expired, or a key that belongs to another certificate, shows up
 at the server as a refused handshake or a bare HTTP 400 from a proxy; checked here, the error
 names the setting, the file and what is wrong with it.
+
+``cryptography`` is imported when a file is read, not with this module: every ``brain``
+command imports the connection code, and most never use TLS.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 
 class TlsFileError(ValueError):
@@ -32,7 +36,9 @@ def _read(path: Path, setting: str) -> bytes:
         raise TlsFileError(f"{setting}: cannot read {path}: {err.strerror or err}") from None
 
 
-def _certificates(data: bytes, path: Path, setting: str) -> list[x509.Certificate]:
+def _certificates(data: bytes, path: Path, setting: str) -> "list[x509.Certificate]":
+    from cryptography import x509
+
     try:
         return x509.load_pem_x509_certificates(data)
     except ValueError:
@@ -46,11 +52,11 @@ def read_ca(path: Path, setting: str) -> bytes:
     return data
 
 
-def _subject(cert: x509.Certificate) -> str:
+def _subject(cert: "x509.Certificate") -> str:
     return cert.subject.rfc4514_string() or "(no subject)"
 
 
-def _check_validity(cert: x509.Certificate, path: Path, setting: str) -> None:
+def _check_validity(cert: "x509.Certificate", path: Path, setting: str) -> None:
     now = dt.datetime.now(dt.UTC)
     if now > cert.not_valid_after_utc:
         ended = cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -65,7 +71,9 @@ def _check_validity(cert: x509.Certificate, path: Path, setting: str) -> None:
         )
 
 
-def _load_key(data: bytes, path: Path, setting: str) -> PrivateKeyTypes:
+def _load_key(data: bytes, path: Path, setting: str) -> "PrivateKeyTypes":
+    from cryptography.hazmat.primitives import serialization
+
     try:
         return serialization.load_pem_private_key(data, password=None)
     except TypeError:
@@ -77,7 +85,9 @@ def _load_key(data: bytes, path: Path, setting: str) -> PrivateKeyTypes:
         raise TlsFileError(f"{setting}: {path} holds no PEM private key") from None
 
 
-def _public(key: PublicKeyTypes) -> bytes:
+def _public(key: "PublicKeyTypes") -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
