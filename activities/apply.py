@@ -59,6 +59,7 @@ class ApplyActivities:
         if self._guard is not None:
             self._guard(req)
         async with database_step(), self._sessions.begin() as session:
+            earlier = [d for d in req.earlier if await audit.record(session, req.run, d)]
             inserted = await audit.record(session, req.run, req.decision)
             row = await business.write_once(
                 session,
@@ -74,6 +75,8 @@ class ApplyActivities:
                 result=row,
                 error=None,
             )
+        for decision in earlier:
+            self._metrics.decided(req.run.process, decision)
         if inserted:  # committed, and the first time: count it once
             self._metrics.decided(req.run.process, req.decision, req.requested_at)
         decision = req.decision

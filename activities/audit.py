@@ -41,6 +41,7 @@ class AuditActivities:
         """Audit the decision and move the run to ``req.state`` (``rejected``, or, for runs
         started before the apply step took this over, ``running``)."""
         async with database_step(), self._sessions.begin() as session:
+            earlier = [d for d in req.earlier if await audit.record(session, req.run, d)]
             inserted = await audit.record(session, req.run, req.decision)
             requested_at = await session.scalar(
                 select(col(RunRow.requested_at)).where(
@@ -53,6 +54,8 @@ class AuditActivities:
                 state=req.state.value,
                 decision=req.decision.model_dump(mode="json"),
             )
+        for decision in earlier:
+            self._metrics.decided(req.run.process, decision)
         if inserted:  # committed, and the first time: count it once
             self._metrics.decided(req.run.process, req.decision, requested_at)
             decision = req.decision
@@ -100,6 +103,7 @@ class AuditActivities:
         async with database_step(), self._sessions.begin() as session:
             # The cancel branch reads, then writes: on SQLite take the write lock first.
             await session.connection(execution_options=sqlite_immediate)
+            earlier = [d for d in req.earlier if await audit.record(session, req.run, d)]
             if req.decision is not None:
                 inserted = await audit.record(session, req.run, req.decision)
             elif req.state is RunState.CANCELED and req.approval_id is not None:
@@ -119,6 +123,8 @@ class AuditActivities:
             await runs.set_fields(
                 session, req.run.workflow_id, state=req.state.value, error=req.error, **decided
             )
+        for decision in earlier:
+            self._metrics.decided(req.run.process, decision)
         if inserted:
             assert req.decision is not None
             self._metrics.decided(req.run.process, req.decision)

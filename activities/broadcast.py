@@ -1,7 +1,9 @@
-"""Tell parked runs about a policy change: find the runs still holding an older version in
-the runs table and signal each ``policy_changed``, carrying the effective policy of its
-tenant (read once per tenant here, not once per run there). Signals are idempotent on the
-gate (it ignores a version it has already seen), so repeating a pass is harmless.
+"""Tell parked runs about a policy change: find the runs parked at the changed gate still
+holding an older version in the runs table and signal each ``brain_policy_changed``,
+carrying the effective policy of its tenant (read once per tenant here, not once per run
+there) and Brain's signature over the run, the change and its version (``temporal.door``):
+a run acts on nothing else. Signals are idempotent on the gate (it ignores a version it has
+already seen), so repeating a pass is harmless.
 
 A delivered signal is in the run's history, so the run will act on it: its row is marked
 with the version right away. The next pass then looks only for runs that parked late (read
@@ -29,6 +31,7 @@ from models.processes import Process, RunState
 from models.tables import RunRow, utcnow
 from store.policies import PolicyStore
 from store.tenancy import ALL_TENANTS, tenant_scope
+from temporal import door
 from temporal.handlers import POLICY_CHANGED_SIGNAL
 
 log = logging.getLogger(__name__)
@@ -59,14 +62,20 @@ class BroadcastActivities:
         if not stale:
             return SignalReport(stale=0)
         effective = await self._effective(change, {tenant for _, tenant in stale})
-        gate = asyncio.Semaphore(_PARALLEL_SIGNALS)
+        key = door.configured()
+        if key is None:
+            raise RuntimeError("this worker holds no door key: it cannot sign policy changes")
+        limit = asyncio.Semaphore(_PARALLEL_SIGNALS)
 
         async def tell(workflow_id: str, tenant: str) -> bool:
             told = change.model_copy(update={"policy": effective.get(tenant)})
-            async with gate:
+            payload = told.model_dump(mode="json")
+            # Signed over exactly what is sent: the run checks the payload as it arrives.
+            payload["signature"] = door.sign(key, workflow_id, payload, door.POLICY_CHANGED)
+            async with limit:
                 try:
                     await self._client.get_workflow_handle(workflow_id).signal(
-                        POLICY_CHANGED_SIGNAL, told
+                        POLICY_CHANGED_SIGNAL, payload
                     )
                 except RPCError as e:
                     if e.status is RPCStatusCode.NOT_FOUND:
@@ -84,6 +93,7 @@ class BroadcastActivities:
         stmt = select(col(RunRow.workflow_id), col(RunRow.tenant)).where(
             col(RunRow.process) == Process(change.process).value,
             col(RunRow.state) == RunState.AWAITING_APPROVAL.value,
+            _at_gate(change),
             _older_policy(change),
         )
         if change.tenant != GLOBAL_TENANT:
@@ -98,7 +108,7 @@ class BroadcastActivities:
         out = {}
         for tenant in tenants:
             policy = await self._policies.effective(
-                Process(change.process), tenant, min_version=change.version
+                Process(change.process), tenant, gate=change.gate, min_version=change.version
             )
             if policy.version >= change.version:
                 out[tenant] = policy
@@ -112,12 +122,23 @@ class BroadcastActivities:
                 .where(
                     col(RunRow.workflow_id).in_(workflow_ids[chunk : chunk + _MARK_CHUNK]),
                     col(RunRow.state) == RunState.AWAITING_APPROVAL.value,
+                    _at_gate(change),
                     _older_policy(change),
                 )
                 .values(policy_version=change.version, updated_at=utcnow())
             )
             async with self._sessions.begin() as session:
                 await session.execute(stmt)
+
+
+def _at_gate(change: PolicyChange) -> ColumnElement[bool]:
+    """Runs parked at the changed gate; a row with no gate (a run from before gates had
+    names) is at its process's first gate."""
+    first = Process(change.process).definition.gates[0].name
+    gate = change.gate or first
+    if gate == first:
+        return or_(col(RunRow.gate) == gate, col(RunRow.gate).is_(None))
+    return col(RunRow.gate) == gate
 
 
 def _older_policy(change: PolicyChange) -> ColumnElement[bool]:

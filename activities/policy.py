@@ -11,10 +11,17 @@ from activities import run_events
 from activities.db_errors import database_step
 from activities.run_events import EventSink, RunEvents
 from core.gate_metrics import GateMetrics, default_metrics
-from models.activity_io import GateOpened, OpenGate, RefreshPolicy
+from models.activity_io import (
+    GateOpened,
+    GatesOpened,
+    GateVerdict,
+    OpenGate,
+    OpenGates,
+    RefreshPolicy,
+)
 from models.hitl import PendingApproval, Policy
-from models.processes import RunState
-from store import runs
+from models.processes import Channel, Process, RunState
+from store import audit, runs
 from store.db import sqlite_immediate
 from store.policies import PolicyStore
 from temporal import errors
@@ -76,11 +83,94 @@ class PolicyActivities:
         return GateOpened(policy=policy, approval=approval)
 
     @activity.defn
+    async def open_gates(self, req: OpenGates) -> GatesOpened:
+        """Read the policies of the gates from ``req.first`` on, in one statement; judge
+        each gate in order (its condition on the proposal, then whether a person must
+        look); record the run as parked at the first gate that needs a person, or as
+        proceeding. The verdicts, recorded in history, are what the run follows.
+
+        Run as a local activity when the AI step's proposal reaches the first gate: its
+        write may outlive a discarded workflow task, so it writes only what stays true then
+        (the run's row, which the retried task rewrites; an ``approval.requested`` event
+        whose id dedupes a repeat). Run as a regular activity after a person decided a gate,
+        scheduled by the committed task that took the decision: then ``req.record`` holds
+        the decisions to audit, in the same transaction as the run's new row."""
+        definition = Process(req.run.process).definition
+        gates = definition.gates[req.first :]
+        run_input = definition.parse_input(req.run_input) if req.run_input is not None else None
+        async with database_step(), self._sessions.begin() as session:
+            await session.connection(execution_options=sqlite_immediate)
+            recorded = [d for d in req.record if await audit.record(session, req.run, d)]
+            policies = await self._policies.effective_gates(
+                req.run.process, req.run.tenant, [g.name for g in gates], session=session
+            )
+            verdicts: list[GateVerdict] = []
+            for offset, gate in enumerate(gates):
+                index = req.first + offset
+                policy = policies[gate.name]
+                applies = gate.applies(run_input, req.proposal, policy)
+                approval = (
+                    _approval_at(req, policy, definition.approval_id(req.run.workflow_id, index))
+                    if applies
+                    else None
+                )
+                verdicts.append(
+                    GateVerdict(
+                        gate=gate.name,
+                        approval_id=definition.approval_id(req.run.workflow_id, index),
+                        policy=policy,
+                        applies=applies,
+                        approval=approval,
+                    )
+                )
+                if approval is not None:
+                    break
+            parked = verdicts[-1].approval
+            last = verdicts[-1]
+            await runs.upsert(
+                session,
+                req.run,
+                state=(RunState.AWAITING_APPROVAL if parked else RunState.RUNNING).value,
+                proposal=req.proposal,
+                confidence=req.ai.confidence,
+                ai=req.ai.model_dump(mode="json"),
+                approval=parked.model_dump(mode="json") if parked else None,
+                approval_id=last.approval_id,
+                gate=last.gate,
+                subject=req.run.subject,
+                requested_at=req.requested_at if parked else None,
+                policy_version=last.policy.version,
+                approval_sequence=None,
+                **({"decision": req.record[-1].model_dump(mode="json")} if req.record else {}),
+            )
+        for decision in recorded:  # committed, and the first time: count it once
+            self._metrics.decided(req.run.process, decision)
+        if req.record:
+            await self._events.publish(
+                *(
+                    run_events.approval_decided(req.run, d, RunState.RUNNING)
+                    for d in req.record
+                    if d.channel is not Channel.AUTO
+                )
+            )
+        if parked is not None:
+            await self._events.publish(run_events.approval_requested(req.run, parked))
+            self._metrics.approval_requested(req.run.process)
+            activity.logger.info(
+                "parked at gate %s: confidence %.2f, threshold %.2f, hitl %s",
+                last.gate,
+                req.ai.confidence,
+                last.policy.confidence_threshold,
+                last.policy.hitl_enabled,
+            )
+        return GatesOpened(verdicts=verdicts)
+
+    @activity.defn
     async def refresh_policy(self, req: RefreshPolicy) -> Policy:
         """Re-read the policy for a parked run; never older than the change that woke it."""
         async with database_step():
             policy = await self._policies.effective(
-                req.run.process, req.run.tenant, min_version=req.min_version
+                req.run.process, req.run.tenant, gate=req.gate, min_version=req.min_version
             )
         if policy.version < req.min_version:
             # ``effective`` read the database itself (the cache held an older version), and
@@ -101,6 +191,37 @@ class PolicyActivities:
                 approval=approval.model_dump(mode="json") if approval else None,
             )
         return policy
+
+
+def _approval_at(req: OpenGates, policy: Policy, approval_id: str) -> PendingApproval | None:
+    """The pending approval gate ``policy`` asks for; None: the gate passes on its own.
+    Only the first gate can meet a step that needs review (a later gate sees a proposal an
+    earlier one approved)."""
+    ai = req.ai
+    needs_review = ai.needs_review and req.first == 0
+    if not policy.needs_human(ai.confidence, needs_review):
+        return None
+    return PendingApproval(
+        approval_id=approval_id,
+        process=req.run.process,
+        proposal=req.proposal,
+        confidence=ai.confidence,
+        threshold=policy.confidence_threshold,
+        hitl_enabled=policy.hitl_enabled,
+        rationale=ai.rationale,
+        requested_at=req.requested_at,
+        expires_at=req.requested_at + timedelta(seconds=policy.approval_timeout_seconds),
+        needs_review=needs_review,
+        error=ai.error if needs_review else None,
+        policy_version=policy.version,
+        requested_by=req.requested_by,
+        min_approvals=policy.min_approvals,
+        requester_may_approve=policy.requester_may_approve,
+        gate=policy.gate,
+        approver_groups=policy.approver_groups,
+        approver_subjects=policy.approver_subjects,
+        doors=policy.doors,
+    )
 
 
 def _approval(req: OpenGate, policy: Policy) -> PendingApproval | None:

@@ -46,7 +46,7 @@ class PolicyEventActivities:
 
     async def _publish(self, change: PolicyChange, tenant: str) -> int:
         assert self._events is not None
-        policy = await self._policies.effective(Process(change.process), tenant)
+        policy = await self._policies.effective(Process(change.process), tenant, gate=change.gate)
         event = Event(
             id=event_id(
                 EventType.POLICY_CHANGED,

@@ -77,7 +77,12 @@ async def decide(
     workflow_id: str,
     action: Action,
     body: ApproveBody | RejectBody,
+    *,
+    channel: Channel = Channel.API,
+    origin: dict[str, str] | None = None,
 ) -> Decision | VoteRecorded:
+    """Carry a decision to the run through a signed door: the REST API, or Slack (the
+    API's Slack route, ``channel`` slack, ``origin`` the Slack user and team)."""
     row = await visible_run(state, principal, workflow_id)
     # Pin the approval read now, so that retries of this request share one update id.
     approval_id = body.approval_id or _pending_id(row)
@@ -87,7 +92,10 @@ async def decide(
         approval_id=approval_id,
         comment=body.comment,
         edits=getattr(body, "edits", None),
-        channel=Channel.API,
+        channel=channel,
+        # Verified by the token; the signature below vouches for them to the run.
+        groups=list(principal.groups),
+        origin=origin,
     )
     assert state.door_key is not None
     signature = door.sign(state.door_key, workflow_id, request.model_dump(mode="json"))
@@ -208,7 +216,7 @@ def _retry_of(decision: Decision, request: DecideRequest) -> bool:
     action and approval, asking for nothing the decision lacks. The same person with other
     edits or another comment is a second decision, refused (409), not answered with the
     first as if its edits had applied."""
-    if decision.channel is not Channel.API or decision.action is not request.action:
+    if decision.channel is not request.channel or decision.action is not request.action:
         return False
     if request.approval_id not in (None, decision.approval_id):
         return False

@@ -1,14 +1,13 @@
 """A policy write over REST, then its broadcast to parked runs (SPEC §2: "within seconds")."""
 
 import logging
-from typing import Any
 
 from pydantic import ValidationError
 
 from api import errors
 from api.auth import Principal
 from api.state import AppState
-from models.hitl import GLOBAL_TENANT, Policy
+from models.hitl import GLOBAL_TENANT, Policy, PolicyFields
 from models.processes import Process
 from services.policies import BroadcastNotStarted
 from services.policies import change_policy as _change_policy
@@ -23,8 +22,31 @@ def parse_process(name: str) -> Process:
         raise errors.UnknownProcess(f"unknown process {name!r}") from None
 
 
+def check_gate(process: Process, gate: str | None) -> str | None:
+    """``gate`` if the process has it (422 naming the query parameter otherwise)."""
+    if gate is None:
+        return None
+    names = [g.name for g in process.definition.gates]
+    if gate not in names:
+        raise errors.ValidationFailed(
+            [
+                {
+                    "loc": ["query", "gate"],
+                    "msg": f"{process.value} has the gates {', '.join(names)}",
+                    "type": "enum",
+                }
+            ]
+        )
+    return gate
+
+
 async def change_policy(
-    state: AppState, principal: Principal, process: Process, tenant: str | None, **fields: Any
+    state: AppState,
+    principal: Principal,
+    process: Process,
+    tenant: str | None,
+    patch: PolicyFields,
+    gate: str | None = None,
 ) -> Policy:
     try:
         return await _change_policy(
@@ -34,7 +56,8 @@ async def change_policy(
             process=process,
             tenant=tenant or GLOBAL_TENANT,
             changed_by=principal.sub,
-            **fields,
+            patch=patch,
+            gate=check_gate(process, gate),
         )
     except ValidationError as err:
         # The store checks the fields again; should it ever refuse what the body took,

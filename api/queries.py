@@ -66,6 +66,11 @@ async def list_runs(
     return _next(rows, page_size, lambda r: [utc(r.created_at).isoformat(), r.workflow_id])
 
 
+# ``mine=true`` filters rows after reading them (who may decide is in each row's approval):
+# a page reads at most this many rows, then answers with what it found and a token to go on.
+_SCAN_LIMIT = 2000
+
+
 async def list_approvals(
     sessions: Sessions,
     tenant: str | None,
@@ -73,9 +78,14 @@ async def list_approvals(
     process: Process | None,
     page_size: int,
     page_token: str | None,
+    keep: Callable[[RunRow], bool] | None = None,
 ) -> tuple[list[RunRow], str | None]:
-    """Pending approvals, oldest first, keyed by (requested_at, workflow_id)."""
-    stmt = select(RunRow).where(col(RunRow.state) == RunState.AWAITING_APPROVAL.value)
+    """Pending approvals, oldest first, keyed by (requested_at, workflow_id); ``keep``:
+    only rows it accepts (a page may then hold fewer than ``page_size`` and still have a
+    next one)."""
+    stmt = select(RunRow).where(
+        col(RunRow.state) == RunState.AWAITING_APPROVAL.value, col(RunRow.approval).is_not(None)
+    )
     if tenant is not None:
         stmt = stmt.where(col(RunRow.tenant) == tenant)
     if process is not None:
@@ -90,12 +100,24 @@ async def list_approvals(
             )
         )
     stmt = stmt.order_by(col(RunRow.requested_at).asc(), col(RunRow.workflow_id).asc())
-    rows = await _page(sessions, stmt, page_size)
-    return _next(
-        rows,
-        page_size,
-        lambda r: [utc(r.requested_at or r.created_at).isoformat(), r.workflow_id],
-    )
+
+    def position(r: RunRow) -> list[Any]:
+        return [utc(r.requested_at or r.created_at).isoformat(), r.workflow_id]
+
+    if keep is None:
+        return _next(await _page(sessions, stmt, page_size), page_size, position)
+    scanned = await _page(sessions, stmt, _SCAN_LIMIT)
+    kept: list[RunRow] = []
+    for row in scanned[:_SCAN_LIMIT]:
+        if keep(row):
+            kept.append(row)
+            if len(kept) > page_size:
+                return kept[:page_size], paging.encode(position(kept[page_size - 1]))
+        last = row
+    if len(scanned) > _SCAN_LIMIT:
+        # Read as far as allowed: the caller goes on from the last row read.
+        return kept, paging.encode(position(last))
+    return kept, None
 
 
 async def list_audit(

@@ -87,6 +87,8 @@ class ApprovalView(PendingApproval):
     workflow_id: str
     tenant: str
     requested_by: str | None = None
+    # What the run is about, in a few words (the process's subject line).
+    subject: str | None = None
 
 
 class ApproveBody(_Body):
@@ -134,14 +136,16 @@ class ThresholdBody(_Body):
     tenant: str | None = _tenant_field()
 
 
-# A reminder or escalation period set to null is turned off; any other field may not be.
-_NULL_IS_OFF = ("remind_every_seconds", "escalate_after_seconds")
+# A reminder or escalation period or an amount set to null is turned off (the store's
+# "off": 0 for a period, -1 for an amount); any other field may not be null.
+_NULL_IS_OFF = {"remind_every_seconds": 0, "escalate_after_seconds": 0, "amount_over": -1.0}
 _NOT_NULL = tuple(f for f in PolicyFields.model_fields if f not in _NULL_IS_OFF)
 
 
 class PolicyBody(PolicyFields):
-    """Any policy fields (SPEC §2) and the tenant; only the fields given change. `null`
-    turns a reminder or escalation off; no other field may be null."""
+    """Any policy fields (SPEC §2, §8) and the tenant; only the fields given change. `null`
+    turns a reminder, escalation or amount off; no other field may be null. Lists
+    (`approver_groups`, `approver_subjects`, `doors`) replace the stored list."""
 
     tenant: str | None = _tenant_field()
 
@@ -160,7 +164,14 @@ class PolicyBody(PolicyFields):
             raise ValueError("must be a number")
         return value
 
-    @field_validator(*_NULL_IS_OFF)
+    @field_validator("amount_over")
+    @classmethod
+    def _not_negative(cls, value: float | None) -> float | None:
+        if value is not None and value < 0:
+            raise ValueError("must be 0 or more; null turns it off")
+        return value
+
+    @field_validator("remind_every_seconds", "escalate_after_seconds")
     @classmethod
     def _at_least_a_second(cls, value: int | None) -> int | None:
         # The store keeps "off" as 0; over the API "off" is null, so 0 is a mistake.
@@ -170,14 +181,18 @@ class PolicyBody(PolicyFields):
 
     @model_validator(mode="after")
     def _something(self) -> "PolicyBody":
-        if not self.changes():
+        if not self.model_fields_set - {"tenant"}:
             raise ValueError("nothing to change: give at least one policy field")
         return self
 
-    def changes(self) -> dict[str, Any]:
-        """The fields given, as ``PolicyStore.set`` takes them (``off`` for a null period)."""
-        given = sorted(self.model_fields_set - {"tenant"})
-        return {f: "off" if getattr(self, f) is None else getattr(self, f) for f in given}
+    def patch(self) -> PolicyFields:
+        """The fields given, as the store takes them (a null period or amount: off)."""
+        given = self.model_fields_set - {"tenant"}
+        values = {f: getattr(self, f) for f in given}
+        values.update(
+            {f: off for f, off in _NULL_IS_OFF.items() if f in given and values[f] is None}
+        )
+        return PolicyFields.model_validate(values)
 
 
 class AuditEntry(BaseModel):
@@ -204,6 +219,10 @@ class AuditEntry(BaseModel):
     model_call: ModelCall | None = None
     # Everyone whose approval counted toward a quorum (SPEC §3); empty for a reject.
     approvers: list[str] = Field(default_factory=list)
+    # The gate decided (SPEC §8); null for runs from before gates had names.
+    gate: str | None = None
+    # Beyond the channel: where the decision came from (the Slack user and team).
+    origin: dict[str, str] | None = None
     decided_at: datetime
     recorded_at: datetime
 

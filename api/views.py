@@ -41,6 +41,7 @@ def approval_view(row: RunRow) -> ApprovalView:
             "workflow_id": row.workflow_id,
             "tenant": row.tenant,
             "requested_by": row.requested_by,
+            "subject": row.subject,
         }
     )
 
@@ -68,6 +69,8 @@ def audit_view(row: DecisionRow) -> AuditEntry:
         model=row.model,
         model_call=ModelCall.model_validate(row.model_call) if row.model_call else None,
         approvers=row.approvers or [],
+        gate=row.gate,
+        origin=row.origin,
         decided_at=utc(row.decided_at),
         recorded_at=utc(row.recorded_at),
     )

@@ -8,7 +8,7 @@ import typer
 
 from cli.common import default_actor, echo_json, fail, parse_process, policy_store, run
 from core.settings import Settings, get_settings
-from models.hitl import GLOBAL_TENANT
+from models.hitl import GLOBAL_TENANT, PolicyFields
 from models.policy_log import PolicyChangeEntry
 from models.processes import Process
 from services.policies import BroadcastNotStarted, change_policy
@@ -86,34 +86,59 @@ def set_policy(
         str | None,
         typer.Option(metavar="SECONDS|off", help="Escalate (webhook) once after this long."),
     ] = None,
+    gate: Annotated[
+        str | None, typer.Option(help="The gate whose policy changes; default: the first.")
+    ] = None,
+    approver_groups: Annotated[
+        str | None,
+        typer.Option(metavar="G1,G2", help="Groups who may decide the gate ('' = anyone)."),
+    ] = None,
+    approver_subjects: Annotated[
+        str | None,
+        typer.Option(metavar="S1,S2", help="People who may decide the gate ('' = none)."),
+    ] = None,
+    doors: Annotated[
+        str | None,
+        typer.Option(metavar="api,slack,cli,signal", help="Doors that may decide the gate."),
+    ] = None,
+    amount_over: Annotated[
+        str | None,
+        typer.Option(metavar="AMOUNT|off", help="The amount a gate's condition compares."),
+    ] = None,
     by: Annotated[
         str | None, typer.Option(help="Who changes it (audited); default: your user.")
     ] = None,
 ) -> None:
     """Change a policy; the change is versioned and audited. Prints the effective policy."""
     proc = parse_process(process)
-    run(
-        _set(
-            get_settings(),
-            proc,
-            tenant,
-            by or default_actor(),
-            hitl_enabled=None if hitl is None else hitl is Toggle.ON,
-            confidence_threshold=threshold,
-            approval_timeout_seconds=timeout,
-            on_timeout=None if on_timeout is None else on_timeout.value,
-            min_approvals=min_approvals,
-            requester_may_approve=None if four_eyes is None else not four_eyes,
-            remind_every_seconds=_period(remind_every, "--remind-every"),
-            escalate_after_seconds=_period(escalate_after, "--escalate-after"),
+    try:
+        patch = PolicyFields.model_validate(
+            {
+                "hitl_enabled": None if hitl is None else hitl is Toggle.ON,
+                "confidence_threshold": threshold,
+                "approval_timeout_seconds": timeout,
+                "on_timeout": None if on_timeout is None else on_timeout.value,
+                "min_approvals": min_approvals,
+                "requester_may_approve": None if four_eyes is None else not four_eyes,
+                "remind_every_seconds": _period(remind_every, "--remind-every"),
+                "escalate_after_seconds": _period(escalate_after, "--escalate-after"),
+                "approver_groups": _names(approver_groups),
+                "approver_subjects": _names(approver_subjects),
+                "doors": _names(doors),
+                "amount_over": _amount(amount_over),
+            }
         )
-    )
+    except ValueError as err:
+        fail("InvalidPolicy", str(err))
+    run(_set(get_settings(), proc, tenant, by or default_actor(), patch, gate))
 
 
-def _period(value: str | None, option: str) -> int | str | None:
-    """Seconds, or ``off`` (the store's word for a period turned off)."""
-    if value is None or value == "off":
-        return value
+def _period(value: str | None, option: str) -> int | None:
+    """Seconds, or ``off`` (the store keeps a period turned off as 0)."""
+    if value is None:
+        return None
+    if value == "off":
+        return 0
     try:
         seconds = int(value)
     except ValueError:
@@ -121,6 +146,28 @@ def _period(value: str | None, option: str) -> int | str | None:
     if seconds < 1:
         raise typer.BadParameter(f"{option} takes a number of seconds (1 or more) or off")
     return seconds
+
+
+def _names(value: str | None) -> list[str] | None:
+    """A comma-separated list; an empty string is the empty list."""
+    if value is None:
+        return None
+    return [n.strip() for n in value.split(",") if n.strip()]
+
+
+def _amount(value: str | None) -> float | None:
+    """An amount, or ``off`` (the store keeps an amount turned off as -1)."""
+    if value is None:
+        return None
+    if value == "off":
+        return -1.0
+    try:
+        amount = float(value)
+    except ValueError:
+        amount = -2.0
+    if not amount >= 0:
+        raise typer.BadParameter("--amount-over takes an amount (0 or more) or off")
+    return amount
 
 
 @policy_app.command("log")
@@ -149,7 +196,8 @@ async def _set(
     process: Process,
     tenant: str,
     by: str,
-    **fields: bool | float | int | str | None,
+    patch: PolicyFields,
+    gate: str | None,
 ) -> None:
     """Write the change and announce it to parked runs, as the API does (SPEC §2)."""
     try:
@@ -165,7 +213,8 @@ async def _set(
                 process=process,
                 tenant=tenant,
                 changed_by=by,
-                **fields,
+                patch=patch,
+                gate=gate,
             )
         except ValueError as err:
             fail("InvalidPolicy", str(err))

@@ -108,6 +108,7 @@ async def _start(
                 body=body,
                 task_queue=settings.task_queue,
                 idempotency_key=key,
+                subjects_case_sensitive=settings.subjects_case_sensitive,
             )
         except ValidationError as err:
             fail("ValidationError", err.errors(include_url=False, include_context=False))
@@ -159,15 +160,16 @@ def _decide(
     edits: dict[str, Any] | None,
     wait: float,
 ) -> None:
-    # The CLI is the Web UI's door (channel "signal"), but it sends the validated Update
-    # rather than a signal, so a refused decision is reported instead of silently ignored.
+    # The CLI is a Temporal-side door (channel "cli", an operator whose --by is what they
+    # type); it sends the validated Update rather than a signal, so a refused decision is
+    # reported instead of silently ignored.
     request = DecideRequest(
         action=action,
         by=by or default_actor(),
         approval_id=approval_id,
         comment=comment,
         edits=edits,
-        channel=Channel.SIGNAL,
+        channel=Channel.CLI,
     )
     run(_send_decision(get_settings(), workflow_id, request, wait))
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     jwt_max_ttl_seconds: int = Field(default=7 * 86400, ge=1)
     # Set by ``brain up`` only: without it ``create_app()`` refuses ``DEV_JWT_SECRET``.
     allow_dev_secret: bool = False
+    # Subjects are compared case-insensitively unless set (core/identity.py); a run keeps
+    # the value it was started with.
+    subjects_case_sensitive: bool = False
 
     ai_provider: Literal["rules", "openai"] = "rules"
     openai_base_url: str | None = None

@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
+from core.identity import same_subject
+from hitl.eligibility import judge
 from hitl.state import GateState
 from models.hitl import DecideOutcome, DecideRequest, Decision, PendingApproval, Policy, Vote
 from models.processes import Action, Channel
@@ -44,18 +46,24 @@ class Ballot:
 
 
 def check_channel(workflow_id: str, request: DecideRequest) -> None:
-    """Channel ``api`` only with the REST door's signature; ``signal`` is the operators'
-    (trusted, like the Signals); the gate's own channels cannot be claimed. For the Update's
+    """Channels ``api`` and ``slack`` only with the API's signature (it vouches for the
+    subject and groups); ``cli`` and ``signal`` are the operators' (trusted, like the
+    Signals, with no groups); the gate's own channels cannot be claimed. For the Update's
     validator only: it never runs on replay, so a rotated key never breaks one."""
-    if request.channel is Channel.SIGNAL:
+    if request.channel in (Channel.SIGNAL, Channel.CLI):
+        if request.groups is not None:
+            raise _refuse(
+                errors.UNTRUSTED_DOOR,
+                f"channel {request.channel} cannot carry groups: only a signed door proves them",
+            )
         return
-    if request.channel is Channel.API:
+    if request.channel in (Channel.API, Channel.SLACK):
         if door.verify(workflow_id, request.model_dump(mode="json"), request.door_signature):
             return
         raise _refuse(
             errors.UNTRUSTED_DOOR,
-            "channel api is reserved to the REST API and this request is not signed by it; "
-            "decide over channel signal as an operator",
+            f"channel {request.channel} is reserved to the REST API and this request is not "
+            "signed by it; decide over channel cli or signal as an operator",
         )
     raise _refuse(
         errors.UNTRUSTED_DOOR,
@@ -70,9 +78,13 @@ def check(
     actor: str,
     approval_id: str | None,
     edits: dict[str, Any] | None,
+    *,
+    channel: Channel,
+    groups: list[str] | None = None,
 ) -> Ballot:
     """Refuse a decision that cannot apply (``ApplicationError`` of a ``temporal.errors``
-    type); return what it would do otherwise. Changes nothing."""
+    type); return what it would do otherwise. Changes nothing. ``groups``: the actor's
+    groups as a verified door proved them (``None`` otherwise)."""
     if state.decision is not None:
         raise _refuse(
             errors.ALREADY_DECIDED,
@@ -87,22 +99,46 @@ def check(
             errors.STALE_APPROVAL,
             f"approval {approval_id} is not the pending one ({approval.approval_id})",
         )
+    entry = channel.door
+    if entry is None:
+        raise _refuse(errors.UNTRUSTED_DOOR, f"channel {channel} is not a door people use")
+    refusal = judge(
+        approval,
+        actor,
+        groups if entry.verified else None,
+        entry,
+        case_sensitive=_case_sensitive(state),
+    )
+    if refusal is not None:
+        raise _refuse(refusal.kind, refusal.reason)
     if action is Action.REJECT:
         if edits:
             raise invalid_edits(
                 [{"loc": [], "msg": "edits apply to approvals only", "type": "value_error"}]
             )
         return Ballot(final=approval.proposal, changed=False)
-    if not approval.requester_may_approve and actor == state.requested_by:
+    if not approval.requester_may_approve and _same(state, actor, state.requested_by):
         raise _refuse(
             errors.FOUR_EYES,
             f"four-eyes: {actor} requested this run and may not approve it",
         )
     final = _final_proposal(state, definition, approval, edits)
     changed = final != approval.proposal
-    if not changed and any(v.actor == actor for v in approval.votes):
+    if not changed and any(_same(state, v.actor, actor) for v in approval.votes):
         raise _refuse(errors.ALREADY_VOTED, f"{actor} has already approved this proposal")
     return Ballot(final=final, changed=changed)
+
+
+def _case_sensitive(state: GateState) -> bool:
+    return state.case_sensitive
+
+
+def _same(state: GateState, a: str, b: str) -> bool:
+    """One person? Runs from gate 5 on compare after the identity rule (core/identity.py);
+    runs before compare raw strings, as they did when recorded."""
+    if state.version < 5:
+        return a == b
+    return same_subject(a, b, case_sensitive=state.case_sensitive)
 
 
 def _final_proposal(
@@ -143,15 +179,25 @@ def cast(
     comment: str | None,
     edits: dict[str, Any] | None,
     now: datetime,
+    origin: dict[str, str] | None = None,
 ) -> DecideOutcome:
     """Apply an accepted vote: a reject decides; an approve counts toward the quorum (an
-    edit restarts the count with this vote) and decides once it is reached."""
+    edit restarts the count with this vote) and decides once it is reached. ``origin``:
+    where the vote came from beyond its channel (the Slack user and team)."""
     approval = state.approval
     assert approval is not None
     if action is Action.REJECT:
-        claim(state, Action.REJECT, actor=actor, channel=channel, comment=comment, now=now)
+        claim(
+            state,
+            Action.REJECT,
+            actor=actor,
+            channel=channel,
+            comment=comment,
+            now=now,
+            origin=origin,
+        )
         return outcome(state)
-    vote = Vote(actor=actor, channel=channel, at=now, comment=comment)
+    vote = Vote(actor=actor, channel=channel, at=now, comment=comment, origin=origin)
     if ballot.changed:
         state.edits = {**state.edits, **(edits or {})}
         approval = approval.model_copy(update={"proposal": ballot.final, "votes": [vote]})
@@ -159,7 +205,15 @@ def cast(
         approval = approval.model_copy(update={"votes": [*approval.votes, vote]})
     state.approval = approval
     if len(approval.votes) >= approval.min_approvals:
-        claim(state, Action.APPROVE, actor=actor, channel=channel, comment=comment, now=now)
+        claim(
+            state,
+            Action.APPROVE,
+            actor=actor,
+            channel=channel,
+            comment=comment,
+            now=now,
+            origin=origin,
+        )
     else:
         state.vote_sequence += 1
         state.unrecorded_votes.append((state.vote_sequence, approval))
@@ -174,11 +228,13 @@ def claim(
     channel: Channel,
     now: datetime,
     comment: str | None = None,
+    origin: dict[str, str] | None = None,
 ) -> Decision:
-    """Take the decision. Synchronous on purpose: nothing can interleave with it."""
+    """Take the current gate's decision. Synchronous on purpose: nothing can interleave
+    with it. An approval carries the proposal on to the next gate, edits included."""
     assert state.ai is not None and state.policy is not None
     approval = state.approval
-    original = state.ai.proposal
+    original = state.proposal
     final = approval.proposal if approval is not None else original
     approvers = [v.actor for v in approval.votes] if approval is not None else []
     state.decision = Decision(
@@ -198,7 +254,13 @@ def claim(
         model=state.ai.model,
         model_call=state.ai.call,
         approvers=approvers if action is Action.APPROVE else [],
+        gate=state.gate,
+        origin=origin,
     )
+    state.decisions.append(state.decision)
+    state.unaudited.append(state.decision)
+    if action is Action.APPROVE:
+        state.proposal = final
     return state.decision
 
 

@@ -7,7 +7,7 @@ lines reads as a compact block, while every block (heading, list, paragraph) add
 lines around itself, so there are few blocks. Lists need a blank line before them. No code
 blocks: they do not wrap and cut payloads off sideways; inline code wraps. The renderer
 turns ``18/100`` into a superscript fraction and passes raw HTML through, so text from the
-AI or the input is escaped (``text_line``).
+AI or the input is escaped (``text_line``): a word joiner before such a slash.
 """
 
 import json
@@ -17,15 +17,22 @@ from typing import Any
 from hitl.state import GateState
 from models.ai import AIResult
 from models.hitl import Decision, PendingApproval, Policy
+from models.processes import Door
 
 _MAX_VALUE = 400
 _MAX_ITEMS = 25
 _FRACTION = re.compile(r"(?<=\d)/(?=\d)")
 
 
-def render_details(workflow_id: str, process: str, s: GateState) -> str:
+def render_details(
+    workflow_id: str, process: str, s: GateState, *, gates: int = 1, namespace: str = "default"
+) -> str:
+    """``gates``: how many gates the process has (a name is worth showing when several);
+    ``namespace``: for the terminal hint, with the address the run was started through."""
     title = process.replace("_", " ").capitalize()
     head = [f"## {title}: {s.state.value.replace('_', ' ')}"]
+    if s.gate is not None and gates > 1:
+        head.append(f"**Gate:** {s.gate} ({s.gate_index + 1} of {gates})")
     if s.run is not None and s.run.subject:
         head.append(f"**About:** {text_line(s.run.subject)}")
     ignored = [f"**Last ignored signal:** {text_line(s.ignored[-1])}"] if s.ignored else []
@@ -33,7 +40,7 @@ def render_details(workflow_id: str, process: str, s: GateState) -> str:
         return _join(head, _decided(s.decision, s.policy), ignored)
     if s.approval is not None:
         # On top, where whoever just sent a signal looks: why it did not count.
-        return _join(head + ignored, _waiting(workflow_id, s))
+        return _join(head + ignored, _waiting(workflow_id, s, namespace))
     policy = f"**Policy:** {_policy_line(s.policy)}"
     if s.ai is None:
         return _join([*head, policy], ignored)
@@ -46,13 +53,14 @@ def _join(*blocks: list[str]) -> str:
     return "\n\n".join("\n".join(block) for block in blocks if block)
 
 
-def _waiting(workflow_id: str, s: GateState) -> list[str]:
+def _waiting(workflow_id: str, s: GateState, namespace: str) -> list[str]:
     approval = s.approval
     assert approval is not None and s.ai is not None
     status = [
         f"**Waiting for a decision** until {approval.expires_at:%Y-%m-%d %H:%M} UTC",
         f"**Confidence:** {approval.confidence:.2f} (threshold {approval.threshold:.2f})",
         f"**Policy:** {_policy_line(s.policy)}",
+        *_who_may_decide(approval),
         *_quorum(approval, s.requested_by),
     ]
     proposes = ["**The AI proposes:**"]
@@ -63,12 +71,33 @@ def _waiting(workflow_id: str, s: GateState) -> list[str]:
         ]
     why = [f"**Why:** {text_line(approval.rationale)}", f"**Model:** {_model_line(s.ai)}"]
     return [*status, "", *proposes, *_list(_proposal(approval.proposal)), *why, "",
-            *_how_to_decide(workflow_id, approval)]  # fmt: skip
+            *_how_to_decide(workflow_id, approval, s.temporal_address, namespace)]  # fmt: skip
 
 
 def _list(items: list[str]) -> list[str]:
     # A list is a block of its own: blank lines around it, or it renders as "- " text.
     return ["", *items, ""]
+
+
+def _who_may_decide(approval: PendingApproval) -> list[str]:
+    lines = []
+    if approval.approver_groups or approval.approver_subjects:
+        who = []
+        if approval.approver_groups:
+            who.append("groups " + ", ".join(f"`{text_line(g)}`" for g in approval.approver_groups))
+        if approval.approver_subjects:
+            names = ", ".join(f"`{text_line(n)}`" for n in approval.approver_subjects)
+            who.append("people " + names)
+        lines.append("**Who may decide:** " + " and ".join(who) + ".")
+        if approval.approver_groups:
+            lines.append(
+                "A signal's `by` counts only if it is one of the people named: a typed name "
+                "cannot prove group membership (groups decide over REST or Slack)."
+            )
+    if set(approval.doors) != set(Door):
+        doors = ", ".join(d.value for d in approval.doors)
+        lines.append(f"**Decided only through:** {doors} (other doors are refused).")
+    return lines
 
 
 def _quorum(approval: PendingApproval, requested_by: str) -> list[str]:
@@ -93,7 +122,9 @@ def _quorum(approval: PendingApproval, requested_by: str) -> list[str]:
     return lines
 
 
-def _how_to_decide(workflow_id: str, approval: PendingApproval) -> list[str]:
+def _how_to_decide(
+    workflow_id: str, approval: PendingApproval, address: str, namespace: str
+) -> list[str]:
     approve: dict[str, Any] = {"by": "your name"}
     if approval.proposal is None:
         approve["edits"] = {"<field>": "<value>"}
@@ -113,9 +144,16 @@ def _how_to_decide(workflow_id: str, approval: PendingApproval) -> list[str]:
         "this approval and not a later one):",
         f"`{approval.approval_id}`",
         "**From a terminal:**",
-        f"`temporal workflow signal --workflow-id {workflow_id} --name approve "
-        f"--input '{json.dumps(terminal)}'`",
+        f"`temporal workflow signal{_where(address, namespace)} --workflow-id {workflow_id} "
+        f"--name approve --input '{json.dumps(terminal)}'`",
     ]
+
+
+def _where(address: str, namespace: str) -> str:
+    """The connection flags of the terminal hint: the address the run was started through
+    (a stack on other ports, or another cluster, is not the CLI's default)."""
+    flags = f" --address {address}" if address else ""
+    return flags + (f" --namespace {namespace}" if namespace != "default" or address else "")
 
 
 def _sample_edit(approval: PendingApproval) -> dict[str, Any]:
@@ -127,6 +165,10 @@ def _sample_edit(approval: PendingApproval) -> dict[str, Any]:
 
 def _decided(decision: Decision, policy: Policy | None) -> list[str]:
     lines = [f"**Decided:** {decision.action} by `{decision.actor}` via {decision.channel}"]
+    if decision.origin:
+        lines.append(
+            "**From:** " + ", ".join(f"{k} `{text_line(v)}`" for k, v in decision.origin.items())
+        )
     if decision.comment:
         lines.append(f"**Comment:** {text_line(decision.comment)}")
     if len(decision.approvers) > 1:
@@ -199,5 +241,6 @@ def text_line(text: str) -> str:
         text = text[: _MAX_VALUE - 1] + "…"
     for char in "\\<`*":  # backslash escapes; the renderer turns "&lt;" into "&amp;lt;"
         text = text.replace(char, "\\" + char)
-    # No escape stops the fraction glyph, an entity does.
-    return _FRACTION.sub("&#47;", text)
+    # No escape stops the fraction glyph; a word joiner (invisible, and unlike an entity not
+    # shown raw by `temporal workflow metadata`) does.
+    return _FRACTION.sub("\u2060/", text)

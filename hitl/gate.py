@@ -1,12 +1,16 @@
 """The HITL gate, written once: every process workflow is a subclass naming its definition.
 
-A run: the AI step proposes; the gate reads the policy and either proceeds on its own or
-parks with one pending approval; votes and decisions arrive by Update (REST, CLI), Signal
-(Web UI, CLI), policy change or timeout, each checked and claimed synchronously
-(``hitl.ballot``), so two decisions can never both pass; then the decision is recorded and
-applied once (``hitl.steps``). State lives in one ``GateState``; waiting and timers are in
-``hitl.waiting``, policy changes in ``hitl.policy_change``, what the Web UI shows in
-``hitl.visibility``; paths kept for runs started by earlier code are in ``hitl/PATCHES.md``.
+A run: the AI step proposes; the proposal passes the process's gates in order (one, or
+several: a buyer then finance, an editor then legal). At each gate the policy either lets
+it through on its own or parks it with one pending approval; votes and decisions arrive by
+Update (REST, Slack, CLI), Signal (Web UI), policy change or timeout, each checked and
+claimed synchronously (``hitl.ballot``: door, eligibility, four-eyes, quorum), so two
+decisions can never both pass. A rejection at any gate rejects the run; once every gate
+approved, the result is applied once and every gate's decision is audited (``hitl.steps``).
+
+State lives in one ``GateState``; waiting and timers are in ``hitl.waiting``, policy changes
+in ``hitl.policy_change``, what the Web UI shows in ``hitl.visibility``. Runs started
+before gate 5 take their recorded path in ``hitl.legacy`` (hitl/PATCHES.md).
 """
 
 import asyncio
@@ -18,11 +22,11 @@ from temporalio import workflow
 from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from hitl import ballot, steps, visibility
+from hitl import ballot, legacy, steps, visibility
 from hitl.policy_change import on_policy_change
 from hitl.start import begin, fields, short
 from hitl.state import GateState
-from hitl.versions import POLICY_AUDIT_ON_APPLY, gate_version
+from hitl.versions import gate_version, signed_policy_change
 from hitl.waiting import await_decision
 
 with workflow.unsafe.imports_passed_through():
@@ -47,28 +51,21 @@ class GatedWorkflow:
     # ----- the process ---------------------------------------------------------------
 
     async def run_process(self, start: ProcessStart | None) -> ProcessResult:
-        """Propose, gate, apply: the body of every process workflow's ``run``. ``None``: a
-        start sent with a null payload from outside Brain, refused like any bad input."""
+        """Propose, pass the gates, apply: the body of every process workflow's ``run``.
+        ``None``: a start sent with a null payload from outside Brain, refused like any bad
+        input."""
         s = self._gate
         start = start or ProcessStart()
         s.version = gate_version(start)
-        s.current = s.version >= 3
         if s.version < 4:
             # Runs from before the internal signal's rename may hold it under its old name;
             # later runs list no unnamed handler (the Web UI would preselect it).
             workflow.set_dynamic_signal_handler(self._legacy_signal)
-        begin(self.definition, s, start)
         try:
-            s.ai = await steps.propose(self.definition, s)
-            self._publish_confidence()
-            await self._open_gate()
-            if s.decision is None:
-                await await_decision(s, self._show)
-                await self._record_human_decision()
-            assert s.decision is not None
-            if s.decision.action is Action.APPROVE:
-                await steps.apply(self.definition, s)
-                self._set_state(RunState.COMPLETED)
+            if s.version < 5:
+                await legacy.run(self, start)
+            else:
+                await self._run(start)
         except asyncio.CancelledError:
             await self._end_without_applying(RunState.CANCELED, None)
             raise
@@ -79,44 +76,58 @@ class GatedWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._outcome()
 
-    async def _open_gate(self) -> None:
+    async def _run(self, start: ProcessStart) -> None:
         s = self._gate
-        opened = await steps.open_gate(s)
-        s.policy, s.approval = opened.policy, opened.approval
-        if opened.approval is None:
-            ballot.claim(s, Action.APPROVE, actor="brain", channel=Channel.AUTO, now=workflow.now())
-            self._show()
-        else:
-            self._set_state(RunState.AWAITING_APPROVAL)
-        self._release_early_signals()
+        begin(self.definition, s, start)
+        s.ai = await steps.propose(self.definition, s)
+        s.proposal = s.ai.proposal
+        for index in range(len(self.definition.gates)):
+            await self._pass_gate(index)
+            if s.decision is not None and s.decision.action is Action.REJECT:
+                await steps.record_decision(s, RunState.REJECTED)
+                self.set_state(RunState.REJECTED)
+                return
+        assert s.decision is not None, "the first gate always applies"
+        s.between_gates = False
+        self.release_early_signals()
+        await steps.apply(self.definition, s)
+        self.set_state(RunState.COMPLETED)
 
-    async def _record_human_decision(self) -> None:
-        """A person, a policy change or the timeout decided. An approval's audit row is
-        written by its apply step (``steps.audit_writer``); a rejection's here."""
+    async def _pass_gate(self, index: int) -> None:
+        """Open gate ``index`` and see it decided: on its own, or by whoever the policy
+        names. A gate whose condition does not hold is skipped."""
         s = self._gate
+        if not s.ahead:
+            s.ahead = (await steps.open_gates(self.definition, s, index)).verdicts
+        verdict = s.ahead.pop(0)
+        if not verdict.applies:
+            return
+        s.enter(index, verdict)
+        if verdict.approval is None:
+            ballot.claim(s, Action.APPROVE, actor="brain", channel=Channel.AUTO, now=workflow.now())
+            self.show()
+            self.release_early_signals()
+            return
+        self.set_state(RunState.AWAITING_APPROVAL)
+        self.release_early_signals()
+        await await_decision(s, self.show)
         assert s.decision is not None
-        approved = s.decision.action is Action.APPROVE
-        if s.current:
-            if approved:
-                self._set_state(RunState.RUNNING, searchable=False)
-            else:
-                await steps.record_decision(s, RunState.REJECTED, local=False)
-                self._set_state(RunState.REJECTED)
-            return
-        # Runs started before GATE_V3 replay the path they ran (PATCHES.md).
-        if s.decision.channel is Channel.POLICY and workflow.patched(POLICY_AUDIT_ON_APPLY):
-            self._set_state(RunState.RUNNING, searchable=False)
-            return
-        state = RunState.RUNNING if approved else RunState.REJECTED
-        await steps.record_decision(s, state, local=True)
-        self._set_state(state)
+        # Time has passed: the gates ahead are judged afresh, with their policies as they
+        # are now and the proposal as this gate approved it.
+        s.ahead = []
+        if s.decision.action is Action.APPROVE:
+            s.between_gates = index + 1 < len(self.definition.gates)
+            self.set_state(RunState.RUNNING, searchable=False)
 
     async def _end_without_applying(self, state: RunState, error: str | None) -> None:
         s = self._gate
+        if s.version < 5:
+            await legacy.end_without_applying(self, state, error)
+            return
         if s.run is None:
             return
-        self._set_state(state)
-        await steps.record_outcome(s, state, error, local=not s.current)
+        self.set_state(state)
+        await steps.record_outcome(s, state, error)
 
     def _outcome(self) -> ProcessResult:
         s = self._gate
@@ -127,23 +138,23 @@ class GatedWorkflow:
             tenant=s.run.tenant,
             state=s.state,
             decision=s.decision,
+            decisions=s.decisions if s.version >= 5 else [],
             result=s.result,
         )
 
-    # ----- decisions: the Update (REST, CLI) -------------------------------------------
+    # ----- decisions: the Update (REST, Slack, CLI) ------------------------------------
 
     @workflow.update(
-        description="Decide the pending approval (REST door; the CLI as an operator): "
-        "approve, with optional edits, or reject. Refused when nothing is pending, the "
-        "approval id is stale, it was already decided, this person already approved, "
-        "four-eyes forbids it, or the edits are invalid."
+        description="Decide the pending approval (the REST and Slack doors; the CLI as an "
+        "operator): approve, with optional edits, or reject. Refused when nothing is "
+        "pending, the approval id is stale, it was already decided, the policy does not "
+        "name the caller or the door, this person already approved, four-eyes forbids it, "
+        "or the edits are invalid."
     )
     def decide(self, request: DecideRequest) -> DecideOutcome:
         # Re-checked here: two updates in one activation both pass their validators.
         s = self._gate
-        vote = ballot.check(
-            s, self.definition, request.action, request.by, request.approval_id, request.edits
-        )
+        vote = self._check(request)
         out = ballot.cast(
             s,
             vote,
@@ -153,20 +164,26 @@ class GatedWorkflow:
             comment=request.comment,
             edits=request.edits,
             now=workflow.now(),
+            origin=request.origin,
         )
-        self._show()
+        self.show()
         return out
 
     @decide.validator
     def _validate_decide(self, request: DecideRequest) -> None:
         ballot.check_channel(workflow.info().workflow_id, request)
-        ballot.check(
+        self._check(request)
+
+    def _check(self, request: DecideRequest) -> ballot.Ballot:
+        return ballot.check(
             self._gate,
             self.definition,
             request.action,
             request.by,
             request.approval_id,
             request.edits,
+            channel=request.channel,
+            groups=request.groups,
         )
 
     # ----- decisions: the Signals (Web UI, CLI) ----------------------------------------
@@ -187,7 +204,15 @@ class GatedWorkflow:
 
     def _decide_by_signal(self, action: Action, raw: object) -> None:
         s = self._gate
-        if s.approval is None and s.decision is None:
+        if s.between_gates and not (isinstance(raw, dict) and raw.get("approval_id")):
+            # Meant for the gate just decided, or the next? Only an approval id says.
+            self._ignore(
+                action,
+                f"gate {s.gate} was just decided and the next gate has not opened yet; "
+                "send it again once it has (with its approval_id)",
+            )
+            return
+        if (s.approval is None and s.decision is None) or s.between_gates:
             # The gate has not opened in history yet, though its row may already say parked
             # (a worker died between writing it and completing the workflow task). A signal
             # is accepted durably, so hold it and decide the moment the approval opens.
@@ -198,7 +223,13 @@ class GatedWorkflow:
             payload = DecisionPayload.model_validate(raw or {})
             actor = payload.by or "temporal-ui"
             vote = ballot.check(
-                s, self.definition, action, actor, payload.approval_id, payload.edits
+                s,
+                self.definition,
+                action,
+                actor,
+                payload.approval_id,
+                payload.edits,
+                channel=Channel.SIGNAL,
             )
         except ValidationError as err:
             self._ignore(action, f"invalid payload ({fields(err.errors())})")
@@ -216,22 +247,22 @@ class GatedWorkflow:
             edits=payload.edits,
             now=workflow.now(),
         )
-        self._show()
+        self.show()
 
     def _ignore(self, action: Action, reason: str) -> None:
         # A bad signal must never break the run: log it, show it, keep waiting.
         message = f"{action} signal ignored: {reason}"
         workflow.logger.warning(message)
         self._gate.ignore(message)
-        self._show()
+        self.show()
 
-    def _release_early_signals(self) -> None:
-        """Put held signals through the signal door, in arrival order, once the approval is
-        open; with no approval (the run proceeded on its own) they are ignored."""
+    def release_early_signals(self) -> None:
+        """Put held signals through the signal door, in arrival order, once an approval is
+        open; with no approval (the gate passed on its own) they are ignored."""
         s = self._gate
         held, s.early_signals = s.early_signals, []
         for action, raw in held:
-            if s.approval is None:
+            if s.approval is None or s.decision is not None:
                 s.ignore(f"{action} signal ignored: nothing was pending; the run proceeded")
                 continue
             self._decide_by_signal(action, raw)
@@ -240,16 +271,11 @@ class GatedWorkflow:
 
     @workflow.signal(
         name=POLICY_CHANGED_SIGNAL,
-        description="INTERNAL to Brain (the policy broadcast): not for people. Use approve "
-        "or reject.",
+        description="INTERNAL to Brain (the policy broadcast, signed by Brain): not for "
+        "people. Use approve or reject.",
     )
     async def _policy_changed(self, change: Any) -> None:
-        try:
-            parsed = PolicyChange.model_validate(change)
-        except ValidationError as err:  # whatever the payload is, the run keeps waiting
-            self._gate.ignore(f"policy change ignored: {fields(err.errors())}")
-            return
-        await on_policy_change(self._gate, parsed, self._show)
+        await self._on_policy_signal(change, POLICY_CHANGED_SIGNAL)
 
     async def _legacy_signal(self, name: str, args: Sequence[RawValue]) -> None:
         """Runs started before the signal's rename (PATCHES.md) may hold ``policy_changed``."""
@@ -257,15 +283,32 @@ class GatedWorkflow:
             self._gate.ignore(f"signal {name!r} ignored: no such signal")
             return
         try:
-            change = workflow.payload_converter().from_payload(args[0].payload, PolicyChange)
+            change = workflow.payload_converter().from_payload(args[0].payload)
         except Exception as err:  # whatever the payload is, the run keeps waiting
             self._gate.ignore(f"signal {name!r} ignored: {type(err).__name__}")
             return
-        await on_policy_change(self._gate, change, self._show)
+        await self._on_policy_signal(change, name)
+
+    async def _on_policy_signal(self, change: Any, name: str) -> None:
+        s = self._gate
+        try:
+            parsed = PolicyChange.model_validate(change)
+        except ValidationError as err:  # whatever the payload is, the run keeps waiting
+            s.ignore(f"policy change ignored: {fields(err.errors())}")
+            self.show()
+            return
+        if signed_policy_change(s) and not await steps.verify_brain_signal(
+            s, change, parsed.signature
+        ):
+            # Anyone with access to Temporal can send this signal; only Brain can sign it.
+            s.ignore(f"{name} signal refused: not signed by Brain (version {parsed.version})")
+            self.show()
+            return
+        await on_policy_change(s, self.definition, parsed, self.show)
 
     # ----- what people see -------------------------------------------------------------
 
-    @workflow.query(description="The run's state, proposal, pending approval and decision.")
+    @workflow.query(description="The run's state, proposal, pending approval and decisions.")
     def status(self) -> RunStatus:
         s = self._gate
         return RunStatus(
@@ -278,15 +321,17 @@ class GatedWorkflow:
             policy=s.policy,
             approval=s.approval if s.decision is None else None,
             decision=s.decision,
+            decisions=s.decisions if s.version >= 5 else [],
             result=s.result,
             ignored_signals=s.ignored,
         )
 
-    def _set_state(self, state: RunState, *, searchable: bool = True) -> None:
+    @property
+    def state(self) -> GateState:
+        return self._gate
+
+    def set_state(self, state: RunState, *, searchable: bool = True) -> None:
         visibility.set_state(self._gate, self.definition.name, state, searchable=searchable)
 
-    def _publish_confidence(self) -> None:
-        visibility.publish_confidence(self._gate)
-
-    def _show(self) -> None:
+    def show(self) -> None:
         visibility.show(self._gate, self.definition.name)

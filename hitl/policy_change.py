@@ -1,7 +1,8 @@
 """A policy change reaching a parked run (SPEC §2): it re-evaluates; one that no longer needs
 a person, or whose votes now meet the quorum, proceeds at once (channel ``policy``, the admin
-as actor). A run never acts on a version older than one it has seen, and a change naming a
-version nobody wrote is ignored."""
+as actor). Only a change to the gate the run waits at counts. A run never acts on a version
+older than one it has seen, and a change naming a version nobody wrote is ignored. The
+caller has checked that Brain signed the change (``hitl.gate``)."""
 
 from collections.abc import Callable
 
@@ -14,10 +15,13 @@ from hitl.state import GateState
 with workflow.unsafe.imports_passed_through():
     from models.hitl import Policy, PolicyChange
     from models.processes import Action, Channel
+    from processes.kit.definition import ProcessDefinition
 
 
-async def on_policy_change(s: GateState, change: PolicyChange, show: Callable[[], None]) -> None:
-    if not _applies(s, change.version):
+async def on_policy_change(
+    s: GateState, definition: ProcessDefinition, change: PolicyChange, show: Callable[[], None]
+) -> None:
+    if not _applies(s, change.version) or not _same_gate(s, definition, change):
         return
     policy = _carried(s, change)
     if policy is None or not ballot.settled_by_policy(s, policy):
@@ -58,8 +62,16 @@ def _applies(s: GateState, version: int) -> bool:
     return version > s.policy.version
 
 
+def _same_gate(s: GateState, definition: ProcessDefinition, change: PolicyChange) -> bool:
+    """A change to another gate's policy is not this run's news. No gate name (a change or
+    a run from before gates had names) means the process's first gate."""
+    first = definition.gates[0].name
+    return (change.gate or first) == (s.gate or first)
+
+
 def _carried(s: GateState, change: PolicyChange) -> Policy | None:
-    """The policy the broadcast carried, if it is for this run and recent enough."""
+    """The policy the broadcast carried, if it is for this run, its gate and recent
+    enough."""
     policy = change.policy
     assert s.run is not None
     if (
@@ -67,6 +79,7 @@ def _carried(s: GateState, change: PolicyChange) -> Policy | None:
         or policy.version < change.version
         or policy.process is not s.run.process
         or policy.tenant != s.run.tenant
+        or (s.version >= 5 and policy.gate != s.gate)
     ):
         return None
     return policy

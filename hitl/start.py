@@ -22,10 +22,9 @@ def begin(definition: ProcessDefinition, s: GateState, start: ProcessStart) -> N
     """Take in the start; a bad input (a start from outside Brain) ends the run at once,
     naming the fields, instead of failing every workflow task."""
     info = workflow.info()
-    # Derived from the workflow id alone, so a reset run keeps it and the audit row's
-    # unique key still dedupes the decision.
-    s.approval_id = f"{info.workflow_id}:1"
     s.requested_by = start.requested_by
+    s.case_sensitive = start.subjects_case_sensitive
+    s.temporal_address = start.temporal_address
     try:
         if not start.tenant:
             raise ValueError("the start carries no tenant")

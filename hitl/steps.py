@@ -10,25 +10,27 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.audit import AuditActivities
+    from activities.doors import DoorActivities
     from activities.gate_events import GateEventActivities
     from activities.policy import PolicyActivities
     from hitl.state import GateState
     from models.activity_io import (
         ApplyRequest,
         GateEvent,
-        GateOpened,
-        OpenGate,
+        GatesOpened,
+        OpenGates,
         RecordDecision,
         RecordOutcome,
         RecordVote,
         RefreshPolicy,
+        VerifySignal,
     )
     from models.ai import AIResult
     from models.hitl import Decision, Policy
@@ -80,21 +82,50 @@ async def propose(definition: ProcessDefinition, state: GateState) -> AIResult:
         )
 
 
-async def open_gate(state: GateState) -> GateOpened:
-    """Local: the policy read and the run's row are on the path of every run; a discarded
-    task rewrites the same row when it is retried."""
-    assert state.run is not None and state.ai is not None
-    return await workflow.execute_local_activity_method(
-        PolicyActivities.open_gate,
-        OpenGate(
-            run=state.run,
-            ai=state.ai,
-            approval_id=state.approval_id,
-            requested_at=workflow.now(),
-            requested_by=state.requested_by or None,
-        ),
+async def open_gates(definition: ProcessDefinition, state: GateState, first: int) -> GatesOpened:
+    """Open the gates from ``first`` on (``PolicyActivities.open_gates``). The first opening
+    is local: the policy read and the run's row are on the path of every run, and a
+    discarded task rewrites the same row when it is retried. After a person decided a gate,
+    it is a regular activity scheduled by the committed task that took the decision, so it
+    can audit that decision in the transaction that moves the run on."""
+    assert state.run is not None and state.ai is not None and state.input is not None
+    conditional = any(g.when is not None for g in definition.gates[first:])
+    request = OpenGates(
+        run=state.run,
+        ai=state.ai,
+        proposal=state.proposal,
+        first=first,
+        run_input=state.input.model_dump(mode="json") if conditional else None,
+        requested_at=workflow.now(),
+        requested_by=state.requested_by or None,
+        record=state.unaudited if first > 0 else [],
+    )
+    if first == 0:
+        return await workflow.execute_local_activity_method(
+            PolicyActivities.open_gates,
+            request,
+            start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+            schedule_to_close_timeout=retry.DB_STEP_SCHEDULE_TO_CLOSE,
+            retry_policy=retry.DB_STEP_RETRY,
+        )
+    opened = await workflow.execute_activity_method(
+        PolicyActivities.open_gates,
+        request,
         start_to_close_timeout=retry.DB_STEP_TIMEOUT,
-        schedule_to_close_timeout=retry.DB_STEP_SCHEDULE_TO_CLOSE,
+        retry_policy=retry.DB_STEP_RETRY,
+    )
+    state.unaudited = []
+    return opened
+
+
+async def verify_brain_signal(
+    state: GateState, fields: dict[str, Any], signature: str | None
+) -> bool:
+    """Whether Brain signed ``fields`` for this run (a local step: the verdict is recorded)."""
+    return await workflow.execute_local_activity_method(
+        DoorActivities.verify_brain_signal,
+        VerifySignal(workflow_id=workflow.info().workflow_id, fields=fields, signature=signature),
+        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
         retry_policy=retry.DB_STEP_RETRY,
     )
 
@@ -103,18 +134,24 @@ async def refresh_policy(state: GateState, min_version: int) -> Policy:
     assert state.run is not None
     return await workflow.execute_local_activity_method(
         PolicyActivities.refresh_policy,
-        RefreshPolicy(run=state.run, min_version=min_version, approval=state.approval),
+        RefreshPolicy(
+            run=state.run, min_version=min_version, approval=state.approval, gate=state.gate
+        ),
         start_to_close_timeout=retry.DB_STEP_TIMEOUT,
         schedule_to_close_timeout=retry.DB_STEP_SCHEDULE_TO_CLOSE,
         retry_policy=retry.DB_STEP_RETRY,
     )
 
 
-async def record_decision(state: GateState, run_state: RunState, *, local: bool) -> None:
-    """``local``: the path of runs started before the audit moved out of local activities."""
+async def record_decision(state: GateState, run_state: RunState, *, local: bool = False) -> None:
+    """Audit the decision (and earlier gates' not yet audited) and move the run to
+    ``run_state``. ``local``: the path of runs before gate-v3 (hitl/legacy.py)."""
     assert state.run is not None and state.decision is not None
-    request = RecordDecision(run=state.run, decision=state.decision, state=run_state)
+    request = RecordDecision(
+        run=state.run, decision=state.decision, state=run_state, earlier=state.unaudited[:-1]
+    )
     await _audit(AuditActivities.record_decision, request, local=local)
+    state.unaudited = []
 
 
 async def record_votes(state: GateState) -> None:
@@ -146,6 +183,7 @@ async def apply(definition: ProcessDefinition, state: GateState) -> None:
         decision=state.decision,
         run_input=state.input.model_dump(mode="json"),
         requested_at=state.approval.requested_at if state.approval else None,
+        earlier=state.unaudited[:-1],
     )
     step = asyncio.ensure_future(
         workflow.execute_activity(
@@ -165,15 +203,20 @@ async def apply(definition: ProcessDefinition, state: GateState) -> None:
 
 
 async def record_outcome(
-    state: GateState, run_state: RunState, error: str | None, *, local: bool
+    state: GateState, run_state: RunState, error: str | None, *, local: bool = False
 ) -> None:
+    """The run ends without applying; a decision not yet audited (of this gate or an
+    earlier one) is audited with it."""
     assert state.run is not None
+    unaudited = state.unaudited
+    pending = unaudited[-1] if unaudited and unaudited[-1] is state.decision else None
     request = RecordOutcome(
         run=state.run,
         state=run_state,
         error=error,
         decision=state.decision,
         approval_id=state.approval_id or None,
+        earlier=[d for d in unaudited if d is not pending],
     )
     await _audit(AuditActivities.record_outcome, request, local=local)
 

@@ -1,5 +1,6 @@
 """What the Temporal Web UI and visibility show of a run: its current details, its state
-and confidence as search attributes. Written from workflow code, so replays rewrite the same."""
+and confidence as search attributes, and where it waits (gate and deadline, the inbox's
+columns). Written from workflow code, so replays rewrite the same."""
 
 from typing import Any
 
@@ -8,16 +9,26 @@ from temporalio.common import SearchAttributeUpdate
 
 from hitl.details import render_details
 from hitl.state import GateState
-from hitl.versions import CONFIDENCE_EARLY
 
 with workflow.unsafe.imports_passed_through():
-    from models.processes import RunState
-    from temporal.search_attributes import BRAIN_CONFIDENCE, BRAIN_PROCESS, BRAIN_STATE
+    from models.processes import Process, RunState
+    from temporal.search_attributes import (
+        BRAIN_CONFIDENCE,
+        BRAIN_DEADLINE,
+        BRAIN_GATE,
+        BRAIN_PROCESS,
+        BRAIN_STATE,
+        BRAIN_SUBJECT,
+    )
 
 
 def show(s: GateState, process: str) -> None:
     """Refresh the current details after anything a person should see changed."""
-    workflow.set_current_details(render_details(workflow.info().workflow_id, process, s))
+    info = workflow.info()
+    gates = len(Process(process).definition.gates)
+    workflow.set_current_details(
+        render_details(info.workflow_id, process, s, gates=gates, namespace=info.namespace)
+    )
 
 
 def set_state(s: GateState, process: str, state: RunState, *, searchable: bool = True) -> None:
@@ -30,19 +41,16 @@ def set_state(s: GateState, process: str, state: RunState, *, searchable: bool =
     updates: list[SearchAttributeUpdate[Any]] = [BRAIN_STATE.value_set(state.value)]
     if s.ai is not None:
         updates.append(BRAIN_CONFIDENCE.value_set(s.ai.confidence))
+    if s.version >= 5 and carries_inbox_attributes():
+        # In the same write as the state: where it waits, and until when; gone once not.
+        waiting = state is RunState.AWAITING_APPROVAL and s.approval is not None
+        if waiting and s.gate is not None:
+            updates.append(BRAIN_GATE.value_set(s.gate))
+        if waiting and s.approval is not None:
+            updates.append(BRAIN_DEADLINE.value_set(s.approval.expires_at))
+        elif workflow.info().typed_search_attributes.get(BRAIN_DEADLINE) is not None:
+            updates.append(BRAIN_DEADLINE.value_unset())
     workflow.upsert_search_attributes(updates)
-
-
-def publish_confidence(s: GateState) -> None:
-    """Runs before gate 4 made confidence searchable right after the AI step (gate 4 makes
-    it searchable with the state: at parking or completion, one visibility write less)."""
-    assert s.ai is not None
-    if s.version >= 4:
-        return
-    if not s.current and not workflow.patched(CONFIDENCE_EARLY):
-        return
-    if carries_brain_attributes():
-        workflow.upsert_search_attributes([BRAIN_CONFIDENCE.value_set(s.ai.confidence)])
 
 
 def carries_brain_attributes() -> bool:
@@ -50,3 +58,9 @@ def carries_brain_attributes() -> bool:
     time-skipping test server, a namespace without them) must not upsert attributes the
     server does not know: that would fail every workflow task."""
     return workflow.info().typed_search_attributes.get(BRAIN_PROCESS) is not None
+
+
+def carries_inbox_attributes() -> bool:
+    """Runs started with ``BrainSubject`` were started on a namespace that has the inbox's
+    attributes (registered together), so setting the gate and deadline cannot fail."""
+    return workflow.info().typed_search_attributes.get(BRAIN_SUBJECT) is not None

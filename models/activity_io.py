@@ -1,6 +1,5 @@
 """Arguments of the gate's activities: one model per activity."""
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -8,6 +7,7 @@ from pydantic import BaseModel
 from models.ai import AIResult
 from models.hitl import Decision, PendingApproval, Policy
 from models.processes import Process, RunState
+from models.timestamps import Timestamp
 
 
 class RunRef(BaseModel):
@@ -25,20 +25,65 @@ class OpenGate(BaseModel):
     run: RunRef
     ai: AIResult
     approval_id: str
-    requested_at: datetime
+    requested_at: Timestamp
     requested_by: str | None = None
 
 
 class GateOpened(BaseModel):
+    """The answer of ``open_gate`` (runs before gate 5: one gate per process)."""
+
     policy: Policy
     # Set when a person must decide; ``None`` means the run proceeds on its own.
     approval: PendingApproval | None
+
+
+class OpenGates(BaseModel):
+    """Read the policies of the gates from ``first`` on, judge each against the proposal
+    as it stands, and record the run as parked at the first that needs a person (or as
+    proceeding). ``record``: decisions to audit first, in the same transaction (a person
+    decided the gate before ``first``; then this runs as a regular activity)."""
+
+    run: RunRef
+    ai: AIResult
+    proposal: dict[str, Any] | None
+    first: int
+    # The run's input, when a gate from ``first`` on has a condition that may read it.
+    run_input: dict[str, Any] | None = None
+    requested_at: Timestamp
+    requested_by: str | None = None
+    record: list[Decision] = []
+
+
+class GateVerdict(BaseModel):
+    gate: str
+    approval_id: str
+    policy: Policy
+    # False: the gate's condition does not hold for this proposal; nobody is asked.
+    applies: bool
+    # Set when a person must decide; ``None`` means the gate passes on its own.
+    approval: PendingApproval | None = None
+
+
+class GatesOpened(BaseModel):
+    # From the first gate opened to the first that parks (or the last), in order.
+    verdicts: list[GateVerdict]
+
+
+class VerifySignal(BaseModel):
+    """Whether Brain signed ``fields`` for this run (``temporal.door``): a local step, so the
+    verdict is recorded and a replay never depends on the key."""
+
+    workflow_id: str
+    fields: dict[str, Any]
+    signature: str | None
 
 
 class RefreshPolicy(BaseModel):
     run: RunRef
     min_version: int
     approval: PendingApproval | None
+    # The gate the run is parked at (None: the first; runs before gates had names).
+    gate: str | None = None
 
 
 class RecordDecision(BaseModel):
@@ -46,6 +91,8 @@ class RecordDecision(BaseModel):
     decision: Decision
     # The state the run moves to: ``running`` (approved, apply follows) or ``rejected``.
     state: RunState
+    # Decisions of earlier gates no step has audited yet (they passed on their own).
+    earlier: list[Decision] = []
 
 
 class RecordVote(BaseModel):
@@ -64,7 +111,9 @@ class ApplyRequest(BaseModel):
     decision: Decision
     run_input: dict[str, Any]
     # When the run parked, if it did: the decision's wait, for the metrics.
-    requested_at: datetime | None = None
+    requested_at: Timestamp | None = None
+    # Decisions of earlier gates no step has audited yet (they passed on their own).
+    earlier: list[Decision] = []
 
 
 class RecordOutcome(BaseModel):
@@ -77,6 +126,8 @@ class RecordOutcome(BaseModel):
     # it never did (the auto path, a policy release).
     decision: Decision | None = None
     approval_id: str | None = None
+    # Decisions of earlier gates no step has audited yet.
+    earlier: list[Decision] = []
 
 
 class GateEvent(BaseModel):

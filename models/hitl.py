@@ -2,13 +2,14 @@
 
 import json
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.ai import AIResult, ModelCall
-from models.processes import Action, Channel, Process, RunState
+from models.processes import Action, Channel, Door, Process, RunState
+from models.timestamps import Timestamp
 from processes.kit.safety import check_value
 
 GLOBAL_TENANT = "*"
@@ -16,6 +17,29 @@ GLOBAL_TENANT = "*"
 _YEAR = 366 * 86400
 # Edits patch a handful of fields; the cap keeps a refusal's details inside a payload.
 MAX_EDITS_BYTES = 64 * 1024
+# Who may decide a gate: names travel in payloads, details and audit rows.
+_MAX_NAMES = 100
+_MAX_NAME = 200
+# The policy field of a gate's condition on an amount (``product_sourcing``'s finance gate).
+_MAX_AMOUNT = 1e15
+
+
+def _checked_names(names: list[str] | None) -> list[str] | None:
+    """Group and subject names: printable, trimmed, each once, in the order given."""
+    if names is None:
+        return None
+    out: list[str] = []
+    for name in names:
+        check_value(name)
+        name = name.strip()
+        if not 0 < len(name) <= _MAX_NAME:
+            raise ValueError(f"names are 1..{_MAX_NAME} characters")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+Names = list[str]
 
 
 class Policy(BaseModel):
@@ -34,6 +58,15 @@ class Policy(BaseModel):
     # Webhook reminders while a run waits, and one escalation; None is off.
     remind_every_seconds: int | None = Field(None, ge=1, le=_YEAR)
     escalate_after_seconds: int | None = Field(None, ge=1, le=_YEAR)
+    # The gate this policy governs (SPEC §8); None in runs recorded before gates had names.
+    gate: str | None = None
+    # Who may decide (empty: any approver of the tenant) and through which doors.
+    approver_groups: Names = Field(default_factory=list, max_length=_MAX_NAMES)
+    approver_subjects: Names = Field(default_factory=list, max_length=_MAX_NAMES)
+    doors: list[Door] = Field(default_factory=lambda: list(Door), min_length=1)
+    # A gate's condition may compare the proposal with it (the finance gate: total cost
+    # above it). None: no amount set, and such a gate does not apply.
+    amount_over: float | None = Field(None, ge=0, le=_MAX_AMOUNT, allow_inf_nan=False)
     # Monotonic per process; a parked run never acts on a version older than one it saw.
     version: int = 0
 
@@ -67,6 +100,26 @@ class PolicyFields(BaseModel):
     requester_may_approve: bool | None = Field(None, strict=True)
     remind_every_seconds: int | None = Field(None, ge=0, le=_YEAR, strict=True)
     escalate_after_seconds: int | None = Field(None, ge=0, le=_YEAR, strict=True)
+    # Lists replace the stored list; an empty list clears it (any approver may decide).
+    approver_groups: Names | None = Field(None, max_length=_MAX_NAMES)
+    approver_subjects: Names | None = Field(None, max_length=_MAX_NAMES)
+    doors: list[Door] | None = Field(None, min_length=1, max_length=len(Door))
+    # -1 stores "off" (``"off"`` in a change), as 0 does for the periods above.
+    amount_over: float | None = Field(None, ge=-1, le=_MAX_AMOUNT, allow_inf_nan=False)
+
+    _names = field_validator("approver_groups", "approver_subjects")(_checked_names)
+
+    @field_validator("doors")
+    @classmethod
+    def _doors_once(cls, doors: list[Door] | None) -> list[Door] | None:
+        return None if doors is None else list(dict.fromkeys(doors))
+
+    @field_validator("amount_over")
+    @classmethod
+    def _amount(cls, value: float | None) -> float | None:
+        if value is not None and value < 0 and value != -1:
+            raise ValueError("amount_over is a non-negative amount (or off)")
+        return value
 
 
 class Vote(BaseModel):
@@ -74,8 +127,10 @@ class Vote(BaseModel):
 
     actor: str
     channel: Channel
-    at: datetime
+    at: Timestamp
     comment: str | None = None
+    # Beyond the channel, where the vote came from (the Slack user and team).
+    origin: dict[str, str] | None = None
 
 
 class PendingApproval(BaseModel):
@@ -86,8 +141,8 @@ class PendingApproval(BaseModel):
     threshold: float
     hitl_enabled: bool
     rationale: str
-    requested_at: datetime
-    expires_at: datetime
+    requested_at: Timestamp
+    expires_at: Timestamp
     needs_review: bool = False
     error: str | None = None
     policy_version: int = 0
@@ -96,9 +151,16 @@ class PendingApproval(BaseModel):
     min_approvals: int = 1
     requester_may_approve: bool = True
     votes: list[Vote] = Field(default_factory=list)
+    # The gate it waits at, and who may decide it through which doors (SPEC §8); runs
+    # recorded before gates had names carry none of these.
+    gate: str | None = None
+    approver_groups: Names = Field(default_factory=list)
+    approver_subjects: Names = Field(default_factory=list)
+    doors: list[Door] = Field(default_factory=lambda: list(Door))
 
     def under(self, policy: Policy) -> "PendingApproval":
-        """This approval as ``policy`` has it: threshold, deadline, quorum, four-eyes."""
+        """This approval as ``policy`` has it: threshold, deadline, quorum, four-eyes, who
+        may decide and through which doors."""
         return self.model_copy(
             update={
                 "threshold": policy.confidence_threshold,
@@ -108,6 +170,9 @@ class PendingApproval(BaseModel):
                 + timedelta(seconds=policy.approval_timeout_seconds),
                 "min_approvals": policy.min_approvals,
                 "requester_may_approve": policy.requester_may_approve,
+                "approver_groups": policy.approver_groups,
+                "approver_subjects": policy.approver_subjects,
+                "doors": policy.doors,
             }
         )
 
@@ -156,7 +221,13 @@ class DecideRequest(BaseModel):
     comment: str | None = Field(None, max_length=5000)
     edits: dict[str, Any] | None = None
     channel: Channel = Channel.API
-    # HMAC of the request by the REST door (temporal/door.py); required for channel api.
+    # The caller's groups as its verified token says (REST, Slack): trusted only with the
+    # door's signature; a Temporal-side caller's ``by`` can match only approver_subjects.
+    groups: Names | None = Field(None, max_length=_MAX_NAMES)
+    # Beyond the channel, where the decision came from (the Slack user and team).
+    origin: dict[str, str] | None = Field(None, max_length=8)
+    # HMAC of the request by the REST door (temporal/door.py); required for channels api
+    # and slack.
     door_signature: str | None = Field(None, max_length=128)
 
     _edits = field_validator("edits")(checked_edits)
@@ -176,7 +247,10 @@ class Decision(BaseModel):
     threshold: float
     hitl_enabled: bool
     policy_version: int
-    decided_at: datetime
+    decided_at: Timestamp
+    # The gate decided (None in runs recorded before gates had names).
+    gate: str | None = None
+    origin: dict[str, str] | None = None
     # Which model proposed, and what the call cost: audited with the decision.
     model: str | None = None
     model_call: ModelCall | None = None
@@ -208,6 +282,12 @@ class PolicyChange(BaseModel):
     version: int
     changed_by: str
     policy: Policy | None = None
+    # The gate whose policy changed (None: a change from before gates had names, which
+    # means the process's first gate).
+    gate: str | None = None
+    # Brain's signature over the run, this change and its version (``temporal.door``): a
+    # run acts only on a change Brain signed for it (SPEC §8).
+    signature: str | None = Field(None, max_length=128)
 
 
 class RunStatus(BaseModel):
@@ -222,5 +302,7 @@ class RunStatus(BaseModel):
     policy: Policy | None = None
     approval: PendingApproval | None = None
     decision: Decision | None = None
+    # Every gate's decision so far, in order (the last is ``decision``).
+    decisions: list[Decision] = Field(default_factory=list)
     result: dict[str, Any] | None = None
     ignored_signals: list[str] = Field(default_factory=list)

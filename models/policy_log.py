@@ -9,15 +9,17 @@ from pydantic import BaseModel, Field
 from models.processes import Process
 from models.tables import PolicyChangeRow
 
-# The store keeps a reminder or escalation turned off as 0 (NULL would inherit); the log
-# says "off", so 0 never reads as "every 0 seconds" and null keeps meaning "not set".
-_OFF_AT_ZERO = ("remind_every_seconds", "escalate_after_seconds")
+# The store keeps a reminder or escalation turned off as 0, an amount as -1 (NULL would
+# inherit); the log says "off", so 0 never reads as "every 0 seconds" and null keeps meaning
+# "not set".
+_OFF_STORED = {"remind_every_seconds": 0, "escalate_after_seconds": 0, "amount_over": -1}
 
 
 class PolicyChangeEntry(BaseModel):
     id: int
     process: Process
     tenant: str = Field(description="The tenant whose row changed; `*` is the global row")
+    gate: str | None = Field(None, description="The gate whose policy changed")
     version: int
     changed_by: str
     changed_at: datetime
@@ -32,6 +34,7 @@ class PolicyChangeEntry(BaseModel):
             id=row.id,
             process=Process(row.process),
             tenant=row.tenant,
+            gate=row.gate,
             version=row.version,
             changed_by=row.changed_by,
             # SQLite hands back naive datetimes; every timestamp Brain writes is UTC.
@@ -42,4 +45,7 @@ class PolicyChangeEntry(BaseModel):
 
 
 def _shown(values: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: "off" if k in _OFF_AT_ZERO and v == 0 else v for k, v in (values or {}).items()}
+    return {
+        k: "off" if k in _OFF_STORED and v == _OFF_STORED[k] else v
+        for k, v in (values or {}).items()
+    }

@@ -54,11 +54,37 @@ class RunState(StrEnum):
 
 
 class Channel(StrEnum):
+    """Where a decision came from (the audit log's ``channel``)."""
+
     API = "api"
+    SLACK = "slack"
+    # The ``brain`` CLI deciding as a Temporal-side operator (the decide Update).
+    CLI = "cli"
+    # The approve and reject Signals: the Temporal Web UI, ``temporal workflow signal``.
     SIGNAL = "signal"
     POLICY = "policy"
     TIMEOUT = "timeout"
     AUTO = "auto"
+
+    @property
+    def door(self) -> "Door | None":
+        """The door a person decided through; ``None`` for the gate's own channels."""
+        return Door(self.value) if self.value in Door.__members__.values() else None
+
+
+class Door(StrEnum):
+    """The doors a person can decide through (policy field ``doors``, SPEC §8). ``api`` and
+    ``slack`` prove who decided (a verified token, Slack's signature); ``cli`` and
+    ``signal`` are Temporal-side callers, trusted operators whose ``by`` is what they type."""
+
+    API = "api"
+    SLACK = "slack"
+    CLI = "cli"
+    SIGNAL = "signal"
+
+    @property
+    def verified(self) -> bool:
+        return self in (Door.API, Door.SLACK)
 
 
 class Action(StrEnum):

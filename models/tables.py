@@ -22,14 +22,18 @@ def _json(nullable: bool = True) -> Any:
 
 
 class PolicyRow(SQLModel, table=True):
-    """A global (``tenant='*'``) or tenant policy; a tenant row's NULL fields inherit."""
+    """A global (``tenant='*'``) or tenant policy of one gate of a process; a tenant row's
+    NULL fields inherit the global row's."""
 
     __tablename__ = "policies"
-    __table_args__ = (UniqueConstraint("process", "tenant", name="uq_policies_process_tenant"),)
+    __table_args__ = (
+        UniqueConstraint("process", "tenant", "gate", name="uq_policies_process_tenant_gate"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     process: str = Field(max_length=64)
     tenant: str = Field(max_length=128)
+    gate: str = Field(max_length=32)
     hitl_enabled: bool | None = None
     confidence_threshold: float | None = None
     approval_timeout_seconds: int | None = None
@@ -39,6 +43,11 @@ class PolicyRow(SQLModel, table=True):
     # 0 stores "off" explicitly (NULL inherits the global row's value).
     remind_every_seconds: int | None = None
     escalate_after_seconds: int | None = None
+    approver_groups: list | None = _json()
+    approver_subjects: list | None = _json()
+    doors: list | None = _json()
+    # -1 stores "off" (NULL inherits the global row's amount).
+    amount_over: float | None = None
     version: int = 0
     updated_by: str = Field(default="system", max_length=200)
     updated_at: datetime = _ts()
@@ -52,6 +61,7 @@ class PolicyChangeRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     process: str = Field(max_length=64, index=True)
     tenant: str = Field(max_length=128)
+    gate: str | None = Field(default=None, max_length=32)
     version: int
     changed_by: str = Field(max_length=200)
     changed_at: datetime = _ts()
@@ -93,6 +103,9 @@ class DecisionRow(SQLModel, table=True):
     model_call: dict | None = _json()
     # Everyone whose approval counted toward the decision (quorum).
     approvers: list | None = _json()
+    gate: str | None = Field(default=None, max_length=32)
+    # Beyond the channel: where the decision came from (the Slack user and team).
+    origin: dict | None = _json()
     decided_at: datetime = Field(sa_type=DateTime(timezone=True))
     recorded_at: datetime = _ts()
 
@@ -105,7 +118,7 @@ class RunRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_runs_tenant_created", "tenant", "created_at"),
         Index("ix_runs_tenant_state_requested", "tenant", "state", "requested_at"),
-        Index("ix_runs_process_state_version", "process", "state", "policy_version"),
+        Index("ix_runs_process_gate_state_version", "process", "gate", "state", "policy_version"),
     )
 
     workflow_id: str = Field(primary_key=True, max_length=300)
@@ -121,6 +134,10 @@ class RunRow(SQLModel, table=True):
     ai: dict | None = _json()
     approval: dict | None = _json()
     approval_id: str | None = Field(default=None, max_length=300)
+    # The gate the run is at (or last passed); NULL for runs from before gates had names.
+    gate: str | None = Field(default=None, max_length=32)
+    # What the run is about, in a few words (the inbox, events).
+    subject: str | None = Field(default=None, max_length=300)
     # Bumped by each vote toward a quorum; a late write of an older vote never wins.
     approval_sequence: int | None = None
     requested_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -23,6 +23,11 @@ class ProcessStart(BaseModel):
     # so a run started by Brain needs no patch marker (nor its search-attribute write) to
     # know it. 0: started before this field, or from outside Brain.
     gate_version: int = 0
+    # How the run compares subjects (core/identity.py), fixed for its whole life.
+    subjects_case_sensitive: bool = False
+    # The Temporal address the starter used, for the terminal hints in the run's details
+    # (workflow code cannot read settings).
+    temporal_address: str = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -31,12 +36,19 @@ class ProcessStart(BaseModel):
         type, is left out, and the gate fails the run naming what is missing."""
         if not isinstance(data, dict):
             return {}
-        kinds = {"tenant": str, "requested_by": str, "input": dict, "gate_version": int}
+        kinds = {
+            "tenant": str,
+            "requested_by": str,
+            "input": dict,
+            "gate_version": int,
+            "subjects_case_sensitive": bool,
+            "temporal_address": str,
+        }
         return {k: v for k, v in data.items() if k not in kinds or isinstance(v, kinds[k])}
 
 
 # The gate's current shape; ``services.starting`` starts every run with it.
-GATE_VERSION = 4
+GATE_VERSION = 5
 
 
 class ProcessResult(BaseModel):
@@ -45,5 +57,7 @@ class ProcessResult(BaseModel):
     tenant: str
     state: RunState
     decision: Decision | None = None
+    # Every gate's decision, in order (``decision`` is the last).
+    decisions: list[Decision] = Field(default_factory=list)
     # What the apply step wrote (the business row), when it ran.
     result: dict[str, Any] | None = None

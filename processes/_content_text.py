@@ -32,7 +32,7 @@ _KEYWORD_TEMPLATES = (
     "Start small with {kw} {angle}, learn from the first results, then expand what works.",
     "Teams that treat {kw} as a habit rather than a project see steadier gains {angle}.",
     "Write down what {kw} should achieve {angle} before choosing any tools.",
-    "The quickest wins with {kw} {angle} usually come from removing steps, not adding them.",
+    "Early wins with {kw} {angle} usually come from removing steps, not adding them.",
     "Review {kw} regularly {angle} so small problems never grow into big ones.",
     "Good decisions about {kw} {angle} rest on numbers everyone trusts.",
     "Share what you learn about {kw} {angle} so the next person starts further ahead.",
@@ -223,7 +223,7 @@ _VOICES: dict[str, Voice] = {
             "With {kw}, small steps add up to something remarkable.",
         ),
         ctas={
-            "blog": "Take your first step on {topic} today; the best time to start is now.",
+            "blog": "Take your first step on {topic} today, and build from there.",
             "email": "Reply and tell us your goal for {topic}; we will help you get there.",
             "social": "Start your journey today.",
         },

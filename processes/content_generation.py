@@ -7,12 +7,13 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from models.ai import AIResult
 from processes._content_text import Voice, sections_for, voice_for
 from processes.kit.answers import CONFIDENCE_HELP, Answer
 from processes.kit.definition import AnswerSignals, DefaultPolicy, ProcessDefinition
+from processes.kit.gates import Gate, claims_in
 from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal
 from processes.kit.rules import rules_result
 from processes.kit.text import keyword_coverage, word_count
@@ -27,6 +28,15 @@ class Brief(InputPart):
     keywords: list[str] = Field(default_factory=list, max_length=50)
     length_words: int | None = Field(None, ge=50, le=2000)
     channel: Literal["blog", "email", "social"] | None = None
+    # Competitors the piece must not name without legal's review (the legal gate).
+    competitors: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("competitors")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        if any(not 0 < len(n.strip()) <= 200 for n in names):
+            raise ValueError("competitor names are 1..200 characters")
+        return names
 
 
 class ContentGenerationInput(ProcessInput):
@@ -221,6 +231,11 @@ def apply_content(run_input: ContentGenerationInput, proposal: dict[str, Any]) -
     }
 
 
+def _makes_claim(run_input: ContentGenerationInput, proposal: dict[str, Any], _: Any) -> bool:
+    texts = [str(proposal.get("title", "")), str(proposal.get("body", ""))]
+    return bool(claims_in(texts, run_input.brief.competitors))
+
+
 DEFINITION = ProcessDefinition(
     name="content_generation",
     input_model=ContentGenerationInput,
@@ -231,6 +246,17 @@ DEFINITION = ProcessDefinition(
     table=ContentRow,
     apply=apply_content,
     default_policy=DefaultPolicy(hitl_enabled=False, confidence_threshold=0.80),
+    # The editor's review (autonomous by default), then legal's when the draft makes a claim.
+    gates=(
+        Gate(name="editor"),
+        Gate(
+            name="legal",
+            when=_makes_claim,
+            condition="the draft makes a claim: a number, a percentage, a superlative, or "
+            "a competitor named in the brief",
+            hitl_by_default=True,
+        ),
+    ),
     examples={
         "confident": {
             "brief": {

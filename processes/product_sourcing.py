@@ -10,6 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from models.ai import AIResult
 from processes.kit.answers import CONFIDENCE_HELP, Answer
 from processes.kit.definition import AnswerSignals, DefaultPolicy, ProcessDefinition
+from processes.kit.gates import Gate, amount_over
 from processes.kit.models import (
     BusinessRow,
     InputPart,
@@ -304,6 +305,16 @@ DEFINITION = ProcessDefinition(
     table=PurchaseOrderDraftRow,
     apply=apply_sourcing,
     default_policy=DefaultPolicy(hitl_enabled=True, confidence_threshold=0.90),
+    # The buyer confirms the supplier; finance looks too when the order is large.
+    gates=(
+        Gate(name="buyer"),
+        Gate(
+            name="finance",
+            when=amount_over("total_cost"),
+            condition="the total cost exceeds the finance policy's amount_over",
+            hitl_by_default=True,
+        ),
+    ),
     examples={
         "confident": {
             "product": "Stainless steel water bottle, 750 ml, powder-coated",

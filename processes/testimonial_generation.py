@@ -18,6 +18,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from models.ai import AIResult
 from processes.kit.answers import CONFIDENCE_HELP, Answer
 from processes.kit.definition import AnswerSignals, DefaultPolicy, ProcessDefinition
+from processes.kit.gates import Gate, claims_in
 from processes.kit.models import BusinessRow, InputPart, ProcessInput, Proposal, input_of
 from processes.kit.rules import clamp01, rules_result
 from processes.kit.text import word_count
@@ -52,6 +53,15 @@ class TestimonialGenerationInput(ProcessInput):
     quotes: list[str] = Field(min_length=1, max_length=20)
     tone: Literal["formal", "warm", "bold"] | None = None
     length_words: int | None = Field(None, ge=80, le=1200)
+    # Competitors the story must not name without legal's review (the legal gate).
+    competitors: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("competitors")
+    @classmethod
+    def _competitor_names(cls, names: list[str]) -> list[str]:
+        if any(not 0 < len(n.strip()) <= 200 for n in names):
+            raise ValueError("competitor names are 1..200 characters")
+        return names
 
     @field_validator("quotes", "project")
     @classmethod
@@ -261,6 +271,12 @@ def apply_story(run_input: TestimonialGenerationInput, proposal: dict[str, Any])
     }
 
 
+def _makes_claim(run_input: TestimonialGenerationInput, proposal: dict[str, Any], _: Any) -> bool:
+    fields = ("headline", "story", "pull_quote")
+    texts = [str(proposal.get(f, "")) for f in fields]
+    return bool(claims_in(texts, run_input.competitors))
+
+
 DEFINITION = ProcessDefinition(
     name="testimonial_generation",
     aliases=("client_success_story",),
@@ -272,6 +288,18 @@ DEFINITION = ProcessDefinition(
     table=ClientStoryRow,
     apply=apply_story,
     default_policy=DefaultPolicy(hitl_enabled=True, confidence_threshold=0.85),
+    # The editor's review, then legal's when the story makes a claim (most stories do:
+    # their metrics are claims about a real client).
+    gates=(
+        Gate(name="editor"),
+        Gate(
+            name="legal",
+            when=_makes_claim,
+            condition="the story makes a claim: a number, a percentage, a superlative, or "
+            "a competitor named in the input",
+            hitl_by_default=True,
+        ),
+    ),
     examples={
         "confident": {
             "client": {

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from activities.rules_model import RulesModel  # noqa: E402
-from models.hitl import DecideRequest, PolicyChange  # noqa: E402
+from models.hitl import DecideRequest, PolicyChange, PolicyFields  # noqa: E402
 from models.processes import Action, Channel, Process  # noqa: E402
 from services.starting import start_process  # noqa: E402
 from store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
@@ -119,14 +119,19 @@ async def main() -> None:
 
         for process in Process:
             # HITL on for every process in tenant "rec": each one parks, then is approved.
-            await policies.set(process, "rec", changed_by="recorder", hitl_enabled=True)
+            await policies.set(
+                process, "rec", PolicyFields(hitl_enabled=True), changed_by="recorder"
+            )
             if not wanted(f"{process.value}_approved"):
                 continue
             handle = await approved(process)
             await _save(client, handle.id, f"{process.value}_approved")
             # Autonomous tenant "auto": the confident example applies on its own.
             await policies.set(
-                process, "auto", changed_by="recorder", hitl_enabled=False, confidence_threshold=0.5
+                process,
+                "auto",
+                PolicyFields(hitl_enabled=False, confidence_threshold=0.5),
+                changed_by="recorder",
             )
             handle = await start(process, "confident", tenant="auto")
             await _save(client, handle.id, f"{process.value}_auto")
@@ -174,16 +179,15 @@ async def main() -> None:
             if not wanted(name):
                 continue
             await policies.set(
-                Process.LEAD_SCORING, "flip", changed_by="recorder", hitl_enabled=True
+                Process.LEAD_SCORING, "flip", PolicyFields(hitl_enabled=True), changed_by="recorder"
             )
             handle = await start(Process.LEAD_SCORING, "confident", tenant="flip")
             await _wait_parked(handle)
             policy = await policies.set(
                 Process.LEAD_SCORING,
                 "flip",
+                PolicyFields(hitl_enabled=False, confidence_threshold=0.5),
                 changed_by="recorder",
-                hitl_enabled=False,
-                confidence_threshold=0.5,
             )
             change = PolicyChange(
                 process=Process.LEAD_SCORING,
@@ -201,10 +205,8 @@ async def main() -> None:
             await policies.set(
                 Process.LEAD_SCORING,
                 "quorum",
+                PolicyFields(hitl_enabled=True, min_approvals=2, requester_may_approve=False),
                 changed_by="recorder",
-                hitl_enabled=True,
-                min_approvals=2,
-                requester_may_approve=False,
             )
             handle = await start(Process.LEAD_SCORING, "unsure", tenant="quorum")
             await _wait_parked(handle)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from activities.rules_model import RulesModel  # noqa: E402
 from hitl.gate import GatedWorkflow  # noqa: E402
-from models.hitl import DecideRequest, PolicyChange  # noqa: E402
+from models.hitl import DecideRequest, PolicyChange, PolicyFields  # noqa: E402
 from models.processes import Action, Channel, Process  # noqa: E402
 from services.starting import start_process  # noqa: E402
 from store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
@@ -68,7 +68,9 @@ class Recorder:
         return self.client.get_workflow_handle(run.workflow_id)
 
     async def parked(self, process: Process, tenant: str) -> WorkflowHandle:
-        await self.policies.set(process, tenant, changed_by="recorder", hitl_enabled=True)
+        await self.policies.set(
+            process, tenant, PolicyFields(hitl_enabled=True), changed_by="recorder"
+        )
         handle = await self.start(process, tenant, "confident")
         for _ in range(400):
             status = await handle.query(GatedWorkflow.status)
@@ -86,7 +88,10 @@ class Recorder:
         tenant = f"rec-{shape}"
         if shape == "auto":
             await self.policies.set(
-                process, tenant, changed_by="r", hitl_enabled=False, confidence_threshold=0.0
+                process,
+                tenant,
+                PolicyFields(hitl_enabled=False, confidence_threshold=0.0),
+                changed_by="r",
             )
             return await self.start(process, tenant, "confident")
         handle = await self.parked(process, tenant)
@@ -98,7 +103,10 @@ class Recorder:
             await self.decide(handle, Action.APPROVE, edits={"rationale": "Edited by a person."})
         elif shape == "released_by_policy":
             policy = await self.policies.set(
-                process, tenant, changed_by="r", hitl_enabled=False, confidence_threshold=0.0
+                process,
+                tenant,
+                PolicyFields(hitl_enabled=False, confidence_threshold=0.0),
+                changed_by="r",
             )
             change = PolicyChange(
                 process=process,

@@ -4,15 +4,13 @@ A change is written (new version, change logged), counted, then announced to par
 one broadcast workflow per version (SPEC §2: they react within seconds).
 """
 
-from typing import Any
-
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from core.gate_metrics import default_metrics
 from models.broadcast import PolicyBroadcast
-from models.hitl import Policy, PolicyChange
+from models.hitl import Policy, PolicyChange, PolicyFields
 from models.processes import Process
 from store.policies import PolicyStore
 from workflows.policy_broadcast_workflow import PolicyBroadcastWorkflow, workflow_id_for
@@ -38,14 +36,21 @@ async def change_policy(
     process: Process,
     tenant: str,
     changed_by: str,
-    **fields: Any,
+    patch: PolicyFields,
+    gate: str | None = None,
 ) -> Policy:
-    """Write the change and announce it. Raises ``ValueError`` for bad values,
-    ``BroadcastNotStarted`` when the announcement failed after the write."""
-    policy = await policies.set(process, tenant, changed_by=changed_by, **fields)
-    default_metrics().policy_changed(process, (k for k, v in fields.items() if v is not None))
+    """Write the change to ``gate``'s policy (``None``: the process's first gate) and
+    announce it. Raises ``ValueError`` for bad values, ``KeyError`` for a gate the process
+    does not have, ``BroadcastNotStarted`` when the announcement failed after the write."""
+    policy = await policies.set(process, tenant, patch, changed_by=changed_by, gate=gate)
+    given = patch.model_dump(exclude_none=True)
+    default_metrics().policy_changed(process, iter(given))
     change = PolicyChange(
-        process=process, tenant=tenant, version=policy.version, changed_by=changed_by
+        process=process,
+        tenant=tenant,
+        version=policy.version,
+        changed_by=changed_by,
+        gate=policy.gate,
     )
     try:
         await announce(client, change, task_queue)

@@ -29,7 +29,7 @@ from models.tables import RunRow
 from models.workflow_io import GATE_VERSION, ProcessStart
 from store import runs
 from store.db import single_statement
-from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
+from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_SUBJECT, BRAIN_TENANT
 
 _MEMO_INPUT_HASH = "brain_input_hash"
 # The database cannot be reached (asyncpg raises a refused connection unwrapped).
@@ -89,18 +89,24 @@ async def start_process(
     body: dict[str, Any] | BaseModel,
     task_queue: str,
     idempotency_key: str | None = None,
+    subjects_case_sensitive: bool = False,
 ) -> StartedRun:
     """Validate ``body`` (raises ``pydantic.ValidationError``) and start the run once.
     Raises ``GlobalTenant`` for tenant ``*``: it names the global policies, and a run under
-    it would act across every tenant (row-level security's bypass)."""
+    it would act across every tenant (row-level security's bypass).
+    ``subjects_case_sensitive``: how the run compares people (core/identity.py), for its
+    whole life."""
     if tenant == GLOBAL_TENANT:
         raise GlobalTenant("a run belongs to one tenant; '*' names the global policies")
     run_input = process.definition.parse_input(body)
+    subject = run_input.subject()[:300]
     start = ProcessStart(
         tenant=tenant,
         requested_by=requested_by,
         input=run_input.model_dump(mode="json"),
         gate_version=GATE_VERSION,
+        subjects_case_sensitive=subjects_case_sensitive,
+        temporal_address=client.service_client.config.target_host,
     )
     digest = input_hash(run_input)
     workflow_id = workflow_id_for(process, tenant, idempotency_key)
@@ -116,12 +122,13 @@ async def start_process(
                     SearchAttributePair(BRAIN_PROCESS, process.value),
                     SearchAttributePair(BRAIN_TENANT, tenant),
                     SearchAttributePair(BRAIN_STATE, RunState.RUNNING.value),
+                    SearchAttributePair(BRAIN_SUBJECT, subject),
                 ]
             ),
             memo={_MEMO_INPUT_HASH: digest},
             # The Web UI's default view of the run: what it is, and where to decide.
-            static_summary=f"{process.value}: {run_input.subject()} (tenant {tenant})",
-            static_details=static_details(process, run_input.subject(), tenant, requested_by),
+            static_summary=f"{process.value}: {subject} (tenant {tenant})",
+            static_details=static_details(process, subject, tenant, requested_by),
         )
     except WorkflowAlreadyStartedError:
         if idempotency_key is None:
@@ -150,6 +157,7 @@ async def start_process(
                 requested_by=requested_by,
                 idempotency_key=idempotency_key,
                 input_hash=digest,
+                subject=subject,
             )
     except _DATABASE_DOWN as err:
         # The run has started: an error now would have the caller retry and start a second

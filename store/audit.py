@@ -34,6 +34,8 @@ async def record(session: AsyncSession, run: RunRef, decision: Decision) -> bool
         model=decision.model,
         model_call=decision.model_call.model_dump(mode="json") if decision.model_call else None,
         approvers=decision.approvers or None,
+        gate=decision.gate,
+        origin=decision.origin,
         decided_at=decision.decided_at,
     )
 
@@ -67,6 +69,7 @@ async def record_cancel(
         comment="canceled before a decision",
         original_proposal=row.proposal if row is not None else None,
         model=ai.get("model"),
+        gate=row.gate if row is not None else None,
         decided_at=utcnow(),
     )
 

@@ -34,9 +34,11 @@ async def create(
     requested_by: str,
     idempotency_key: str | None = None,
     input_hash: str | None = None,
+    subject: str | None = None,
 ) -> None:
     """Record a run at start; a row the workflow already wrote is left as it is."""
     stmt = insert(session, RunRow).values(
+        subject=subject,
         workflow_id=workflow_id,
         run_id=run_id,
         tenant=tenant,

@@ -16,12 +16,27 @@ BRAIN_PROCESS = SearchAttributeKey.for_keyword("BrainProcess")
 BRAIN_TENANT = SearchAttributeKey.for_keyword("BrainTenant")
 BRAIN_STATE = SearchAttributeKey.for_keyword("BrainState")
 BRAIN_CONFIDENCE = SearchAttributeKey.for_float("BrainConfidence")
+# The inbox's columns (README, the Web UI): what a run is about (set at start), the gate it
+# waits at and until when (set when it parks).
+BRAIN_SUBJECT = SearchAttributeKey.for_text("BrainSubject")
+BRAIN_GATE = SearchAttributeKey.for_keyword("BrainGate")
+BRAIN_DEADLINE = SearchAttributeKey.for_datetime("BrainDeadline")
 
-ALL: tuple[SearchAttributeKey, ...] = (BRAIN_PROCESS, BRAIN_TENANT, BRAIN_STATE, BRAIN_CONFIDENCE)
+ALL: tuple[SearchAttributeKey, ...] = (
+    BRAIN_PROCESS,
+    BRAIN_TENANT,
+    BRAIN_STATE,
+    BRAIN_CONFIDENCE,
+    BRAIN_SUBJECT,
+    BRAIN_GATE,
+    BRAIN_DEADLINE,
+)
 
 _INDEXED = {
     "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "DOUBLE": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+    "TEXT": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+    "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
 }
 
 

@@ -15,7 +15,15 @@ from temporalio.worker import Worker
 
 from activities.ai import ModelProvider
 from models.ai import AIResult
-from models.hitl import DecideOutcome, DecideRequest, Decision, Policy, PolicyChange, RunStatus
+from models.hitl import (
+    DecideOutcome,
+    DecideRequest,
+    Decision,
+    Policy,
+    PolicyChange,
+    PolicyFields,
+    RunStatus,
+)
 from models.processes import Action, Channel, Process, RunState
 from models.tables import DecisionRow, RunRow
 from models.workflow_io import ProcessResult
@@ -43,6 +51,14 @@ LEAD = {
         "source": "referral",
     }
 }
+
+
+def signed_change(workflow_id: str, change: PolicyChange | dict[str, Any]) -> dict[str, Any]:
+    """A policy-change payload for ``workflow_id`` signed with the tests' door key, as the
+    broadcast signs it."""
+    payload = change.model_dump(mode="json") if isinstance(change, PolicyChange) else change
+    key = derive_key(SECRET)
+    return {**payload, "signature": door.sign(key, workflow_id, payload, door.POLICY_CHANGED)}
 
 
 def ai_result(
@@ -102,11 +118,11 @@ class Brain:
         return self.client.get_workflow_handle(started.workflow_id, result_type=ProcessResult)
 
     async def set_policy(self, process: Process = Process.LEAD_SCORING, **fields: Any) -> None:
-        await self.policies.set(process, self.tenant, changed_by="admin", **fields)
+        await self.policies.set(process, self.tenant, PolicyFields(**fields), changed_by="admin")
 
     async def policy_changed(self, handle: WorkflowHandle, policy: Policy | None) -> None:
         """Signal the run that its tenant's policy is at its current version, carrying
-        ``policy`` as the broadcast would (or nothing), from "root"."""
+        ``policy`` as the broadcast would (or nothing), from "root", signed as Brain signs."""
         own = await self.policies.effective(Process.LEAD_SCORING, self.tenant)
         change = PolicyChange(
             process=Process.LEAD_SCORING,
@@ -115,7 +131,7 @@ class Brain:
             changed_by="root",
             policy=policy,
         )
-        await handle.signal(POLICY_CHANGED_SIGNAL, change)
+        await handle.signal(POLICY_CHANGED_SIGNAL, signed_change(handle.id, change))
 
     async def audit(self, workflow_id: str) -> list[DecisionRow]:
         async with self.db.sessions() as s:

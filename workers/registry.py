@@ -17,6 +17,7 @@ from activities.ai import AIActivities, ModelProvider
 from activities.apply import ApplyActivities, ApplyGuard
 from activities.audit import AuditActivities
 from activities.broadcast import BroadcastActivities
+from activities.doors import DoorActivities
 from activities.gate_events import GateEventActivities
 from activities.policy import PolicyActivities
 from activities.policy_events import PolicyEventActivities, PolicyEventSink
@@ -81,7 +82,9 @@ def build_activities(
         *AIActivities(provider).activities(),
         *ApplyActivities(sessions, apply_guard, metrics, events).activities(),
         gate.open_gate,
+        gate.open_gates,
         gate.refresh_policy,
+        DoorActivities().verify_brain_signal,
         audit.record_decision,
         audit.record_vote,
         audit.record_outcome,

@@ -5,15 +5,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api import decisions, queries
-from api.deps import Approver, StateDep, Viewer
+from api.auth import Role
+from api.deps import Approver, SettingsDep, StateDep, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
 from api.params import WorkflowId
 from api.schemas import ApprovalView, ApproveBody, Page, ProcessName, RejectBody, VoteRecorded
 from api.scopes import TenantFilter, list_tenant
 from api.views import approval_view
-from models.hitl import Decision
-from models.processes import Action
+from hitl.eligibility import may_decide
+from models.hitl import Decision, PendingApproval
+from models.processes import Action, Door
+from models.tables import RunRow
 
 router = APIRouter(tags=["approvals"])
 
@@ -24,18 +27,38 @@ _DECIDE_ERRORS = responses(401, 403, 404, 409, 422, 429, 503)
 async def list_approvals(
     principal: Viewer,
     state: StateDep,
+    settings: SettingsDep,
     process: Annotated[ProcessName | None, Query()] = None,
+    mine: Annotated[
+        bool,
+        Query(description="Only what the caller may decide over REST (groups and people)"),
+    ] = False,
     page_size: PageSize = 50,
     page_token: PageToken = None,
     tenant: TenantFilter = None,
 ) -> Page[ApprovalView]:
-    """Pending approvals of the caller's tenant, oldest first."""
+    """Pending approvals of the caller's tenant, oldest first. Each names the gate it waits
+    at and who may decide it (`approver_groups`, `approver_subjects`: both empty means any
+    approver); `mine=true` keeps those the caller may decide."""
+
+    def decidable(row: RunRow) -> bool:
+        if principal.role < Role.approver:
+            return False  # a role below approver decides nothing over REST
+        approval = PendingApproval.model_validate(row.approval)
+        return Door.API in approval.doors and may_decide(
+            approval,
+            principal.sub,
+            principal.groups,
+            case_sensitive=settings.subjects_case_sensitive,
+        )
+
     rows, token = await queries.list_approvals(
         state.sessions,
         list_tenant(principal, tenant),
         process=process,
         page_size=page_size,
         page_token=page_token,
+        keep=decidable if mine else None,
     )
     items = [approval_view(r) for r in rows if isinstance(r.approval, dict)]
     return Page[ApprovalView](items=items, next_page_token=token)

@@ -14,13 +14,21 @@ from api.policy_changes import change_policy, parse_process
 from api.schemas import Page, PolicyBody, ProcessName, ThresholdBody, ToggleBody
 from api.scopes import TenantFilter, change_log_tenants
 from api.state import AppState
-from models.hitl import Policy
+from models.hitl import Policy, PolicyFields
 from models.policy_log import PolicyChangeEntry
 from models.processes import Process
 
 router = APIRouter(tags=["policies"])
 
 _WRITE_ERRORS = responses(401, 403, 404, 422, 429, 503)
+# Which of the process's gates a change is for (SPEC §8); omitted: the first.
+GateParam = Annotated[
+    str | None,
+    Query(
+        max_length=32,
+        description="The gate whose policy changes (e.g. `finance`); omitted: the first gate",
+    ),
+]
 
 
 @router.get("/workflows/policies", name="list_policies", responses=responses(401, 403, 429))
@@ -40,33 +48,37 @@ async def list_autonomous(principal: Viewer, state: StateDep) -> Page[Policy]:
 
 @router.post("/workflows/hitl/{process}/toggle", name="toggle_hitl", responses=_WRITE_ERRORS)
 async def toggle_hitl(
-    process: str, body: ToggleBody, principal: SuperAdmin, state: StateDep
+    process: str, body: ToggleBody, principal: SuperAdmin, state: StateDep, gate: GateParam = None
 ) -> Policy:
     """Turn HITL on or off for a tenant (no tenant: the global row `*`). Parked runs that no
     longer need a person proceed within seconds."""
-    return await change_policy(
-        state, principal, parse_process(process), body.tenant, hitl_enabled=body.enabled
-    )
+    patch = PolicyFields(hitl_enabled=body.enabled)
+    return await change_policy(state, principal, parse_process(process), body.tenant, patch, gate)
 
 
 @router.put("/workflows/confidence/{process}", name="set_threshold", responses=_WRITE_ERRORS)
 async def set_threshold(
-    process: str, body: ThresholdBody, principal: SuperAdmin, state: StateDep
+    process: str,
+    body: ThresholdBody,
+    principal: SuperAdmin,
+    state: StateDep,
+    gate: GateParam = None,
 ) -> Policy:
     """Set the confidence threshold for a tenant (no tenant: the global row `*`)."""
-    return await change_policy(
-        state, principal, parse_process(process), body.tenant, confidence_threshold=body.threshold
-    )
+    patch = PolicyFields(confidence_threshold=body.threshold)
+    return await change_policy(state, principal, parse_process(process), body.tenant, patch, gate)
 
 
 @router.put("/workflows/policies/{process}", name="set_policy", responses=_WRITE_ERRORS)
 async def set_policy(
-    process: str, body: PolicyBody, principal: SuperAdmin, state: StateDep
+    process: str, body: PolicyBody, principal: SuperAdmin, state: StateDep, gate: GateParam = None
 ) -> Policy:
-    """Change any policy fields for a tenant (no tenant: the global row `*`): versioned,
-    audited in the change log, and announced to parked runs like a toggle."""
+    """Change any policy fields of a gate (`?gate=`; omitted: the first) for a tenant (no
+    tenant: the global row `*`): versioned, audited in the change log, and announced to
+    runs parked at that gate like a toggle. Who may decide the gate: `approver_groups`,
+    `approver_subjects` (empty: any approver), through `doors`."""
     return await change_policy(
-        state, principal, parse_process(process), body.tenant, **body.changes()
+        state, principal, parse_process(process), body.tenant, body.patch(), gate
     )
 
 
@@ -100,4 +112,4 @@ async def list_policy_changes(
 
 async def _every_row(state: AppState) -> list[Policy]:
     rows = await state.policies.rows()
-    return [await state.policies.effective(Process(r.process), r.tenant) for r in rows]
+    return [await state.policies.effective(Process(r.process), r.tenant, gate=r.gate) for r in rows]

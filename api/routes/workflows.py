@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ValidationError
 
 from api import decisions, errors, queries
-from api.deps import Operator, StateDep, Viewer
+from api.deps import Operator, SettingsDep, StateDep, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
 from api.params import WorkflowId
@@ -40,6 +40,7 @@ def _start_route(
         body: body_model,  # type: ignore[valid-type]
         principal: Operator,
         state: StateDep,
+        settings: SettingsDep,
         response: Response,
         idempotency_key: IdempotencyKey = None,
     ) -> StartResponse:
@@ -53,6 +54,7 @@ def _start_route(
                 body=body,
                 task_queue=state.task_queue,
                 idempotency_key=idempotency_key,
+                subjects_case_sensitive=settings.subjects_case_sensitive,
             )
         except ValidationError as e:
             raise errors.invalid(e, "body") from None

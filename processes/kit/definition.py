@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from models.ai import AIResult
 from processes.kit.answers import Answer
 from processes.kit.edits import apply_edits, validate_proposal
+from processes.kit.gates import DEFAULT_GATE, Gate, approval_id, check_gates
 from processes.kit.models import BusinessRow, ProcessInput, Proposal
 from processes.kit.prompts import load_prompt
 
@@ -61,11 +62,14 @@ class ProcessDefinition:
     examples: Mapping[str, Mapping[str, Any]]
     aliases: tuple[str, ...] = ()
     answer_checks: AnswerChecks | None = None
+    # The reviews a proposal passes, in order (processes/kit/gates.py); one by default.
+    gates: tuple[Gate, ...] = (Gate(name=DEFAULT_GATE),)
     # Activity names. The first processes keep the names their recorded histories use.
     propose_activity: str = field(default="")
     apply_activity: str = field(default="")
 
     def __post_init__(self) -> None:
+        check_gates(self.gates)
         if not self.propose_activity:
             object.__setattr__(self, "propose_activity", f"propose_{self.name}")
         if not self.apply_activity:
@@ -76,6 +80,19 @@ class ProcessDefinition:
         """``lead_scoring`` → ``LeadScoringWorkflow``: the class in
         ``workflows/lead_scoring_workflow.py``."""
         return "".join(part.title() for part in self.name.split("_")) + "Workflow"
+
+    def gate(self, name: str | None) -> Gate:
+        """The gate called ``name``; ``None`` is the first (policies and runs from before
+        gates had names). Raises ``KeyError`` for a gate the process does not have."""
+        if name is None:
+            return self.gates[0]
+        for gate in self.gates:
+            if gate.name == name:
+                return gate
+        raise KeyError(name)
+
+    def approval_id(self, workflow_id: str, gate_index: int) -> str:
+        return approval_id(workflow_id, self.gates, gate_index)
 
     @property
     def names(self) -> tuple[str, ...]:

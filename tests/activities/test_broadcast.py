@@ -13,7 +13,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.broadcast import BroadcastActivities
 from models.activity_io import RunRef
 from models.broadcast import SignalStaleRuns
-from models.hitl import GLOBAL_TENANT, PolicyChange
+from models.hitl import GLOBAL_TENANT, PolicyChange, PolicyFields
 from models.processes import Process
 from models.workflow_io import ProcessStart
 from store import runs
@@ -62,13 +62,16 @@ async def test_each_stale_run_is_told_once_with_its_tenants_policy(
     _, (_, tenant_b) = waiting
     # Tenant b overrides the threshold; the global change below is to the timeout.
     await brain.policies.set(
-        Process.LEAD_SCORING, tenant_b, changed_by="admin", confidence_threshold=0.5
+        Process.LEAD_SCORING, tenant_b, PolicyFields(confidence_threshold=0.5), changed_by="admin"
     )
     # A global change reaches both tenants, each with its own effective policy. The global
     # row is shared by the session's tests: put it back afterwards.
     before = await brain.policies.effective(Process.LEAD_SCORING, GLOBAL_TENANT)
     glob = await brain.policies.set(
-        Process.LEAD_SCORING, GLOBAL_TENANT, changed_by="root", approval_timeout_seconds=90000
+        Process.LEAD_SCORING,
+        GLOBAL_TENANT,
+        PolicyFields(approval_timeout_seconds=90000),
+        changed_by="root",
     )
     try:
         await _one_pass_tells_each_once(brain, waiting, glob.version)
@@ -76,8 +79,8 @@ async def test_each_stale_run_is_told_once_with_its_tenants_policy(
         await brain.policies.set(
             Process.LEAD_SCORING,
             GLOBAL_TENANT,
+            PolicyFields(approval_timeout_seconds=before.approval_timeout_seconds),
             changed_by="root",
-            approval_timeout_seconds=before.approval_timeout_seconds,
         )
 
 

@@ -3,6 +3,7 @@ what to what; an admin sees its tenant's changes and the global ones, a super ad
 
 from typing import Any
 
+from models.hitl import PolicyFields
 from models.processes import Process
 from tests.api.support import Api, new_tenant
 
@@ -21,14 +22,24 @@ async def _changes(api: Api) -> tuple[str, int]:
     value it already has: the global rows are shared by every test of the session)."""
     store = api.state.policies
     other = new_tenant()
-    await store.set(Process.LEAD_SCORING, api.tenant, changed_by="root", min_approvals=2)
-    await store.set(Process.LEAD_SCORING, other, changed_by="root", min_approvals=4)
-    await store.set(Process.CONTENT_GENERATION, "*", changed_by="root", on_timeout="reject")
     await store.set(
-        Process.LEAD_SCORING, api.tenant, changed_by="ops", min_approvals=3, remind_every_seconds=60
+        Process.LEAD_SCORING, api.tenant, PolicyFields(min_approvals=2), changed_by="root"
+    )
+    await store.set(Process.LEAD_SCORING, other, PolicyFields(min_approvals=4), changed_by="root")
+    await store.set(
+        Process.CONTENT_GENERATION, "*", PolicyFields(on_timeout="reject"), changed_by="root"
+    )
+    await store.set(
+        Process.LEAD_SCORING,
+        api.tenant,
+        PolicyFields(min_approvals=3, remind_every_seconds=60),
+        changed_by="ops",
     )
     last = await store.set(
-        Process.PRODUCT_SOURCING, api.tenant, changed_by="ops", requester_may_approve=False
+        Process.PRODUCT_SOURCING,
+        api.tenant,
+        PolicyFields(requester_may_approve=False),
+        changed_by="ops",
     )
     return other, last.version
 

@@ -13,7 +13,7 @@ from models.workflow_io import ProcessResult, ProcessStart
 from processes.lead_scoring import LeadRow
 from temporal import errors
 from temporal.handlers import POLICY_CHANGED_SIGNAL
-from tests.support import LEAD, Brain, ai_result, decide, eventually, parked
+from tests.support import LEAD, Brain, ai_result, decide, eventually, parked, signed_change
 from workflows.lead_scoring_workflow import LeadScoringWorkflow
 
 
@@ -158,7 +158,8 @@ async def test_policy_change_releases_a_parked_run(brain: Brain) -> None:
     change = {"process": "lead_scoring", "tenant": brain.tenant}
     # Still below the threshold: re-evaluated, still parked.
     await handle.signal(
-        POLICY_CHANGED_SIGNAL, {**change, "version": policy.version, "changed_by": "x"}
+        POLICY_CHANGED_SIGNAL,
+        signed_change(handle.id, {**change, "version": policy.version, "changed_by": "x"}),
     )
     await asyncio.sleep(0.5)
     assert (await handle.query(LeadScoringWorkflow.status)).policy.version == policy.version
@@ -166,7 +167,7 @@ async def test_policy_change_releases_a_parked_run(brain: Brain) -> None:
     policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
     await handle.signal(
         POLICY_CHANGED_SIGNAL,
-        {**change, "version": policy.version, "changed_by": "root"},
+        signed_change(handle.id, {**change, "version": policy.version, "changed_by": "root"}),
     )
     result = await handle.result()
     assert result.state is RunState.COMPLETED
@@ -277,8 +278,11 @@ async def test_a_signal_before_the_gate_opens_is_held_not_lost(brain: Brain) -> 
 async def test_a_policy_change_naming_a_version_nobody_wrote_is_ignored(brain: Brain) -> None:
     handle = await brain.start()
     await parked(handle)
+    # Signed (say, the key leaked, or a bug): still never applied.
     forged = {"process": "lead_scoring", "tenant": brain.tenant, "version": 999_999}
-    await handle.signal(POLICY_CHANGED_SIGNAL, {**forged, "changed_by": "mallory"})
+    await handle.signal(
+        POLICY_CHANGED_SIGNAL, signed_change(handle.id, {**forged, "changed_by": "m"})
+    )
 
     async def ignored() -> Any:
         status = await handle.query(LeadScoringWorkflow.status)

@@ -11,6 +11,7 @@ import pytest_asyncio
 from temporalio.client import Client, WorkflowFailureError
 
 from models.events import EventType
+from models.hitl import PolicyFields
 from models.processes import Action, Process, RunState
 from services.policies import change_policy
 from services.webhooks import create_subscription
@@ -141,7 +142,7 @@ async def test_a_policy_change_reaches_a_parked_runs_reminders(
         process=Process.LEAD_SCORING,
         tenant=hooked.tenant,
         changed_by="root",
-        remind_every_seconds=1,
+        patch=PolicyFields(remind_every_seconds=1),
     )
     [changed] = await _arrived(receiver, EventType.POLICY_CHANGED)
     assert changed["data"]["changed_by"] == "root"

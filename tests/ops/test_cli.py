@@ -9,6 +9,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.worker import Worker
 
 from activities.rules_model import RulesModel
+from models.hitl import PolicyFields
 from models.processes import Action, Process, RunState
 from models.tables import DecisionRow
 from models.workflow_io import ProcessResult
@@ -67,7 +68,9 @@ async def test_replay_check_of_live_runs(cli: CliEnv) -> None:
 async def test_ops_failed_and_replay_from_the_cli(cli: CliEnv) -> None:
     guard, tenant = Guard(), f"t-{uuid.uuid4().hex[:8]}"
     queue = f"ops-cli-{uuid.uuid4().hex[:8]}"
-    await cli.policies.set(Process.LEAD_SCORING, tenant, changed_by="ops", hitl_enabled=True)
+    await cli.policies.set(
+        Process.LEAD_SCORING, tenant, PolicyFields(hitl_enabled=True), changed_by="ops"
+    )
     activities = build_activities(cli.sessions, cli.policies, RulesModel(), apply_guard=guard)
     async with Worker(
         cli.client,

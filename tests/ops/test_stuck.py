@@ -17,6 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from models.hitl import PolicyFields
 from models.processes import Process, RunState
 from models.workflow_io import ProcessResult, ProcessStart
 from services import ops, replay
@@ -73,7 +74,10 @@ async def test_a_stuck_run_is_listed_and_replayed(
     policies = PolicyStore(sessions)
     # Autonomous, so the replayed run completes on its own.
     await policies.set(
-        Process.LEAD_SCORING, tenant, changed_by="t", hitl_enabled=False, confidence_threshold=0.5
+        Process.LEAD_SCORING,
+        tenant,
+        PolicyFields(hitl_enabled=False, confidence_threshold=0.5),
+        changed_by="t",
     )
     activities: list[Any] = build_activities(sessions, policies, model)
     BUG["on"] = True

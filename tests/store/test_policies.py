@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.redis import make_redis
-from models.hitl import Policy
+from models.hitl import Policy, PolicyFields
 from models.processes import Process
 from store.db import make_sessionmaker
 from store.policies import PolicyStore, cache_key
@@ -26,11 +26,13 @@ async def test_effective_defaults(store: PolicyStore) -> None:
 
 
 async def test_tenant_override_inherits_unset_fields(store: PolicyStore) -> None:
-    got = await store.set(LEAD, "acme", changed_by="alice", confidence_threshold=0.5)
+    got = await store.set(LEAD, "acme", PolicyFields(confidence_threshold=0.5), changed_by="alice")
     assert (got.hitl_enabled, got.confidence_threshold, got.version) == (True, 0.5, 2)
     assert got == await store.effective(LEAD, "acme")
     # A later global change still reaches the fields the tenant did not set.
-    await store.set(LEAD, "*", changed_by="root", hitl_enabled=False, on_timeout="approve")
+    await store.set(
+        LEAD, "*", PolicyFields(hitl_enabled=False, on_timeout="approve"), changed_by="root"
+    )
     acme = await store.effective(LEAD, "acme")
     assert (acme.hitl_enabled, acme.confidence_threshold, acme.on_timeout) == (
         False,
@@ -48,7 +50,7 @@ async def test_tenant_override_inherits_unset_fields(store: PolicyStore) -> None
 
 async def test_versions_are_monotonic_per_process_across_tenants(store: PolicyStore) -> None:
     versions = [
-        (await store.set(LEAD, tenant, changed_by="a", hitl_enabled=False)).version
+        (await store.set(LEAD, tenant, PolicyFields(hitl_enabled=False), changed_by="a")).version
         for tenant in ("t1", "t2", "*", "t1")
     ]
     assert versions == [2, 3, 4, 5]
@@ -56,16 +58,23 @@ async def test_versions_are_monotonic_per_process_across_tenants(store: PolicySt
     assert (await store.effective(LEAD, "t2")).version == 4
     assert (await store.effective(LEAD, "t1")).version == 5
     # Another process keeps its own sequence.
-    other = await store.set(Process.CAMPAIGN_TUNING, "t1", changed_by="a", hitl_enabled=True)
+    other = await store.set(
+        Process.CAMPAIGN_TUNING, "t1", PolicyFields(hitl_enabled=True), changed_by="a"
+    )
     assert other.version == 2
 
 
 async def test_change_log_records_old_and_new(store: PolicyStore) -> None:
-    await store.set(LEAD, "acme", changed_by="alice", confidence_threshold=0.6)
+    await store.set(LEAD, "acme", PolicyFields(confidence_threshold=0.6), changed_by="alice")
     await store.set(
-        LEAD, "acme", changed_by="bob", confidence_threshold=0.7, approval_timeout_seconds=60
+        LEAD,
+        "acme",
+        PolicyFields(confidence_threshold=0.7, approval_timeout_seconds=60),
+        changed_by="bob",
     )
-    await store.set(Process.CAMPAIGN_TUNING, "*", changed_by="carol", hitl_enabled=True)
+    await store.set(
+        Process.CAMPAIGN_TUNING, "*", PolicyFields(hitl_enabled=True), changed_by="carol"
+    )
     newest, older = await store.changes(LEAD)
     assert (newest.changed_by, newest.tenant, newest.version) == ("bob", "acme", 3)
     assert newest.old == {"confidence_threshold": 0.6, "approval_timeout_seconds": None}
@@ -81,7 +90,10 @@ async def test_concurrent_sets_get_distinct_versions(store: PolicyStore) -> None
     results = await asyncio.gather(
         *(
             store.set(
-                LEAD, f"t{i % 4}" if i % 5 else "*", changed_by=f"u{i}", hitl_enabled=i % 2 == 0
+                LEAD,
+                f"t{i % 4}" if i % 5 else "*",
+                PolicyFields(hitl_enabled=i % 2 == 0),
+                changed_by=f"u{i}",
             )
             for i in range(20)
         )
@@ -105,7 +117,7 @@ async def test_concurrent_sets_get_distinct_versions(store: PolicyStore) -> None
 )
 async def test_bad_values_raise(store: PolicyStore, kw: dict) -> None:
     with pytest.raises(ValueError):
-        await store.set(LEAD, "acme", changed_by="alice", **kw)
+        await store.set(LEAD, "acme", PolicyFields(**kw), changed_by="alice")
     assert await store.changes() == []
 
 
@@ -134,7 +146,7 @@ async def test_a_process_without_a_global_row_runs_on_its_default(
     )
     assert [p.process for p in await store.effective_all("acme")] == list(Process)
     assert any(r.process == LEAD.value and r.tenant == "*" for r in await store.rows())
-    changed = await store.set(LEAD, "acme", changed_by="a", confidence_threshold=0.5)
+    changed = await store.set(LEAD, "acme", PolicyFields(confidence_threshold=0.5), changed_by="a")
     assert changed.version >= 1 and changed.hitl_enabled is default.hitl_enabled
     async with make_sessionmaker(engine)() as s:
         stored = await s.scalars(select(PolicyRow).where(PolicyRow.process == LEAD.value))
@@ -166,7 +178,7 @@ async def test_redis_cache_read_through_and_invalidation(engine: AsyncEngine, re
     await store.effective(LEAD, "other")
     await store.effective(Process.CAMPAIGN_TUNING, "acme")
     # A global change invalidates every tenant of that process, and only that process.
-    changed = await store.set(LEAD, "*", changed_by="root", confidence_threshold=0.4)
+    changed = await store.set(LEAD, "*", PolicyFields(confidence_threshold=0.4), changed_by="root")
     assert await redis.get(cache_key(LEAD, "acme")) is None
     assert await redis.get(cache_key(LEAD, "other")) is None
     assert await redis.get(cache_key(Process.CAMPAIGN_TUNING, "acme")) is not None
@@ -180,7 +192,7 @@ async def test_store_works_with_redis_down(engine: AsyncEngine) -> None:
         store = PolicyStore(make_sessionmaker(engine), cache=RedisPolicyCache(dead))
         started = time.monotonic()
         assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.85
-        got = await store.set(LEAD, "acme", changed_by="a", confidence_threshold=0.3)
+        got = await store.set(LEAD, "acme", PolicyFields(confidence_threshold=0.3), changed_by="a")
         assert got.confidence_threshold == 0.3
         assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.3
         # Fails fast, and stops asking a Redis that is down.
@@ -201,7 +213,7 @@ async def test_invalidation_lost_to_an_outage_is_replayed(
         raise ConnectionError("redis went away")
 
     redis.scan_iter = broken  # type: ignore[method-assign]
-    await store.set(LEAD, "acme", changed_by="a", confidence_threshold=0.2)
+    await store.set(LEAD, "acme", PolicyFields(confidence_threshold=0.2), changed_by="a")
     assert await redis.get(cache_key(LEAD, "acme")) is not None  # stale, for now
     redis.scan_iter = real_scan  # type: ignore[method-assign]
     assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.2

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+from models.hitl import PolicyFields
 from models.tables import DecisionRow, PolicyChangeRow, PolicyRow, RunRow
 from models.webhook_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from processes.lead_scoring import LeadRow
@@ -170,7 +171,9 @@ async def test_global_policy_rows_are_read_by_every_tenant_written_only_under_th
     store = PolicyStore(sessions)
     with tenant_scope(ALL_TENANTS):
         for tenant in ("*", A, B):
-            await store.set("lead_scoring", tenant, changed_by="root", confidence_threshold=0.5)
+            await store.set(
+                "lead_scoring", tenant, PolicyFields(confidence_threshold=0.5), changed_by="root"
+            )
     with tenant_scope(A):
         assert await _tenants(engine, PolicyRow) == {"*", A}
         assert await _tenants(engine, PolicyChangeRow) == {"*", A}
