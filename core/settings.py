@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 from pydantic_settings.exceptions import SettingsError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from core.secret_files import SecretFilesSource
 
@@ -143,7 +144,14 @@ class Settings(BaseSettings):
         ``database_url_for_display``."""
         if not self.database_url:
             return f"sqlite+aiosqlite:///{(self.home / 'brain.db').resolve()}"
-        url = make_url(self.database_url)
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            # Not the URL itself in the message: it may hold a password.
+            raise ValueError(
+                "BRAIN_DATABASE_URL is not a database URL (e.g. "
+                "postgresql+asyncpg://brain@db.internal:5432/brain)"
+            ) from None
         if url.get_backend_name() != "postgresql":
             return self.database_url
         if self.database_password is not None:

@@ -8,9 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import text
 
-from core.settings import Settings
+from core.settings import Settings, describe_invalid
 from store.connect_errors import DatabaseConnectError, checked_migrate
 from store.db import make_engine
 from tests.cli.conftest import BRAIN, clean_env, run_cmd
@@ -161,3 +162,23 @@ async def test_alembic_and_brain_migrate_upgrade_over_tls_with_the_password_from
     assert await _revision(tls_pg, authority, by_brain) == head
     for done in (alembic, brain):
         assert DB_PASSWORD not in done.out + done.err
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("not a url", "BRAIN_DATABASE_URL is not a database URL"),
+        (f"postgresql+asyncpg://u:{DB_PASSWORD}@h/db?sslmode=require", "already sets sslmode"),
+    ],
+)
+def test_a_database_url_that_does_not_parse_or_clashes_is_refused_without_showing_it(
+    url: str, said: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=url,
+            database_ssl_mode="verify-full",
+        )
+    message = describe_invalid(raised.value)
+    assert said in message and DB_PASSWORD not in message
