@@ -55,8 +55,10 @@ class Settings(BaseSettings):
     database_password: SecretStr | None = None
     # TLS to PostgreSQL, libpq's modes: ``require`` encrypts, ``verify-ca`` also checks the
     # server's certificate against ``database_ssl_ca``, ``verify-full`` also its host name.
-    # Unset: what the URL says (``?sslmode=``), else the driver's default (TLS if offered,
-    # unverified). The CA, and a client certificate and key for servers that ask for one.
+    # Unset: what the URL says (``?sslmode=``); else ``verify-full`` with a CA, ``require``
+    # with a client certificate alone, otherwise the driver's default (TLS if offered,
+    # unverified; store/tls.py). The CA, and a client certificate and key for servers that
+    # ask for one.
     database_ssl_mode: Literal["disable", "require", "verify-ca", "verify-full"] | None = None
     database_ssl_ca: Path | None = None
     database_ssl_cert: Path | None = None
