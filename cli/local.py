@@ -30,6 +30,9 @@ def local_settings(
         "temporal_tls": False,
         "temporal_tls_cert": None,
         "temporal_tls_key": None,
+        # Either would turn TLS on (temporal/tls.py) against the plain dev server.
+        "temporal_tls_ca": None,
+        "temporal_tls_server_name": None,
         "temporal_api_key": None,
         "api_port": api_port,
         "webhook_allow_private": True,

@@ -338,3 +338,26 @@ async def test_brain_worker_and_api_that_cannot_connect_exit_1_with_the_setting_
         assert said["error"] == error and setting in said["detail"], said
         for secret in secrets.values:
             assert secret not in result.err + result.out
+
+
+def test_brain_up_talks_plainly_to_its_own_dev_server_whatever_the_tls_settings(
+    authority: Authority, temporal_client_cert: Issued
+) -> None:
+    """Production's BRAIN_TEMPORAL_* in the environment must not turn TLS on against the dev
+    server `brain up` starts (any TLS detail turns TLS on: temporal/tls.py)."""
+    from cli.local import local_settings
+    from temporal.tls import temporal_tls
+
+    production = _settings(
+        temporal_tls=True,
+        temporal_tls_ca=authority.cert,
+        temporal_tls_cert=temporal_client_cert.cert,
+        temporal_tls_key=temporal_client_cert.key,
+        temporal_tls_server_name=SERVER_NAME,
+        temporal_api_key=API_KEY,
+    )
+    assert temporal_tls(production).enabled
+    local = local_settings(
+        production, temporal_address="127.0.0.1:7300", ui_url="http://127.0.0.1:8300", api_port=1
+    )
+    assert not temporal_tls(local).enabled and local.temporal_api_key is None
