@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint bench services browser clean
+.PHONY: up test lint bench services browser tls-tools clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,7 +23,11 @@ services:
 browser:
 	bash scripts/browser.sh
 
-test: $(STAMP) services browser
+# Debian's nginx and openssl for the production tests (tests/production: TLS fronts to Temporal).
+tls-tools:
+	bash scripts/tls_tools.sh
+
+test: $(STAMP) services browser tls-tools
 	bash scripts/test.sh
 
 lint: $(STAMP)

@@ -13,7 +13,8 @@ from core.gate_metrics import GateMetrics, default_metrics
 from core.redis import make_redis
 from core.settings import Settings
 from services.closed_runs import RecentlyOpen
-from store.db import make_engine, make_sessionmaker, migrate
+from store.connect_errors import checked_migrate
+from store.db import make_engine, make_sessionmaker
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
 from temporal.client import connect
@@ -53,8 +54,10 @@ class AppState:
 
 
 async def build_state(settings: Settings) -> AppState:
+    """Raises ``StartupError`` (core/startup.py), naming the setting, when Temporal or the
+    database refuses the connection."""
     url = settings.effective_database_url
-    await migrate(url)
+    await checked_migrate(url)
     client = await connect(settings)
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)

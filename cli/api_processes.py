@@ -30,10 +30,16 @@ from cli.stopping import EXIT_CLEAN, EXIT_CUT_SHORT
 from core.logs import LogFormat, json_logging, setup_logging
 from core.settings import Settings
 from core.telemetry import setup_tracing
-from store.db import migrate
+from store.connect_errors import checked_migrate
+from temporal.client import connect
 
 APP_FACTORY = "api.app:create_app"
 _STARTUP_FAILURE = 3  # uvicorn's own code for it
+
+
+async def _preflight(settings: Settings) -> None:
+    await checked_migrate(settings.effective_database_url)
+    await connect(settings)
 
 
 def tcp_listener(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
@@ -52,8 +58,10 @@ def run_api_processes(
     """Blocks until stopped; returns the exit code. Each process builds its app from the
     environment's settings (``BRAIN_*``, ``.env``); ``settings`` gives the address and the
     log format."""
-    # Once, here: N processes starting together would race to the first migration.
-    asyncio.run(migrate(settings.effective_database_url))
+    # Once, here: N processes starting together would race to the first migration. Temporal
+    # too: a refused connection is then one message naming the setting (StartupError), not
+    # a traceback from each process's lifespan.
+    asyncio.run(_preflight(settings))
     timeout = settings.shutdown_timeout_seconds
     args = [
         settings.api_host,

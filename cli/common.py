@@ -16,7 +16,8 @@ from temporalio.client import Client
 from core.redis import make_redis
 from core.settings import DEV_JWT_SECRET_REFUSED, Settings
 from models.processes import Process
-from store.db import make_engine, make_sessionmaker, migrate
+from store.connect_errors import checked_migrate
+from store.db import make_engine, make_sessionmaker
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
 from store.tenancy import ALL_TENANTS, tenant_scope
@@ -97,7 +98,8 @@ async def database(
     tenant (``*``); a command about one tenant's data passes that tenant."""
     url = settings.effective_database_url
     if migrate_first:
-        await migrate(url)
+        # A refused connection: StartupError, printed naming the setting (cli/main.py).
+        await checked_migrate(url)
     engine = make_engine(url)
     try:
         with tenant_scope(tenant):

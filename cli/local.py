@@ -30,6 +30,9 @@ def local_settings(
         "temporal_tls": False,
         "temporal_tls_cert": None,
         "temporal_tls_key": None,
+        # Either would turn TLS on (temporal/tls.py) against the plain dev server.
+        "temporal_tls_ca": None,
+        "temporal_tls_server_name": None,
         "temporal_api_key": None,
         "api_port": api_port,
         "webhook_allow_private": True,
@@ -66,7 +69,7 @@ def banner(dev: DevServer, settings: Settings, app: "FastAPI | None", stop_withi
         f"  Web UI     {dev.ui_url}",
         f"  Inbox      {inbox_url(dev.ui_url, settings.temporal_namespace)}",
         f"  Worker     task queue {settings.task_queue}, AI model: {settings.ai_provider}",
-        f"  Database   {settings.effective_database_url}",
+        f"  Database   {settings.database_url_for_display}",
     ]
     if app is None:
         lines.append("  API        not running (--no-api)")

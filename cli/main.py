@@ -5,6 +5,7 @@ Configuration comes from ``BRAIN_*`` environment variables and ``.env`` (core/se
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -20,12 +21,14 @@ from cli.common import echo_json, fail, require_real_jwt_secret
 from cli.credentials import whoami
 from cli.examples import example
 from cli.insights import insights
+from cli.migrate import migrate
 from cli.ops import ops_app
 from cli.policy import policy_app
 from cli.replay_check import replay_check
 from cli.webhooks import webhooks_app
 from core.logs import setup_logging
-from core.settings import Settings, get_settings
+from core.settings import InvalidSettings, Settings, get_settings
+from core.startup import StartupError
 from core.telemetry import setup_tracing, shutdown_tracing
 from temporal.devserver import DevServerError
 
@@ -41,6 +44,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(ops_app, name="ops")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("replay-check")(replay_check)
+app.command()(migrate)
 app.command()(runs.start)
 app.command()(example)
 app.command()(runs.approve)
@@ -243,6 +247,13 @@ def main() -> None:
         code = _exit_code(exc.code)
     except KeyboardInterrupt:
         code = 130
+    except (InvalidSettings, StartupError) as exc:
+        # What an operator must fix (a setting, a certificate, a refused connection), said
+        # once and without a traceback to bury it; never a setting's value (it may be secret).
+        typer.echo(
+            json.dumps({"error": type(exc).__name__, "detail": str(exc)}, indent=2), err=True
+        )
+        code = 1
     except Exception as exc:
         # typer's hook prints the traceback (without locals).
         sys.excepthook(type(exc), exc, exc.__traceback__)

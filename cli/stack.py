@@ -12,7 +12,7 @@ import contextlib
 import errno
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 import uvicorn
@@ -28,7 +28,16 @@ from workers.main import run_worker
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from api.state import AppState
+
     AppFactory = Callable[[Settings], FastAPI]
+
+
+class StatefulAppFactory(Protocol):
+    """``api.app.create_app``: an app on clients built beforehand."""
+
+    def __call__(self, settings: Settings, *, state: "AppState | None" = None) -> "FastAPI": ...
+
 
 # Of the stop bound, the share the dev server keeps for itself in `brain up` (its guard gives
 # it 2 s to exit on SIGTERM); the worker and the API stop in the rest.
@@ -95,12 +104,19 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
             raise StackError(f"port {port} ({what}) on {host} {reason}") from exc
 
 
-async def run_api(settings: Settings, create_app: "AppFactory") -> int:
-    """``brain api``: the API alone, until SIGINT/SIGTERM; returns the exit code."""
+async def run_api(settings: Settings, create_app: "StatefulAppFactory") -> int:
+    """``brain api``: the API alone, until SIGINT/SIGTERM; returns the exit code.
+
+    Its clients are built before uvicorn starts, so that Temporal or the database refusing
+    them raises ``StartupError``, which the CLI prints as a message naming the setting,
+    rather than uvicorn's traceback of a failed lifespan; the app's lifespan closes them."""
+    from api.state import build_state
+
     stopper = Stopper(settings.shutdown_timeout_seconds)
     stopper.install()
+    state = await build_state(settings)
     server = api_server(
-        _build_app(create_app, settings),
+        _build_app(lambda s: create_app(s, state=state), settings),
         settings.api_host,
         settings.api_port,
         "info",
@@ -111,7 +127,8 @@ async def run_api(settings: Settings, create_app: "AppFactory") -> int:
 
 
 async def run_worker_alone(settings: Settings) -> int:
-    """``brain worker``: returns the exit code. A worker that fails raises as it is."""
+    """``brain worker``: returns the exit code. A worker that fails raises as it is (one that
+    cannot connect: ``StartupError``, which the CLI prints naming the setting)."""
     stopper = Stopper(settings.shutdown_timeout_seconds)
     stopper.install()
     # The last second of the bound is for closing the database and Redis clients.

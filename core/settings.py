@@ -1,11 +1,26 @@
-"""One settings class for the API, the workers and the CLI (``BRAIN_*`` env vars, ``.env``)."""
+"""One settings class for the API, the workers and the CLI (``BRAIN_*`` env vars, ``.env``).
+
+Every secret (a ``SecretStr`` setting) can also come from a file: ``BRAIN_<NAME>_FILE``
+(core/secret_files.py).
+"""
 
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.exceptions import SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from core.secret_files import SecretFilesSource
 
 # Good for ``brain up`` on one machine only: ``brain api``, ``brain worker`` and
 # ``create_app()`` refuse to run with it (SPEC §4).
@@ -31,11 +46,26 @@ class Settings(BaseSettings):
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None
+    # The name Temporal's certificate must hold, sent as SNI too; default: the address's host.
+    temporal_tls_server_name: str | None = None
     temporal_api_key: SecretStr | None = None
     task_queue: str = "brain"
 
     # Empty means the embedded SQLite file under ``home``.
     database_url: str = ""
+    # PostgreSQL: the password apart from the URL, so that it can come from a file
+    # (BRAIN_DATABASE_PASSWORD_FILE); it replaces the URL's own.
+    database_password: SecretStr | None = None
+    # TLS to PostgreSQL, libpq's modes: ``require`` encrypts, ``verify-ca`` also checks the
+    # server's certificate against ``database_ssl_ca``, ``verify-full`` also its host name.
+    # Unset: what the URL says (``?sslmode=``); else ``verify-full`` with a CA, ``require``
+    # with a client certificate alone, otherwise the driver's default (TLS if offered,
+    # unverified; store/tls.py). The CA, and a client certificate and key for servers that
+    # ask for one.
+    database_ssl_mode: Literal["disable", "require", "verify-ca", "verify-full"] | None = None
+    database_ssl_ca: Path | None = None
+    database_ssl_cert: Path | None = None
+    database_ssl_key: Path | None = None
     redis_url: str = ""
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
@@ -127,11 +157,73 @@ class Settings(BaseSettings):
     web_ui_url: str = "http://127.0.0.1:8233"
     webhook_allow_private: bool = False
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = SecretFilesSource(
+            settings_cls,
+            given=init_settings.init_kwargs
+            if isinstance(init_settings, InitSettingsSource)
+            else {},
+            environ=env_settings.env_vars if isinstance(env_settings, EnvSettingsSource) else {},
+            dotenv=dotenv_settings.env_vars
+            if isinstance(dotenv_settings, EnvSettingsSource)
+            else {},
+        )
+        return init_settings, files, env_settings, dotenv_settings, file_secret_settings
+
+    @model_validator(mode="after")
+    def _database_url_holds_together(self) -> "Settings":
+        self.effective_database_url  # noqa: B018 (raises on a clash between URL and settings)
+        return self
+
     @property
     def effective_database_url(self) -> str:
-        if self.database_url:
+        """The URL the engines use: PostgreSQL's with the password and the TLS settings in
+        it (libpq's ``sslmode``, ``sslrootcert``, ``sslcert``, ``sslkey``, which store/tls.py
+        turns into the driver's TLS context). Holds the password: never print it; see
+        ``database_url_for_display``."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{(self.home / 'brain.db').resolve()}"
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            # Not the URL itself in the message: it may hold a password.
+            raise ValueError(
+                "BRAIN_DATABASE_URL is not a database URL (e.g. "
+                "postgresql+asyncpg://brain@db.internal:5432/brain)"
+            ) from None
+        if url.get_backend_name() != "postgresql":
             return self.database_url
-        return f"sqlite+aiosqlite:///{(self.home / 'brain.db').resolve()}"
+        if self.database_password is not None:
+            url = url.set(password=self.database_password.get_secret_value())
+        query = {
+            key: str(value)
+            for key, value in (
+                ("sslmode", self.database_ssl_mode),
+                ("sslrootcert", self.database_ssl_ca),
+                ("sslcert", self.database_ssl_cert),
+                ("sslkey", self.database_ssl_key),
+            )
+            if value is not None
+        }
+        if clash := sorted(set(query) & set(url.query)):
+            raise ValueError(
+                f"BRAIN_DATABASE_URL already sets {', '.join(clash)}; set it there or in "
+                "BRAIN_DATABASE_SSL_*, not both"
+            )
+        return url.update_query_dict(query).render_as_string(hide_password=False)
+
+    @property
+    def database_url_for_display(self) -> str:
+        """The database URL with any password masked, for banners and logs."""
+        return make_url(self.effective_database_url).render_as_string(hide_password=True)
 
     @property
     def uses_dev_jwt_secret(self) -> bool:
@@ -142,6 +234,25 @@ class Settings(BaseSettings):
         return bool(self.oidc_issuer or self.oidc_jwks_url)
 
 
+class InvalidSettings(ValueError):
+    """The ``BRAIN_*`` settings cannot be loaded; the message names the variables, never a
+    value (a value may be a secret)."""
+
+
+def describe_invalid(err: ValidationError | SettingsError) -> str:
+    if isinstance(err, SettingsError):
+        return str(err)
+    return "; ".join(
+        f"BRAIN_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
+        if e["loc"]
+        else e["msg"].removeprefix("Value error, ")
+        for e in err.errors(include_input=False, include_url=False)
+    )
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except (ValidationError, SettingsError) as err:
+        raise InvalidSettings(describe_invalid(err)) from None

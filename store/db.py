@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 
 from store import rls, statement_counts
 from store.tenancy import current_tenant
+from store.tls import split_ssl
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,14 @@ def _make_engine(url: str, *, app_role: bool, **kw: Any) -> AsyncEngine:
     if parsed.get_driver_name() == "asyncpg":
         # asyncpg waits 60 s for an unreachable host by default; fail well before that.
         connect_args.setdefault("timeout", 10)
+        # libpq's sslmode, sslrootcert, ... (BRAIN_DATABASE_SSL_*) as the driver's TLS context.
+        parsed, ssl_arg = split_ssl(parsed)
+        if ssl_arg is not None:
+            connect_args.setdefault("ssl", ssl_arg)
     if app_role:
         connect_args = _as_app_role(parsed, connect_args)
     kw["connect_args"] = connect_args
-    engine = create_async_engine(url, **kw)
+    engine = create_async_engine(parsed, **kw)
     event.listen(engine.sync_engine, "checkout", _drop_closed)
     if app_role:
         event.listen(engine.sync_engine, "begin", _set_tenant)

@@ -1,28 +1,23 @@
 """The one way to build a Temporal client: pydantic converter, TLS or API key, interceptors."""
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from opentelemetry.trace import TracerProvider
-from temporalio.client import Client, Interceptor, TLSConfig
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
+from core.pem_files import TlsFileError
 from core.settings import Settings
 from core.telemetry import tracing_interceptors
+from temporal.connect_errors import TemporalConnectError, explain
 from temporal.tenant_scope import TenantScopeInterceptor
+from temporal.tls import temporal_tls
 
-
-def _tls(settings: Settings) -> TLSConfig | bool:
-    if settings.temporal_tls_cert and settings.temporal_tls_key:
-        return TLSConfig(
-            client_cert=settings.temporal_tls_cert.read_bytes(),
-            client_private_key=settings.temporal_tls_key.read_bytes(),
-            server_root_ca_cert=(
-                settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None
-            ),
-        )
-    # Temporal Cloud with an API key always speaks TLS.
-    return settings.temporal_tls or settings.temporal_api_key is not None
+# A TCP or TLS connect that takes longer than this fails (and is explained) instead of
+# hanging a start on an address that drops packets.
+CONNECT_TIMEOUT = timedelta(seconds=10)
 
 
 async def connect(
@@ -37,19 +32,31 @@ async def connect(
     activities as well.
     ``runtime``: one that exports the SDK's own metrics (``core.metrics.sdk_runtime``).
     Workers built from the client run each activity in its run's tenant scope
-    (``temporal.tenant_scope``)."""
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        api_key=(
-            settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
-        ),
-        tls=_tls(settings),
-        data_converter=pydantic_data_converter,
-        interceptors=[
-            *tracing_interceptors(tracer_provider),
-            TenantScopeInterceptor(),
-            *interceptors,
-        ],
-        runtime=runtime,
-    )
+    (``temporal.tenant_scope``).
+
+    Raises ``TemporalConnectError`` (a ``RuntimeError``) naming the setting to fix: a TLS
+    file that is missing or wrong, a certificate Temporal's does not chain to, a refused
+    handshake or API key (temporal/connect_errors.py)."""
+    try:
+        tls = temporal_tls(settings)
+    except TlsFileError as err:
+        raise TemporalConnectError(str(err)) from None
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            api_key=(
+                settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+            ),
+            tls=tls.config or tls.enabled,
+            connect_timeout=CONNECT_TIMEOUT,
+            data_converter=pydantic_data_converter,
+            interceptors=[
+                *tracing_interceptors(tracer_provider),
+                TenantScopeInterceptor(),
+                *interceptors,
+            ],
+            runtime=runtime,
+        )
+    except RuntimeError as err:
+        raise TemporalConnectError(await explain(settings, tls, err)) from err

@@ -26,13 +26,15 @@ from core.metrics import worker_telemetry
 from core.redis import make_redis
 from core.settings import Settings
 from services.reconcile import ensure_reconciler
-from store.db import make_engine, make_sessionmaker, migrate
+from store.connect_errors import checked_migrate
+from store.db import make_engine, make_sessionmaker
 from store.policies import PolicyStore
 from store.policy_cache import RedisPolicyCache
 from temporal.client import connect
 from temporal.door_key import door_key
 from temporal.sandbox import WORKFLOW_RUNNER
 from temporal.search_attributes import ensure_registered
+from workers.probes import WorkerProbes
 from workers.registry import WORKFLOWS, build_activities
 from workers.webhooks import event_publisher, webhook_worker_parts
 
@@ -67,11 +69,14 @@ async def run_worker(
     if stop_within is None:
         stop_within = settings.shutdown_timeout_seconds
     runtime, stop_metrics = None, None
+    probes = WorkerProbes(asyncio.get_running_loop(), stop)
     if settings.metrics_port is not None:
-        # Brain's metrics and the SDK's own, on one endpoint.
-        runtime, stop_metrics = worker_telemetry(settings.metrics_port, settings.metrics_host)
+        # Brain's metrics and the SDK's own, on one endpoint, with the worker's probes.
+        runtime, stop_metrics = worker_telemetry(
+            settings.metrics_port, settings.metrics_host, routes=probes.routes()
+        )
     try:
-        return await _serve(settings, stop, ready, runtime, max(stop_within, 0.0))
+        return await _serve(settings, stop, ready, runtime, max(stop_within, 0.0), probes)
     finally:
         if stop_metrics is not None:
             stop_metrics()
@@ -83,6 +88,7 @@ async def _serve(
     ready: asyncio.Event | None,
     runtime: Runtime | None,
     stop_within: float,
+    probes: WorkerProbes,
 ) -> bool:
     client = await _unless_stopped(_connect_and_migrate(settings, runtime), stop)
     if client is None:
@@ -117,6 +123,7 @@ async def _serve(
             graceful_shutdown_timeout=timedelta(seconds=stop_within / 2),
         )
         await ensure_reconciler(client, settings.task_queue)  # runs closed outside Brain
+        probes.attach(client, engine, worker, settings.task_queue)
         log.info(
             "worker polling %s on %s (namespace %s)",
             settings.task_queue,
@@ -135,9 +142,11 @@ async def _serve(
 
 
 async def _connect_and_migrate(settings: Settings, runtime: Runtime | None) -> Client:
+    """Raises ``StartupError`` (core/startup.py), naming the setting, when Temporal or the
+    database refuses the connection."""
     client = await connect(settings, runtime=runtime)
     await _check_search_attributes(client, settings.temporal_namespace)
-    await migrate(settings.effective_database_url)
+    await checked_migrate(settings.effective_database_url)
     return client
 
 

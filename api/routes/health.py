@@ -1,30 +1,20 @@
-"""Liveness of the API's dependencies. Redis is optional: its outage degrades, never fails."""
+"""Health of the API and its dependencies: ``/health`` (SPEC §4), and the probes an
+orchestrator uses, ``/health/live`` and ``/health/ready`` (README, Production). Redis is
+optional: its outage degrades ``/health``, never fails it, and readiness ignores it."""
 
 import asyncio
-import logging
-from collections.abc import Awaitable
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import StateDep
 from api.schemas import Health
+from models.probes import Liveness, Readiness
+from services.readiness import readiness, up
 from store.db import ping
 
 router = APIRouter(tags=["health"])
-log = logging.getLogger(__name__)
-
-_CHECK_TIMEOUT = 3.0
-
-
-async def _up(check: Awaitable[Any]) -> bool:
-    # Any failure, or no answer within the timeout, means "down" to a health check.
-    try:
-        return bool(await asyncio.wait_for(check, _CHECK_TIMEOUT))
-    except Exception as e:
-        log.debug("health check failed: %s", e)
-        return False
 
 
 async def _disabled() -> None:
@@ -39,9 +29,9 @@ async def _disabled() -> None:
 )
 async def health(state: StateDep) -> Health | JSONResponse:
     temporal, database, redis = await asyncio.gather(
-        _up(state.client.service_client.check_health()),
-        _up(ping(state.engine)),
-        _up(state.redis.ping()) if state.redis is not None else _disabled(),
+        up(state.client.service_client.check_health()),
+        up(ping(state.engine)),
+        up(state.redis.ping()) if state.redis is not None else _disabled(),
     )
     redis_status: Literal["up", "down", "disabled"] = (
         "disabled" if redis is None else ("up" if redis else "down")
@@ -55,4 +45,26 @@ async def health(state: StateDep) -> Health | JSONResponse:
     )
     if down:
         return JSONResponse(body.model_dump(), status_code=503)
+    return body
+
+
+@router.get("/health/live", name="health_live", response_model=Liveness)
+async def live() -> Liveness:
+    """200 while the process answers; asks nothing else (a restart cures no outage)."""
+    return Liveness()
+
+
+@router.get(
+    "/health/ready",
+    name="health_ready",
+    response_model=Readiness,
+    response_model_exclude_none=True,
+    responses={503: {"model": Readiness, "description": "a dependency does not answer"}},
+)
+async def ready(state: StateDep) -> Readiness | JSONResponse:
+    """200 when Temporal, the database and the task queue answer (each within 3 s), else 503:
+    take this process out of the load balancer until they do."""
+    body = await readiness(state.client, state.engine, state.task_queue)
+    if body.status != "ready":
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=503)
     return body
