@@ -1,4 +1,6 @@
-"""One error hierarchy for the API, rendered by one handler as ``{"error", "detail"}``.
+"""One error hierarchy for the API, rendered by one handler as ``{"error", "detail",
+"fields"?}`` (SPEC §8): ``detail`` is always text a person can read; a 422 also lists the
+failing fields in ``fields``, each ``{"loc", "msg", "type"}``. The CLI prints the same shape.
 
 Routes raise these; Temporal and pydantic failures are translated into them at the edge
 (``api/decisions.py``, the handlers below), so no route returns a raw status integer.
@@ -11,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
@@ -19,18 +21,30 @@ from temporalio.service import RPCError, RPCStatusCode
 log = logging.getLogger(__name__)
 
 
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(
+        description="Where: `body`, `query`, `header` or `path`, then the field"
+    )
+    msg: str
+    type: str
+
+
 class ErrorBody(BaseModel):
-    error: str
-    detail: Any = None
+    error: str = Field(description="The error's type, e.g. `ValidationFailed`, `AlreadyDecided`")
+    detail: str = Field(description="What went wrong, as text")
+    fields: list[FieldError] | None = Field(
+        None, description="422 only: the failing fields (at most 20, then a count)"
+    )
 
 
 class BrainError(Exception):
     status_code = 500
 
-    def __init__(self, detail: Any = None, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers
+        self.fields: list[dict[str, Any]] | None = None
 
     @property
     def error(self) -> str:
@@ -40,7 +54,7 @@ class BrainError(Exception):
 class Unauthorized(BrainError):
     status_code = 401
 
-    def __init__(self, detail: Any = "invalid or missing bearer token") -> None:
+    def __init__(self, detail: str = "invalid or missing bearer token") -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -105,9 +119,13 @@ class NotCancelable(Conflict):
 
 
 class ValidationFailed(BrainError):
-    """422 with ``detail`` a list of ``{"loc", "msg", "type"}``."""
+    """422: ``fields`` lists ``{"loc", "msg", "type"}``; ``detail`` says the same in a line."""
 
     status_code = 422
+
+    def __init__(self, fields: list[dict[str, Any]], detail: str | None = None) -> None:
+        super().__init__(detail or summary(fields))
+        self.fields = fields
 
 
 class InvalidEdits(ValidationFailed):
@@ -129,14 +147,14 @@ class UnsupportedMediaType(BrainError):
 class RateLimited(BrainError):
     status_code = 429
 
-    def __init__(self, detail: Any, *, retry_after: int) -> None:
+    def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
 class Unavailable(BrainError):
     status_code = 503
 
-    def __init__(self, detail: Any, *, retry_after: int | None = None) -> None:
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         super().__init__(detail, headers=headers)
 
@@ -150,6 +168,7 @@ class NotConfirmed(Unavailable):
 MAX_FIELD_ERRORS = 20
 _MAX_MSG = 200
 _MAX_LOC_PART = 64
+_SUMMARY_FIELDS = 3
 
 
 def _clip(text: str, limit: int) -> str:
@@ -178,6 +197,19 @@ def field_errors(errors: Sequence[Any], prefix: tuple[str | int, ...] = ()) -> l
     return shown
 
 
+def summary(fields: Sequence[dict[str, Any]]) -> str:
+    """The field errors in one line of text: ``body.score: Input should be ...``, the first
+    few of them, then how many more."""
+    shown = [
+        f"{'.'.join(str(p) for p in f.get('loc', ())) or 'request'}: {f.get('msg', '')}"
+        for f in fields[:_SUMMARY_FIELDS]
+    ]
+    rest = len(fields) - _SUMMARY_FIELDS
+    if rest > 0:
+        shown.append(f"{rest} more")
+    return "; ".join(shown) or "validation failed"
+
+
 def invalid(errors: ValidationError, *prefix: str | int) -> ValidationFailed:
     return ValidationFailed(field_errors(errors.errors(include_url=False), prefix))
 
@@ -189,7 +221,8 @@ _DESCRIPTIONS = {
     409: "Nothing pending, stale approval id, already decided, or the run is closed",
     413: "The request body is larger than the server accepts (BRAIN_MAX_BODY_BYTES)",
     415: "The request body is not JSON (Content-Type must be application/json)",
-    422: "Validation failed; `detail` lists the failing fields (at most 20, then a count)",
+    422: "Validation failed (an invalid or unknown parameter, an invalid body); `fields` "
+    "lists the failing fields (at most 20, then a count)",
     429: "Rate limited, or too many decisions in flight for this run; see Retry-After",
     503: "A dependency is down or no worker confirmed in time; see Retry-After",
 }
@@ -201,25 +234,31 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _render(
-    status: int, error: str, detail: Any, headers: dict[str, str] | None = None
+    status: int,
+    error: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    fields: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
-    body = ErrorBody(error=error, detail=detail).model_dump(mode="json")
-    return JSONResponse(body, status_code=status, headers=headers)
+    body = ErrorBody.model_validate({"error": error, "detail": detail, "fields": fields})
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers
+    )
 
 
 def render(exc: BrainError) -> JSONResponse:
-    """The response for ``exc`` where no handler runs (ASGI middleware)."""
-    return _render(exc.status_code, exc.error, exc.detail, exc.headers)
+    """The response for ``exc``, by the handler or where no handler runs (ASGI middleware)."""
+    return _render(exc.status_code, exc.error, exc.detail, exc.headers, exc.fields)
 
 
 async def _brain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BrainError)
-    return _render(exc.status_code, exc.error, exc.detail, exc.headers)
+    return render(exc)
 
 
 async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return _render(422, "ValidationFailed", field_errors(list(exc.errors())))
+    return render(ValidationFailed(field_errors(list(exc.errors()))))
 
 
 _HTTP_NAMES = {
@@ -237,10 +276,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
         # FastAPI's answer to a body it cannot even decode: still a validation error.
-        detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
-        return _render(422, "ValidationFailed", detail)
+        fields = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
+        return render(ValidationFailed(fields))
     name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
-    return _render(exc.status_code, name, exc.detail, dict(exc.headers or {}) or None)
+    return _render(exc.status_code, name, str(exc.detail), dict(exc.headers or {}) or None)
 
 
 async def _rpc_error(request: Request, exc: Exception) -> JSONResponse:
