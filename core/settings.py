@@ -58,6 +58,9 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8001
+    # The REST API that `brain inbox`, `runs` and `cancel` call (with the caller's token,
+    # BRAIN_TOKEN). Empty: the API of the `brain up` running on this BRAIN_HOME.
+    api_url: str = ""
     rate_limit_per_minute: int = 600
     # Request bodies above this many bytes answer 413 (1 MiB; the largest start body is far
     # smaller), so nobody makes the API buffer and parse megabytes of JSON.
