@@ -7,5 +7,6 @@ POLICY_CHANGED_SIGNAL = "brain_policy_changed"
 # The signal's name before it was marked internal; runs started before keep accepting it.
 LEGACY_POLICY_CHANGED_SIGNAL = "policy_changed"
 
-# The gate's ``status`` query (``GatedWorkflow.status``; tests/cli/test_lazy.py holds them equal).
+# The gate's ``status`` query, ``GatedWorkflow.status`` (tests/cli/test_brain_up_cli.py fails
+# when `brain status` asks under another name and gets no answer).
 STATUS_QUERY = "status"

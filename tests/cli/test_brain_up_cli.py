@@ -79,6 +79,7 @@ async def test_start_inbox_runs_approve_and_status(up: Up) -> None:
     workflow_id = await _started(up, "lead_scoring")
     parked = await _parked(up, workflow_id)
     assert parked["approval"]["confidence"] < parked["approval"]["threshold"]
+    assert parked["approval"]["requested_at"].endswith("Z")
 
     inbox = ok(await up.brain("inbox", "--process", "lead_scoring"))
     [item] = [i for i in inbox["items"] if i["workflow_id"] == workflow_id]
