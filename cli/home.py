@@ -1,10 +1,10 @@
 """What a running ``brain up`` tells the other ``brain`` commands: ``BRAIN_HOME/stack.json``.
 
 ``brain up`` writes the file once its parts answer: the Temporal address and namespace, the
-API and Web UI URLs, the database URL, the task queue, the local tenant and a super-admin
-token for it (so mode 600), and whether webhooks may target private addresses. It removes
-the file when it stops; one left by a ``brain up`` that was killed names a process that is
-gone, and is ignored as stale.
+API and Web UI URLs, the database and Redis URLs, the task queue, the local tenant and a
+super-admin token for it (so mode 600), and whether webhooks may target private addresses.
+It removes the file when it stops; one left by a ``brain up`` that was killed names a
+process that is gone, and is ignored as stale.
 
 Every other command reads its settings through ``settings()``: a value from the file applies
 where no ``BRAIN_*`` variable (or ``.env``) sets that field, so the precedence is an explicit
@@ -31,6 +31,7 @@ _SETTINGS = (
     "temporal_namespace",
     "task_queue",
     "database_url",
+    "redis_url",
     "web_ui_url",
     "webhook_allow_private",
 )
@@ -45,6 +46,8 @@ class Stack(BaseModel):
     temporal_namespace: str
     task_queue: str
     database_url: str
+    # Where the policy cache lives: a policy changed from the CLI must invalidate it.
+    redis_url: str = ""
     web_ui_url: str
     # Without the API (``--no-api``): no URL and no token.
     api_url: str | None = None

@@ -73,6 +73,7 @@ def local_stack(dev: DevServer, settings: Settings, with_api: bool) -> Stack:
         temporal_namespace=settings.temporal_namespace,
         task_queue=settings.task_queue,
         database_url=settings.effective_database_url,
+        redis_url=settings.redis_url,
         web_ui_url=dev.ui_url,
         tenant=LOCAL_TENANT,
         webhook_allow_private=settings.webhook_allow_private,

@@ -22,6 +22,7 @@ STACK = {
     "temporal_namespace": "default",
     "task_queue": "brain",
     "database_url": "sqlite+aiosqlite:////somewhere/brain.db",
+    "redis_url": "redis://127.0.0.1:6379/3",
     "web_ui_url": "http://127.0.0.1:28233",
     "api_url": "http://127.0.0.1:28001/api/brain",
     "tenant": "local",
@@ -96,6 +97,7 @@ def test_brain_variables_win_over_the_file_and_the_file_over_defaults(
     settings = home.settings()
     assert settings.temporal_address == "127.0.0.1:27233"
     assert settings.database_url == STACK["database_url"]
+    assert settings.redis_url == STACK["redis_url"]
     assert settings.webhook_allow_private is True
     assert settings.jwt_audience is None  # not the file's to say
 
