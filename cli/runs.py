@@ -2,7 +2,7 @@
 (``brain status``: cli/status.py)."""
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -183,7 +183,7 @@ async def _send_decision(
         echo_json(outcome.model_dump(mode="json", exclude={"decision"}))
 
 
-def _refused(cause: BaseException) -> None:
+def _refused(cause: BaseException) -> NoReturn:
     """The run's refusal in the API's error shape: its type, its message as ``detail``, and
     for invalid edits the failing fields."""
     if not isinstance(cause, ApplicationError):
