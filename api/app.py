@@ -26,6 +26,7 @@ from api.routes import (
 from api.state import AppState, build_state, close_state
 from api.tenancy import TenantScopeReset
 from api.tokens import TokenVerifier
+from api.unknown_query import document_unknown_query, no_unknown_query
 from core.settings import DEV_JWT_SECRET_REFUSED, Settings, get_settings
 from core.telemetry import instrument_app
 from temporal.door_key import NoDoorKey, door_key
@@ -87,6 +88,8 @@ def create_app(
         # Served by api/docs.py from local files instead of FastAPI's CDN pages.
         docs_url=None,
         redoc_url=None,
+        # On every route: a query parameter the route does not declare is a 422.
+        dependencies=[Depends(no_unknown_query)],
     )
     app.state.settings = settings
     app.state.verifier = verifier
@@ -103,6 +106,7 @@ def create_app(
     app.include_router(metrics.router)
     install_docs(app)
     document_edge_errors(app)
+    document_unknown_query(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Every request starts with no tenant; authenticating binds the caller's (api/tenancy.py).
     app.add_middleware(TenantScopeReset)

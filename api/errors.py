@@ -1,36 +1,52 @@
-"""One error hierarchy for the API, rendered by one handler as ``{"error", "detail"}``.
+"""One error hierarchy for the API, rendered by one handler as ``{"error", "detail",
+"fields"?}`` (SPEC §8): ``detail`` is always text a person can read; a 422 also lists the
+failing fields in ``fields``, each ``{"loc", "msg", "type"}``. The CLI prints the same shape.
 
 Routes raise these; Temporal and pydantic failures are translated into them at the edge
 (``api/decisions.py``, the handlers below), so no route returns a raw status integer.
 """
 
 import logging
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.field_errors import MAX_FIELD_ERRORS as MAX_FIELD_ERRORS
+from api.field_errors import field_errors, summary
+
 log = logging.getLogger(__name__)
 
 
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(
+        description="Where: `body`, `query`, `header` or `path`, then the field"
+    )
+    msg: str
+    type: str
+
+
 class ErrorBody(BaseModel):
-    error: str
-    detail: Any = None
+    error: str = Field(description="The error's type, e.g. `ValidationFailed`, `AlreadyDecided`")
+    detail: str = Field(description="What went wrong, as text")
+    fields: list[FieldError] | None = Field(
+        None, description="422 only: the failing fields (at most 20, then a count)"
+    )
 
 
 class BrainError(Exception):
     status_code = 500
 
-    def __init__(self, detail: Any = None, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers
+        self.fields: list[dict[str, Any]] | None = None
 
     @property
     def error(self) -> str:
@@ -40,7 +56,7 @@ class BrainError(Exception):
 class Unauthorized(BrainError):
     status_code = 401
 
-    def __init__(self, detail: Any = "invalid or missing bearer token") -> None:
+    def __init__(self, detail: str = "invalid or missing bearer token") -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -105,9 +121,13 @@ class NotCancelable(Conflict):
 
 
 class ValidationFailed(BrainError):
-    """422 with ``detail`` a list of ``{"loc", "msg", "type"}``."""
+    """422: ``fields`` lists ``{"loc", "msg", "type"}``; ``detail`` says the same in a line."""
 
     status_code = 422
+
+    def __init__(self, fields: list[dict[str, Any]], detail: str | None = None) -> None:
+        super().__init__(detail or summary(fields))
+        self.fields = fields
 
 
 class InvalidEdits(ValidationFailed):
@@ -129,53 +149,20 @@ class UnsupportedMediaType(BrainError):
 class RateLimited(BrainError):
     status_code = 429
 
-    def __init__(self, detail: Any, *, retry_after: int) -> None:
+    def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
 class Unavailable(BrainError):
     status_code = 503
 
-    def __init__(self, detail: Any, *, retry_after: int | None = None) -> None:
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         super().__init__(detail, headers=headers)
 
 
 class NotConfirmed(Unavailable):
     """No worker confirmed the decision in time; retrying the same request is safe."""
-
-
-# A 422 names what to fix without echoing the request back: 10,000 invalid keys must not
-# make a response of 10,000 entries, nor a 100 kB key a 100 kB ``loc``.
-MAX_FIELD_ERRORS = 20
-_MAX_MSG = 200
-_MAX_LOC_PART = 64
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def field_errors(errors: Sequence[Any], prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
-    """pydantic errors reduced to JSON-safe ``{"loc", "msg", "type"}`` (``ctx`` may hold
-    exception objects, ``input`` may echo secrets): the first ``MAX_FIELD_ERRORS``, then one
-    entry of type ``too_many_errors`` counting the rest. ``loc`` may hold the caller's own
-    keys, so its strings are clipped like ``msg``."""
-    shown = [
-        {
-            "loc": [
-                *prefix,
-                *(_clip(p, _MAX_LOC_PART) if isinstance(p, str) else p for p in e.get("loc", ())),
-            ],
-            "msg": _clip(str(e.get("msg", "")), _MAX_MSG),
-            "type": _clip(str(e.get("type", "")), _MAX_LOC_PART),
-        }
-        for e in errors[:MAX_FIELD_ERRORS]
-    ]
-    if len(errors) > MAX_FIELD_ERRORS:
-        rest = len(errors) - MAX_FIELD_ERRORS
-        shown.append({"loc": [*prefix], "msg": f"{rest} more not shown", "type": "too_many_errors"})
-    return shown
 
 
 def invalid(errors: ValidationError, *prefix: str | int) -> ValidationFailed:
@@ -189,7 +176,8 @@ _DESCRIPTIONS = {
     409: "Nothing pending, stale approval id, already decided, or the run is closed",
     413: "The request body is larger than the server accepts (BRAIN_MAX_BODY_BYTES)",
     415: "The request body is not JSON (Content-Type must be application/json)",
-    422: "Validation failed; `detail` lists the failing fields (at most 20, then a count)",
+    422: "Validation failed (an invalid or unknown parameter, an invalid body); `fields` "
+    "lists the failing fields (at most 20, then a count)",
     429: "Rate limited, or too many decisions in flight for this run; see Retry-After",
     503: "A dependency is down or no worker confirmed in time; see Retry-After",
 }
@@ -201,25 +189,31 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def _render(
-    status: int, error: str, detail: Any, headers: dict[str, str] | None = None
+    status: int,
+    error: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    fields: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
-    body = ErrorBody(error=error, detail=detail).model_dump(mode="json")
-    return JSONResponse(body, status_code=status, headers=headers)
+    body = ErrorBody.model_validate({"error": error, "detail": detail, "fields": fields})
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers
+    )
 
 
 def render(exc: BrainError) -> JSONResponse:
-    """The response for ``exc`` where no handler runs (ASGI middleware)."""
-    return _render(exc.status_code, exc.error, exc.detail, exc.headers)
+    """The response for ``exc``, by the handler or where no handler runs (ASGI middleware)."""
+    return _render(exc.status_code, exc.error, exc.detail, exc.headers, exc.fields)
 
 
 async def _brain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BrainError)
-    return _render(exc.status_code, exc.error, exc.detail, exc.headers)
+    return render(exc)
 
 
 async def _request_invalid(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return _render(422, "ValidationFailed", field_errors(list(exc.errors())))
+    return render(ValidationFailed(field_errors(list(exc.errors()))))
 
 
 _HTTP_NAMES = {
@@ -237,10 +231,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
         # FastAPI's answer to a body it cannot even decode: still a validation error.
-        detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
-        return _render(422, "ValidationFailed", detail)
+        fields = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
+        return render(ValidationFailed(fields))
     name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
-    return _render(exc.status_code, name, exc.detail, dict(exc.headers or {}) or None)
+    return _render(exc.status_code, name, str(exc.detail), dict(exc.headers or {}) or None)
 
 
 async def _rpc_error(request: Request, exc: Exception) -> JSONResponse:

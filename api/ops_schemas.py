@@ -1,11 +1,11 @@
 """Bodies of the ops routes (SPEC §4 ``/ops/*``)."""
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
 from api.schemas import ProcessName, _Body
+from models.timestamps import Timestamp
 
 
 class FailedRunView(BaseModel):
@@ -18,7 +18,7 @@ class FailedRunView(BaseModel):
     failure_type: str | None = None
     step: str | None = Field(description="The failing step (activity type), or workflow_task")
     last_decision: dict[str, Any] | None = None
-    since: datetime | None = None
+    since: Timestamp | None = None
 
 
 class ReplayBody(_Body):

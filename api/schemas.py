@@ -1,7 +1,6 @@
 """Request and response bodies of the REST API (SPEC §4). The gate's own models (Policy,
 PendingApproval, Decision) are reused as they are, so the API cannot drift from them."""
 
-from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -18,6 +17,7 @@ from api.auth import TENANT_PATTERN
 from models.ai import ModelCall
 from models.hitl import Decision, PendingApproval, PolicyFields, checked_edits, checked_text
 from models.processes import PROCESS_NAMES, AuditDecision, Channel, Process, RunState
+from models.timestamps import Timestamp
 
 
 def _process(value: Any) -> Process:
@@ -77,10 +77,10 @@ class WorkflowView(BaseModel):
     result: dict[str, Any] | None = None
     error: str | None = None
     requested_by: str | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     cancel_requested_by: str | None = None
-    cancel_requested_at: datetime | None = None
+    cancel_requested_at: Timestamp | None = None
 
 
 class ApprovalView(PendingApproval):
@@ -123,7 +123,7 @@ class CancelResponse(BaseModel):
     # The state when the cancel was requested; the run records ``canceled`` once it stops.
     state: RunState
     cancel_requested_by: str
-    cancel_requested_at: datetime
+    cancel_requested_at: Timestamp
 
 
 class ToggleBody(_Body):
@@ -223,8 +223,8 @@ class AuditEntry(BaseModel):
     gate: str | None = None
     # Beyond the channel: where the decision came from (the Slack user and team).
     origin: dict[str, str] | None = None
-    decided_at: datetime
-    recorded_at: datetime
+    decided_at: Timestamp
+    recorded_at: Timestamp
 
 
 Up = Literal["up", "down"]
@@ -239,7 +239,7 @@ class Health(BaseModel):
 
 class Poller(BaseModel):
     identity: str
-    last_access_time: datetime | None = None
+    last_access_time: Timestamp | None = None
     rate_per_second: float | None = None
 
 

@@ -1,11 +1,11 @@
 """Bodies of ``/webhooks`` (SPEC §4). The secret is in the create response only."""
 
 import re
-from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.events import EventType
+from models.timestamps import Timestamp
 from models.webhook_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from models.webhooks import DeliveryState, WebhookFormat
 
@@ -56,7 +56,7 @@ class WebhookView(BaseModel):
     # Why it was disabled: its receiver answered 410 Gone.
     disabled_reason: str | None = None
     created_by: str
-    created_at: datetime
+    created_at: Timestamp
 
     @classmethod
     def of(cls, row: WebhookSubscriptionRow) -> "WebhookView":
@@ -74,10 +74,10 @@ class DeliveryView(BaseModel):
     attempts: int
     last_status: int | None = None
     last_error: str | None = None
-    next_attempt_at: datetime | None = None
-    delivered_at: datetime | None = None
-    created_at: datetime
-    updated_at: datetime
+    next_attempt_at: Timestamp | None = None
+    delivered_at: Timestamp | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, row: WebhookDeliveryRow) -> "DeliveryView":

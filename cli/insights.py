@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from cli.common import database, echo_json, parse_process, run
-from core.settings import Settings, get_settings
+from cli.home import settings as cli_settings
+from core.settings import Settings
 from models.hitl import GLOBAL_TENANT
 from models.processes import Process
 from services.insights import decision_insights
@@ -36,7 +37,7 @@ def insights(
             when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
         except (ValueError, OverflowError):
             raise typer.BadParameter(f"--since {since!r} is not an ISO 8601 time") from None
-    run(_insights(get_settings(), proc, when, tenant))
+    run(_insights(cli_settings(), proc, when, tenant))
 
 
 async def _insights(

@@ -1,13 +1,17 @@
 """What ``brain up`` sets up for one machine and tells its user: the parts' settings, the
-links (the Web UI's inbox, the API and its docs) and a token to paste."""
+links (the Web UI's inbox, the API and its docs), a token to paste, and the same for the
+other ``brain`` commands in ``BRAIN_HOME/stack.json`` (cli/home.py)."""
 
 import os
+import shlex
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
 
+from cli.home import Stack
 from core.settings import Settings
 from models.processes import RunState
 from temporal.devserver import DevServer
@@ -61,43 +65,82 @@ def inbox_url(web_ui_url: str, namespace: str) -> str:
     )
 
 
-def banner(dev: DevServer, settings: Settings, app: "FastAPI | None", stop_within: float) -> None:
+def local_stack(dev: DevServer, settings: Settings, with_api: bool) -> Stack:
+    """This ``brain up`` as the other commands find it, with a super-admin token for its
+    local tenant when the API runs."""
+    now = datetime.now(UTC)
+    stack = Stack(
+        pid=os.getpid(),
+        started_at=now,
+        temporal_address=dev.address,
+        temporal_namespace=settings.temporal_namespace,
+        task_queue=settings.task_queue,
+        database_url=settings.effective_database_url,
+        redis_url=settings.redis_url,
+        web_ui_url=dev.ui_url,
+        tenant=LOCAL_TENANT,
+        webhook_allow_private=settings.webhook_allow_private,
+    )
+    if not with_api:
+        return stack
+    # Here, not at the top: `brain worker` imports this module and needs no FastAPI.
+    from api.auth import mint_token
+
+    token = mint_token(
+        sub="local-admin",
+        tenant=LOCAL_TENANT,
+        role="super_admin",
+        ttl_seconds=TOKEN_TTL_SECONDS,
+        secret=settings.jwt_secret.get_secret_value(),
+    )
+    base = api_base(settings.api_host, settings.api_port)
+    return stack.model_copy(
+        update={
+            "api_url": base + API_PREFIX,
+            "token": token,
+            "token_expires_at": now + timedelta(seconds=TOKEN_TTL_SECONDS),
+        }
+    )
+
+
+def banner(
+    stack: Stack, settings: Settings, app: "FastAPI | None", stop_within: float, written: str
+) -> None:
     lines = [
         "",
         "Brain is up.",
-        f"  Temporal   {dev.address} (namespace {settings.temporal_namespace})",
-        f"  Web UI     {dev.ui_url}",
-        f"  Inbox      {inbox_url(dev.ui_url, settings.temporal_namespace)}",
-        f"  Worker     task queue {settings.task_queue}, AI model: {settings.ai_provider}",
+        f"  Temporal   {stack.temporal_address} (namespace {stack.temporal_namespace})",
+        f"  Web UI     {stack.web_ui_url}",
+        f"  Inbox      {inbox_url(stack.web_ui_url, stack.temporal_namespace)}",
+        f"  Worker     task queue {stack.task_queue}, AI model: {settings.ai_provider}",
         f"  Database   {settings.database_url_for_display}",
     ]
-    if app is None:
+    if app is None or stack.api_url is None:
         lines.append("  API        not running (--no-api)")
     else:
         base = api_base(settings.api_host, settings.api_port)
-        lines.append(f"  API        {base}{API_PREFIX}  (health: {base}{API_PREFIX}/health)")
+        lines.append(f"  API        {stack.api_url}  (health: {stack.api_url}/health)")
         if app.docs_url:
             redoc = f"  (ReDoc: {base}{app.redoc_url})" if app.redoc_url else ""
             lines.append(f"  API docs   {base}{app.docs_url}{redoc}")
-        # Here, not at the top: `brain worker` imports this module and needs no FastAPI.
-        from api.auth import mint_token
-
-        token = mint_token(
-            sub="local-admin",
-            tenant=LOCAL_TENANT,
-            role="super_admin",
-            ttl_seconds=TOKEN_TTL_SECONDS,
-            secret=settings.jwt_secret.get_secret_value(),
-        )
-        lines.append(f"  Token      super_admin, tenant {LOCAL_TENANT}, valid 24 h; for curl:")
+        lines.append(f"  Token      super_admin, tenant {stack.tenant}, valid 24 h; for curl:")
         # One line to paste: the README's REST examples use $BRAIN and $TOKEN.
-        lines.append(f"             export BRAIN={base}{API_PREFIX} TOKEN={token}")
+        lines.append(f"             export BRAIN={stack.api_url} TOKEN={stack.token}")
     lines += [
+        f"  For brain  {written} (these addresses and the token; removed on stop)",
         "",
-        f"Try:  {_prog()} start lead_scoring --example unsure",
+        f"Try:  {_home_prefix(settings)}{_prog()} start lead_scoring --example unsure",
         f"Ctrl-C stops everything within {stop_within:g} s; twice, at once.",
     ]
     typer.echo("\n".join(lines))
+
+
+def _home_prefix(settings: Settings) -> str:
+    """The other commands find this stack through its home: name it when it is not the
+    default one (``.brain`` where they run)."""
+    if "home" not in settings.model_fields_set:
+        return ""
+    return f"BRAIN_HOME={shlex.quote(str(settings.home.resolve()))} "
 
 
 def _prog() -> str:

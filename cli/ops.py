@@ -6,13 +6,16 @@ from typing import Annotated
 import typer
 
 from cli.common import database, echo_json, fail, parse_process, run, temporal
-from core.settings import Settings, get_settings
+from cli.home import settings as cli_settings
+from core.settings import Settings
 from models.processes import Process
 from services import ops, replay, verify_audit
 
 ops_app = typer.Typer(
     help="Failed runs: list them, replay them from their last good point; verify the audit log.",
     no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
 )
 
 ProcessOpt = Annotated[
@@ -26,7 +29,7 @@ def failed(process: ProcessOpt = None, tenant: TenantOpt = None) -> None:
     """Current runs that failed, were terminated or timed out, and running runs that are stuck,
     with the failure, the failing step and the last decision made."""
     proc = parse_process(process) if process else None
-    run(_failed(get_settings(), proc, tenant))
+    run(_failed(cli_settings(), proc, tenant))
 
 
 async def _failed(settings: Settings, process: Process | None, tenant: str | None) -> None:
@@ -53,7 +56,7 @@ def replay_cmd(
     if (workflow_id is None) == (process is None):
         raise typer.BadParameter("give exactly one of --workflow-id or --process")
     proc = parse_process(process) if process else None
-    run(_replay(get_settings(), workflow_id, proc, tenant, dry_run, by))
+    run(_replay(cli_settings(), workflow_id, proc, tenant, dry_run, by))
 
 
 async def _replay(
@@ -97,7 +100,7 @@ def verify_audit_cmd(
     decision keeps (violations: a policy version the change log lacks, one person counted
     twice in a quorum, a four-eyes approval by the requester). Exit 1 when any is found."""
     proc = parse_process(process) if process else None
-    run(_verify_audit(get_settings(), tenant, proc, limit))
+    run(_verify_audit(cli_settings(), tenant, proc, limit))
 
 
 async def _verify_audit(

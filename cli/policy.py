@@ -7,14 +7,20 @@ from typing import Annotated
 import typer
 
 from cli.common import default_actor, echo_json, fail, parse_process, policy_store, run
-from core.settings import Settings, get_settings
+from cli.home import settings as cli_settings
+from core.settings import Settings
 from models.hitl import GLOBAL_TENANT, PolicyFields
 from models.policy_log import PolicyChangeEntry
 from models.processes import Process
 from services.policies import BroadcastNotStarted, change_policy
 from temporal.client import connect
 
-policy_app = typer.Typer(help="Read and change HITL policies.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Read and change HITL policies.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
+)
 
 
 class Toggle(StrEnum):
@@ -35,7 +41,7 @@ def list_policies(
     ] = None,
 ) -> None:
     """List policies as JSON."""
-    run(_list(get_settings(), tenant))
+    run(_list(cli_settings(), tenant))
 
 
 async def _list(settings: Settings, tenant: str | None) -> None:
@@ -130,7 +136,7 @@ def set_policy(
         )
     except ValueError as err:
         fail("InvalidPolicy", str(err))
-    run(_set(get_settings(), proc, tenant, by or default_actor(), patch, gate))
+    run(_set(cli_settings(), proc, tenant, by or default_actor(), patch, gate))
 
 
 def _period(value: str | None, option: str) -> int | None:
@@ -182,7 +188,7 @@ def policy_log(
 ) -> None:
     """Print the policy change log as JSON, newest first: who, when, version, old and new."""
     proc = parse_process(process) if process is not None else None
-    run(_log(get_settings(), proc, tenant, limit))
+    run(_log(cli_settings(), proc, tenant, limit))
 
 
 async def _log(settings: Settings, process: Process | None, tenant: str | None, limit: int) -> None:

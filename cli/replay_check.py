@@ -19,7 +19,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.worker import Replayer
 
 from cli.common import echo_json, fail, parse_process, run, temporal
-from core.settings import get_settings
+from cli.home import settings as cli_settings
 from models.processes import Process
 from temporal.sandbox import WORKFLOW_RUNNER
 from workers.registry import WORKFLOWS
@@ -102,7 +102,7 @@ async def _histories(
             fail("BadHistory", f"cannot read {path}: {err}")
     if workflow_id is None and process is None:
         return
-    client: Client = await temporal(get_settings())
+    client: Client = await temporal(cli_settings())
     if workflow_id is not None:
         yield await client.get_workflow_handle(workflow_id).fetch_history()
         return

@@ -1,19 +1,12 @@
-"""``brain start``, ``approve``, ``reject`` and ``status``: one run at a time, printed as JSON."""
+"""``brain start``, ``approve`` and ``reject``: one run at a time, printed as JSON
+(``brain status``: cli/status.py)."""
 
 import asyncio
-from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
-from temporalio.client import (
-    WorkflowExecutionDescription,
-    WorkflowExecutionStatus,
-    WorkflowHandle,
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-)
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -22,30 +15,23 @@ from cli.common import (
     default_actor,
     echo_json,
     fail,
+    invalid,
     parse_json,
     parse_process,
     read_json_file,
     run,
     temporal,
 )
-from core.settings import Settings, get_settings
+from cli.home import settings as cli_settings
+from cli.status import WorkflowId, status_name
+from core.settings import Settings
 from hitl.gate import GatedWorkflow
 from models.hitl import DecideRequest
-from models.processes import Action, Channel, Process, RunState
-from models.tables import RunRow
+from models.processes import Action, Channel, Process
 from models.workflow_io import ProcessResult
 from services.starting import IdempotencyConflict, start_process
 from temporal import errors
 
-_QUERY_TIMEOUT = timedelta(seconds=5)
-_CLOSED_STATES = {
-    WorkflowExecutionStatus.FAILED: RunState.FAILED,
-    WorkflowExecutionStatus.CANCELED: RunState.CANCELED,
-    WorkflowExecutionStatus.TERMINATED: RunState.TERMINATED,
-    WorkflowExecutionStatus.TIMED_OUT: RunState.TIMED_OUT,
-}
-
-WorkflowId = Annotated[str, typer.Argument(help="The run's workflow id (from `brain start`).")]
 Comment = Annotated[str | None, typer.Option(help="Why; kept in the audit log.")]
 By = Annotated[
     str | None, typer.Option(help="Who decides (the audit log's actor); default: your user.")
@@ -85,7 +71,7 @@ def start(
     else:
         assert input_file is not None
         body = read_json_file(input_file)
-    run(_start(get_settings(), proc, body, tenant, by, idempotency_key))
+    run(_start(cli_settings(), proc, body, tenant, by, idempotency_key))
 
 
 async def _start(
@@ -111,7 +97,7 @@ async def _start(
                 subjects_case_sensitive=settings.subjects_case_sensitive,
             )
         except ValidationError as err:
-            fail("ValidationError", err.errors(include_url=False, include_context=False))
+            invalid("ValidationError", err.errors(include_url=False, include_context=False))
         except IdempotencyConflict as err:
             fail("IdempotencyConflict", str(err))
     echo_json(
@@ -171,7 +157,7 @@ def _decide(
         edits=edits,
         channel=Channel.CLI,
     )
-    run(_send_decision(get_settings(), workflow_id, request, wait))
+    run(_send_decision(cli_settings(), workflow_id, request, wait))
 
 
 async def _send_decision(
@@ -182,11 +168,7 @@ async def _send_decision(
     try:
         outcome = await asyncio.wait_for(handle.execute_update(GatedWorkflow.decide, request), wait)
     except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError):
-            detail = {"message": cause.message, "details": list(cause.details)}
-            fail(cause.type or "DecisionRefused", detail)
-        fail("DecisionRefused", str(cause or err))
+        _refused(err.cause or err)
     except RPCError as err:
         await _fail_rpc(handle, workflow_id, err)
     except TimeoutError:
@@ -201,6 +183,18 @@ async def _send_decision(
     else:
         # Counted toward a quorum that needs more approvals.
         echo_json(outcome.model_dump(mode="json", exclude={"decision"}))
+
+
+def _refused(cause: BaseException) -> NoReturn:
+    """The run's refusal in the API's error shape: its type, its message as ``detail``, and
+    for invalid edits the failing fields."""
+    if not isinstance(cause, ApplicationError):
+        fail("DecisionRefused", str(cause))
+    found = cause.details[0] if cause.details else None
+    errors_found = found.get("errors") if isinstance(found, dict) else None
+    if cause.type == errors.INVALID_EDITS and isinstance(errors_found, list) and errors_found:
+        invalid(errors.INVALID_EDITS, errors_found, "edits")
+    fail(cause.type or "DecisionRefused", cause.message)
 
 
 async def _fail_rpc(
@@ -222,65 +216,5 @@ async def _fail_rpc(
                     f"via {d.channel}); the run is {done.state}",
                 )
         if desc.status is not WorkflowExecutionStatus.RUNNING:
-            fail(errors.NOTHING_PENDING, f"the run is closed ({_status_name(desc)})")
+            fail(errors.NOTHING_PENDING, f"the run is closed ({status_name(desc)})")
     fail(err.status.name, err.message)
-
-
-def status(workflow_id: WorkflowId) -> None:
-    """Print the run's state, proposal, pending approval and decision as JSON."""
-    run(_status(get_settings(), workflow_id))
-
-
-async def _status(settings: Settings, workflow_id: str) -> None:
-    client = await temporal(settings)
-    handle = client.get_workflow_handle(workflow_id, result_type=ProcessResult)
-    try:
-        desc = await handle.describe()
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
-            fail("NotFound", f"no workflow {workflow_id}")
-        raise
-    try:
-        # Answered by a worker (a closed run is replayed), so it can fail without one.
-        current = await handle.query(GatedWorkflow.status, rpc_timeout=_QUERY_TIMEOUT)
-    except (WorkflowQueryFailedError, RPCError) as err:
-        typer.echo(f"note: no answer to the status query ({err}); showing the record", err=True)
-    else:
-        echo_json(current.model_dump(mode="json"))
-        return
-    echo_json(await _recorded(settings, handle, desc))
-
-
-async def _recorded(
-    settings: Settings,
-    handle: WorkflowHandle[Any, ProcessResult],
-    desc: WorkflowExecutionDescription,
-) -> dict[str, Any]:
-    """The run as the runs table and Temporal's history know it, without a worker."""
-    view: dict[str, Any] = {"workflow_id": desc.id, "temporal_status": _status_name(desc)}
-    row = await _run_row(settings, desc.id)
-    if row is not None:
-        view |= row.model_dump(
-            mode="json",
-            include={"process", "tenant", "state", "proposal", "confidence", "approval",
-                     "decision", "result", "error"},
-        )  # fmt: skip
-    if desc.status is WorkflowExecutionStatus.COMPLETED:
-        result: ProcessResult = await handle.result()
-        view |= result.model_dump(mode="json")
-    elif desc.status in _CLOSED_STATES:
-        view["state"] = _CLOSED_STATES[desc.status].value
-    return view
-
-
-async def _run_row(settings: Settings, workflow_id: str) -> RunRow | None:
-    try:
-        async with database(settings, migrate_first=False) as sessions, sessions() as session:
-            return await session.get(RunRow, workflow_id)
-    except SQLAlchemyError as err:
-        typer.echo(f"note: the runs table is not readable ({err.__class__.__name__})", err=True)
-        return None
-
-
-def _status_name(desc: WorkflowExecutionDescription) -> str:
-    return desc.status.name.lower() if desc.status is not None else "unknown"

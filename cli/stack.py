@@ -10,6 +10,7 @@ has let go of it.
 import asyncio
 import contextlib
 import errno
+import os
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import typer
 import uvicorn
 
-from cli.local import banner, local_settings
+from cli import home
+from cli.local import banner, local_settings, local_stack
 from cli.stopping import Stopper
 from core.logs import json_logging
 from core.settings import Settings
@@ -156,6 +158,8 @@ async def run_stack(
     try:
         code = await _run_parts(settings, dev, stopper, api_port, create_app)
     finally:
+        # First: from now on the other commands stop using this stack.
+        home.remove(settings.home, os.getpid())
         # SIGKILLed, if need be, when the clock runs out (and by the force hook after it).
         await dev.stop(grace=stopper.remaining(reserve=0.2) if stopper.stopping else None)
     typer.echo("Brain stopped (cut short)." if stopper.cut_short else "Brain stopped.")
@@ -196,7 +200,9 @@ async def _run_parts(
             server = api_server(app, local.api_host, api_port, "warning", worker_within)
             tasks.add(asyncio.create_task(serve(server), name="api"))
         if await _unless_stopped(_started(worker_ready, server), stop, watch=tasks):
-            banner(dev, local, app, stopper.timeout)
+            stack = local_stack(dev, local, with_api=app is not None)
+            written = home.write(local.home, stack)
+            banner(stack, local, app, stopper.timeout, str(written))
         started = True
     finally:
         if not started:

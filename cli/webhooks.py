@@ -1,7 +1,9 @@
 """``brain webhooks add|list|rm|deliveries``: webhook subscriptions for ops (SPEC §6).
 
 Straight on the app database, like ``brain policy``: the same validation as the REST API
-(``services.webhooks``), the tenant from ``--tenant``.
+(``services.webhooks``), the tenant from ``--tenant`` or, under ``brain up``, its local
+tenant; private and loopback receivers are allowed where the stack allows them (``brain up``
+does: BRAIN_WEBHOOK_ALLOW_PRIVATE).
 """
 
 from enum import StrEnum
@@ -10,14 +12,24 @@ from typing import Annotated
 import typer
 
 from cli.common import database, default_actor, echo_json, fail, run
-from core.settings import Settings, get_settings
+from cli.home import settings as cli_settings
+from cli.home import stack
+from core.settings import Settings
 from models.events import EventType
 from services.webhooks import InvalidSubscription, create_subscription
 from store.webhooks import WebhookStore
 
-webhooks_app = typer.Typer(help="Webhook subscriptions and their deliveries.", no_args_is_help=True)
+webhooks_app = typer.Typer(
+    help="Webhook subscriptions and their deliveries.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    add_completion=False,
+)
 
-Tenant = Annotated[str, typer.Option(help="The tenant whose subscriptions these are.")]
+Tenant = Annotated[
+    str | None,
+    typer.Option(help="The tenant whose subscriptions these are (under `brain up`: its own)."),
+]
 SubscriptionId = Annotated[str, typer.Argument(help="The subscription id (wh_...).")]
 
 
@@ -26,10 +38,22 @@ class Format(StrEnum):
     SLACK = "slack"
 
 
+def _tenant(given: str | None) -> str:
+    """``--tenant``, or the local tenant of the ``brain up`` running on this home."""
+    if given is not None:
+        return given
+    found = stack()
+    if found is None:
+        raise typer.BadParameter(
+            "give the tenant (no `brain up` is running on this BRAIN_HOME to take it from)",
+            param_hint="'--tenant'",
+        )
+    return found.tenant
+
+
 @webhooks_app.command("add")
 def add(
     url: Annotated[str, typer.Option(help="Where to POST (http or https).")],
-    tenant: Tenant,
     event: Annotated[
         list[EventType],
         typer.Option("--event", help="An event type to send; repeat for several."),
@@ -42,12 +66,13 @@ def add(
         str | None, typer.Option(help="Signing secret (default: a new whsec_ one).")
     ] = None,
     by: Annotated[str | None, typer.Option(help="Who adds it; default: your user.")] = None,
+    tenant: Tenant = None,
 ) -> None:
     """Subscribe a URL. Prints the subscription with its secret (shown only here)."""
     run(
         _add(
-            get_settings(),
-            tenant,
+            cli_settings(),
+            _tenant(tenant),
             url=url,
             events=[e.value for e in event],
             process=process,
@@ -83,14 +108,15 @@ async def _add(
                 allow_private=settings.webhook_allow_private,
             )
         except InvalidSubscription as err:
-            fail("InvalidSubscription", {"field": err.field, "msg": err.message})
+            field = {"loc": [err.field], "msg": err.message, "type": "value_error"}
+            fail("InvalidSubscription", f"{err.field}: {err.message}", [field])
     echo_json(row.model_dump(mode="json"))
 
 
 @webhooks_app.command("list")
-def list_webhooks(tenant: Tenant) -> None:
+def list_webhooks(tenant: Tenant = None) -> None:
     """The tenant's subscriptions (without their secrets)."""
-    run(_list(get_settings(), tenant))
+    run(_list(cli_settings(), _tenant(tenant)))
 
 
 async def _list(settings: Settings, tenant: str) -> None:
@@ -100,9 +126,9 @@ async def _list(settings: Settings, tenant: str) -> None:
 
 
 @webhooks_app.command("rm")
-def remove(subscription_id: SubscriptionId, tenant: Tenant) -> None:
+def remove(subscription_id: SubscriptionId, tenant: Tenant = None) -> None:
     """Unsubscribe; deliveries still retrying stop at their next attempt."""
-    run(_remove(get_settings(), tenant, subscription_id))
+    run(_remove(cli_settings(), _tenant(tenant), subscription_id))
 
 
 async def _remove(settings: Settings, tenant: str, subscription_id: str) -> None:
@@ -115,11 +141,11 @@ async def _remove(settings: Settings, tenant: str, subscription_id: str) -> None
 @webhooks_app.command("deliveries")
 def deliveries(
     subscription_id: SubscriptionId,
-    tenant: Tenant,
+    tenant: Tenant = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
 ) -> None:
     """Recent deliveries: event, attempts, last status, next attempt, state."""
-    run(_deliveries(get_settings(), tenant, subscription_id, limit))
+    run(_deliveries(cli_settings(), _tenant(tenant), subscription_id, limit))
 
 
 async def _deliveries(settings: Settings, tenant: str, subscription_id: str, limit: int) -> None:

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8001
+    # The REST API that `brain inbox`, `runs` and `cancel` call (with the caller's token,
+    # BRAIN_TOKEN). Empty: the API of the `brain up` running on this BRAIN_HOME.
+    api_url: str = ""
     rate_limit_per_minute: int = 600
     # Requests that fail authentication, per client address and minute; beyond it every
     # request of that address answers 429 until the minute is over. 0: no limit.

@@ -18,10 +18,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from temporalio.contrib.opentelemetry import TracingInterceptor
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from temporalio.contrib.opentelemetry import TracingInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,17 @@ def traced(provider: trace.TracerProvider | None = None) -> bool:
     return provider is not None or _exporting()
 
 
-def tracing_interceptors(provider: trace.TracerProvider | None = None) -> list[TracingInterceptor]:
+def tracing_interceptors(
+    provider: trace.TracerProvider | None = None,
+) -> "list[TracingInterceptor]":
     """The Temporal interceptor when tracing (``traced``), none otherwise. Without
     ``provider`` it follows the global one, which ``setup_tracing`` installs."""
     if not traced(provider):
         return []
+    # Imported only when tracing: it loads the worker and OpenTelemetry's metrics, a third of
+    # a second that a CLI command building a client does not need.
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
     tracer = (provider or trace.get_tracer_provider()).get_tracer(TRACER_NAME)
     return [TracingInterceptor(tracer)]
 

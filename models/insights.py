@@ -1,11 +1,10 @@
 """What the audit log says about a process (SPEC §7): how its runs were decided, how fast
 people decide, and the threshold the decisions so far would support."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
 
 from models.processes import Process
+from models.timestamps import Timestamp
 
 # SPEC §7: the sample, the share approved as proposed, and the support a suggestion needs.
 SAMPLE_SIZE = 500
@@ -41,5 +40,5 @@ class ProcessInsights(BaseModel):
 
 class DecisionInsights(BaseModel):
     tenant: str = Field(description="The tenant looked at; `*` for every tenant")
-    since: datetime | None
+    since: Timestamp | None
     items: list[ProcessInsights]

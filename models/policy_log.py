@@ -1,13 +1,14 @@
 """An entry of the policy change log (SPEC §2: every change audited, who, when, old → new),
 as the REST API and ``brain policy log`` show it."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from models.processes import Process
 from models.tables import PolicyChangeRow
+from models.timestamps import Timestamp
 
 # The store keeps a reminder or escalation turned off as 0, an amount as -1 (NULL would
 # inherit); the log says "off", so 0 never reads as "every 0 seconds" and null keeps meaning
@@ -22,7 +23,7 @@ class PolicyChangeEntry(BaseModel):
     gate: str | None = Field(None, description="The gate whose policy changed")
     version: int
     changed_by: str
-    changed_at: datetime
+    changed_at: Timestamp
     old: dict[str, Any] = Field(description="The changed fields before (null: not set)")
     new: dict[str, Any] = Field(description="The changed fields after")
 

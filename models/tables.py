@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from models.timestamps import Timestamp
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -50,7 +52,7 @@ class PolicyRow(SQLModel, table=True):
     amount_over: float | None = None
     version: int = 0
     updated_by: str = Field(default="system", max_length=200)
-    updated_at: datetime = _ts()
+    updated_at: Timestamp = _ts()
 
 
 class PolicyChangeRow(SQLModel, table=True):
@@ -64,7 +66,7 @@ class PolicyChangeRow(SQLModel, table=True):
     gate: str | None = Field(default=None, max_length=32)
     version: int
     changed_by: str = Field(max_length=200)
-    changed_at: datetime = _ts()
+    changed_at: Timestamp = _ts()
     old: dict | None = _json()
     new: dict | None = _json()
 
@@ -106,8 +108,8 @@ class DecisionRow(SQLModel, table=True):
     gate: str | None = Field(default=None, max_length=32)
     # Beyond the channel: where the decision came from (the Slack user and team).
     origin: dict | None = _json()
-    decided_at: datetime = Field(sa_type=DateTime(timezone=True))
-    recorded_at: datetime = _ts()
+    decided_at: Timestamp = Field(sa_type=DateTime(timezone=True))
+    recorded_at: Timestamp = _ts()
 
 
 class RunRow(SQLModel, table=True):
@@ -140,13 +142,13 @@ class RunRow(SQLModel, table=True):
     subject: str | None = Field(default=None, max_length=300)
     # Bumped by each vote toward a quorum; a late write of an older vote never wins.
     approval_sequence: int | None = None
-    requested_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    requested_at: Timestamp | None = Field(default=None, sa_type=DateTime(timezone=True))
     policy_version: int | None = None
     decision: dict | None = _json()
     result: dict | None = _json()
     error: str | None = None
     # Who asked the REST API to cancel the run, and when (the cancel's audit trail).
     cancel_requested_by: str | None = Field(default=None, max_length=200)
-    cancel_requested_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    created_at: datetime = _ts()
-    updated_at: datetime = _ts()
+    cancel_requested_at: Timestamp | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: Timestamp = _ts()
+    updated_at: Timestamp = _ts()

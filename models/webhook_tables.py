@@ -4,12 +4,11 @@ Every row carries its tenant, and every read filters on it: a subscription of an
 tenant is indistinguishable from one that does not exist.
 """
 
-from datetime import datetime
-
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.tables import utcnow
+from models.timestamps import Timestamp
 
 
 class WebhookSubscriptionRow(SQLModel, table=True):
@@ -31,7 +30,7 @@ class WebhookSubscriptionRow(SQLModel, table=True):
     # Why it stopped (a receiver answered 410 Gone).
     disabled_reason: str | None = Field(default=None, max_length=500)
     created_by: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: Timestamp = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class WebhookDeliveryRow(SQLModel, table=True):
@@ -57,7 +56,7 @@ class WebhookDeliveryRow(SQLModel, table=True):
     last_status: int | None = None
     # What went wrong without a status (timeout, refused connection, private address).
     last_error: str | None = Field(default=None, max_length=500)
-    next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    next_attempt_at: Timestamp | None = Field(default=None, sa_type=DateTime(timezone=True))
+    delivered_at: Timestamp | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: Timestamp = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: Timestamp = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

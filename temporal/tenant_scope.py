@@ -19,13 +19,16 @@ from typing import Any
 
 from temporalio import client, worker
 
-from models.activity_io import RunRef
-from models.events import Event
 from store.tenancy import NO_TENANT, tenant_scope
 
 
 def tenant_of(args: Sequence[Any]) -> str:
     """The tenant an activity's arguments belong to; ``NO_TENANT`` when they name none."""
+    # Imported here: every client installs this interceptor, and a CLI command that only
+    # reads a run must not load every process's models to build one (brain status).
+    from models.activity_io import RunRef
+    from models.events import Event
+
     arg = args[0] if args else None
     run = getattr(arg, "run", None)
     if isinstance(run, RunRef):

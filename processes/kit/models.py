@@ -14,6 +14,7 @@ from sqlalchemy import DateTime
 from sqlmodel import Field as TableField
 from sqlmodel import SQLModel
 
+from models.timestamps import Timestamp
 from processes.kit.safety import check_value
 
 
@@ -87,4 +88,4 @@ class BusinessRow(SQLModel):
     workflow_id: str = TableField(max_length=300, unique=True)
     tenant: str = TableField(max_length=128, index=True)
     approval_id: str = TableField(max_length=300)
-    created_at: datetime = TableField(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: Timestamp = TableField(default_factory=utcnow, sa_type=DateTime(timezone=True))

@@ -84,7 +84,7 @@ async def test_invalid_edits_are_422_with_the_field(api: Api) -> None:
     assert r.status_code == 422, r.text
     body = r.json()
     assert body["error"] == "InvalidEdits"
-    assert body["detail"][0]["loc"] == ["body", "edits", "score"]
+    assert body["fields"][0]["loc"] == ["body", "edits", "score"]
     r = await api.decide(wid, edits={"score": 30})
     assert r.status_code == 200 and r.json()["final_proposal"]["tier"] == "cold"
 

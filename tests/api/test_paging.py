@@ -58,7 +58,7 @@ async def test_forged_timestamp_tokens_are_422(api: Api, path: str, case: str) -
     params = {"page_token": TIMESTAMP_KEYS[case]}
     r = await api.http.get(path, params=params, headers=api.auth("viewer"))
     assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"] == ["query", "page_token"]
+    assert r.json()["fields"][0]["loc"] == ["query", "page_token"]
 
 
 @pytest.mark.parametrize("case", sorted(ID_KEYS))

@@ -108,7 +108,7 @@ async def test_an_invalid_field_is_422_naming_it(
     r = await api.http.put(POLICY, json=body, headers=api.auth("super_admin"))
     assert r.status_code == 422, r.text
     assert r.json()["error"] == "ValidationFailed"
-    assert [e["loc"] for e in r.json()["detail"]] == [loc]
+    assert [e["loc"] for e in r.json()["fields"]] == [loc]
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity"])
@@ -120,7 +120,7 @@ async def test_a_threshold_that_is_not_a_number_is_422(api: Api, value: str) -> 
         headers={**api.auth("super_admin"), "Content-Type": "application/json"},
     )
     assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"] == ["body", "confidence_threshold"]
+    assert r.json()["fields"][0]["loc"] == ["body", "confidence_threshold"]
 
 
 async def test_nothing_changes_when_a_write_is_refused(api: Api) -> None:

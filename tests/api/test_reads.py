@@ -63,7 +63,7 @@ async def test_list_filters(api: Api) -> None:
 async def test_bad_list_parameters_are_422(api: Api, params: dict[str, str]) -> None:
     r = await api.http.get("/workflows", params=params, headers=api.auth("viewer"))
     assert r.status_code == 422, r.text
-    assert r.json()["error"] == "ValidationFailed" and r.json()["detail"][0]["loc"][0] == "query"
+    assert r.json()["error"] == "ValidationFailed" and r.json()["fields"][0]["loc"][0] == "query"
 
 
 async def test_approvals_inbox_oldest_first(api: Api) -> None:

@@ -77,7 +77,7 @@ async def test_invalid_input_is_422_naming_the_field_and_starts_nothing(
     )
     assert r.status_code == 422, r.text
     assert r.json()["error"] == "ValidationFailed"
-    assert any(e["loc"][: len(path) + 1] == ["body", *path] for e in r.json()["detail"]), r.text
+    assert any(e["loc"][: len(path) + 1] == ["body", *path] for e in r.json()["fields"]), r.text
     listed = await api.http.get("/workflows", headers=api.auth("viewer", tenant))
     assert listed.json()["items"] == []
 
@@ -87,7 +87,7 @@ async def test_a_tenant_in_the_body_is_refused(api: Api, process: str) -> None:
     body = {**BODIES[process], "tenant": "someone-else"}
     r = await api.http.post(f"/workflows/{process}", json=body, headers=api.auth("operator"))
     assert r.status_code == 422
-    assert ["body", "tenant"] in [e["loc"] for e in r.json()["detail"]]
+    assert ["body", "tenant"] in [e["loc"] for e in r.json()["fields"]]
 
 
 async def test_malformed_json_is_422(api: Api) -> None:

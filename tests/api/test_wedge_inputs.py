@@ -45,7 +45,7 @@ async def _nothing_started(api: Api, process: str, tenant: str, key: str = "wedg
 
 
 def _names(body: dict[str, Any], loc: list[Any]) -> bool:
-    return any(e["loc"][: len(loc)] == loc for e in body["detail"])
+    return any(e["loc"][: len(loc)] == loc for e in body["fields"])
 
 
 FLOATS = [
@@ -187,7 +187,7 @@ async def test_a_tier_edit_alone_is_422_naming_tier(api: Api) -> None:
     assert r.status_code == 422, r.text
     assert r.json()["error"] == "InvalidEdits"
     assert _names(r.json(), ["body", "edits", "tier"]), r.text
-    assert "derived" in json.dumps(r.json()["detail"])
+    assert "derived" in json.dumps(r.json()["fields"])
     assert (await api.get(wid))["state"] == "awaiting_approval"
 
 

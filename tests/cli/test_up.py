@@ -4,6 +4,7 @@ group — and exit 0."""
 
 import asyncio
 import importlib.util
+import json
 import os
 import signal
 from pathlib import Path
@@ -73,7 +74,11 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
                 policies = await http.get(f"{variables['BRAIN']}/workflows/policies", headers=auth)
                 assert policies.status_code == 200, policies.text
 
-        cli_env = env | {"BRAIN_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
+        # The other commands find this stack through its home, without BRAIN_TEMPORAL_*.
+        stack_file = tmp_path / ".brain" / "stack.json"
+        assert stack_file.stat().st_mode & 0o777 == 0o600
+        assert json.loads(stack_file.read_text())["temporal_address"].endswith(f":{temporal_port}")
+        cli_env = env
         started = await run_cmd(
             BRAIN, "start", "lead_scoring", "--example", "unsure",
             env=cli_env, cwd=tmp_path,
@@ -95,6 +100,7 @@ async def test_brain_up_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
         assert "Brain stopped." in "".join(out)
         assert not any(alive(pid) for pid in servers), "the dev server outlived brain up"
         assert not answers(temporal_port)
+        assert not stack_file.exists(), "brain up left its addresses behind"
     finally:
         if proc.returncode is None:
             proc.kill()

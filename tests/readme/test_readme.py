@@ -15,13 +15,12 @@ import pytest_asyncio
 
 from core.settings import Settings
 from processes import DEFINITIONS
-from tests.cli.conftest import BRAIN, clean_env
-from tests.cli.procs import descendants_of, free_ports, interrupt, kill_all
+from tests.cli.conftest import clean_env
+from tests.cli.up import brain_up as running_brain_up
 from tests.readme.snippets import json_documents, script, snippets
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-STARTUP_TIMEOUT = 120
 SNIPPETS_TIMEOUT = 180
 
 
@@ -151,30 +150,11 @@ CHECKS: dict[str, Callable[[list[Any], Seen], None]] = {
 
 @pytest_asyncio.fixture
 async def brain_up(tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
-    """`brain up` on free ports: the banner's export line and the environment to use."""
-    temporal_port, ui_port, api_port = free_ports(3)
+    """`brain up` on free ports: the banner's export line and the environment to use (the
+    CLI in the snippets finds this stack through its home, BRAIN_HOME)."""
     env = clean_env(home=str(tmp_path / ".brain"), redis_url="")
-    proc = await asyncio.create_subprocess_exec(
-        str(BRAIN), "up", "--temporal-port", str(temporal_port), "--ui-port", str(ui_port),
-        "--api-port", str(api_port),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=tmp_path,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    banner: list[str] = []
-    servers: list[int] = []
-    try:
-        async with asyncio.timeout(STARTUP_TIMEOUT):
-            while not banner or "Ctrl-C stops" not in banner[-1]:
-                line = await proc.stdout.readline()
-                assert line, "brain up ended before it was up:\n" + "".join(banner)
-                banner.append(line.decode())
-        servers = descendants_of(proc.pid)
-        [export] = [line.strip() for line in banner if line.strip().startswith("export BRAIN=")]
-        # The CLI in the snippets talks to this stack's Temporal.
-        yield export, env | {"BRAIN_TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}"}
-    finally:
-        await interrupt(proc)
-        kill_all(servers, groups=True)
+    async with running_brain_up(tmp_path, env) as up:
+        yield up.export(), env
 
 
 async def test_the_rest_api_in_five_minutes_runs_as_written(

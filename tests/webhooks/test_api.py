@@ -152,7 +152,7 @@ async def test_invalid_bodies_are_422(api: Api, body: dict[str, Any], field: str
     r = await api.create(**body)
     assert r.status_code == 422, r.text
     assert r.json()["error"] == "ValidationFailed"
-    assert field in r.json()["detail"][0]["loc"]
+    assert field in r.json()["fields"][0]["loc"]
 
 
 PRIVATE = [
@@ -171,8 +171,8 @@ PRIVATE = [
 async def test_private_targets_are_refused(api: Api, url: str) -> None:
     r = await api.create(url=url)
     assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"] == ["body", "url"]
-    assert "BRAIN_WEBHOOK_ALLOW_PRIVATE" in r.json()["detail"][0]["msg"]
+    assert r.json()["fields"][0]["loc"] == ["body", "url"]
+    assert "BRAIN_WEBHOOK_ALLOW_PRIVATE" in r.json()["fields"][0]["msg"]
 
 
 async def test_private_targets_are_allowed_when_configured(
