@@ -35,6 +35,8 @@ from models.processes import Action, Channel, Process  # noqa: E402
 from services.starting import start_process  # noqa: E402
 from store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from store.policies import PolicyStore  # noqa: E402
+from temporal import door  # noqa: E402
+from temporal.door import derive_key  # noqa: E402
 from temporal.handlers import POLICY_CHANGED_SIGNAL  # noqa: E402
 from temporal.sandbox import WORKFLOW_RUNNER  # noqa: E402
 from temporal.search_attributes import ALL  # noqa: E402
@@ -42,9 +44,14 @@ from workers.registry import WORKFLOWS, build_activities  # noqa: E402
 
 OUT = ROOT / "tests" / "histories"
 # The gate's shape these bundles record (hitl/PATCHES.md): bump it with a new patch.
-GATE = "gate-v4"
+GATE = "gate-v5"
 # The paths every process records.
 SHAPES = ("auto", "approved", "rejected", "edited", "released_by_policy")
+# And a process with several gates: every gate decided by a person, a rejection at the
+# second, a release by the second gate's policy.
+GATED_SHAPES = ("both_gates", "rejected_at_second", "released_at_second")
+# Signs the recorder's policy changes as the broadcast signs them (replay needs no key).
+DOOR_KEY = derive_key("recorder-door-key")
 
 
 def bundle_path(process: str) -> Path:
@@ -56,36 +63,91 @@ class Recorder:
         self.client, self.policies, self.sessions, self.queue = client, policies, sessions, queue
 
     async def start(self, process: Process, tenant: str, example: str) -> WorkflowHandle:
+        body = dict(process.definition.examples[example])
+        if process.value == "content_generation":
+            # Naming a competitor the draft mentions is a claim: legal's gate applies.
+            body = {"brief": {**body["brief"], "competitors": ["autoscaling"]}}
         run = await start_process(
             self.client,
             self.sessions,
             process=process,
             tenant=tenant,
             requested_by="recorder",
-            body=dict(process.definition.examples[example]),
+            body=body,
             task_queue=self.queue,
         )
         return self.client.get_workflow_handle(run.workflow_id)
 
-    async def parked(self, process: Process, tenant: str) -> WorkflowHandle:
+    async def later_gates(self, process: Process, tenant: str, *, people: bool) -> None:
+        """Every gate after the first: a person's (``people``; the finance gate for any
+        amount) or passing on its own."""
+        for gate in process.definition.gates[1:]:
+            fields = (
+                PolicyFields(hitl_enabled=True, amount_over=0)
+                if people
+                else PolicyFields(hitl_enabled=False, confidence_threshold=0.0)
+            )
+            await self.policies.set(process, tenant, fields, changed_by="r", gate=gate.name)
+
+    async def parked(self, process: Process, tenant: str, gate: int = 0) -> WorkflowHandle:
         await self.policies.set(
             process, tenant, PolicyFields(hitl_enabled=True), changed_by="recorder"
         )
         handle = await self.start(process, tenant, "confident")
+        await self.waiting(handle, gate)
+        return handle
+
+    async def waiting(self, handle: WorkflowHandle, gate: int) -> None:
         for _ in range(400):
             status = await handle.query(GatedWorkflow.status)
-            if status.state == "awaiting_approval":
-                return handle
+            at = status.approval.approval_id if status.approval else ""
+            if status.state == "awaiting_approval" and (gate == 0 or f":{gate + 1}" in at):
+                return
             await asyncio.sleep(0.05)
-        raise RuntimeError(f"{handle.id} never parked")
+        raise RuntimeError(f"{handle.id} never parked at gate {gate}")
 
-    async def decide(self, handle: WorkflowHandle, action: Action, **kw: Any) -> None:
-        # As an operator over Temporal (channel signal): no REST door key needed here.
-        request = DecideRequest(action=action, by="alice", channel=Channel.SIGNAL, **kw)
+    async def release(self, handle: WorkflowHandle, process: Process, tenant: str,
+                      gate: str | None = None) -> None:  # fmt: skip
+        policy = await self.policies.set(
+            process,
+            tenant,
+            PolicyFields(hitl_enabled=False, confidence_threshold=0.0),
+            changed_by="r",
+            gate=gate,
+        )
+        change = PolicyChange(
+            process=process,
+            tenant=tenant,
+            version=policy.version,
+            changed_by="recorder",
+            policy=policy,
+            gate=policy.gate,
+        )
+        payload = change.model_dump(mode="json")
+        payload["signature"] = door.sign(DOOR_KEY, handle.id, payload, door.POLICY_CHANGED)
+        await handle.signal(POLICY_CHANGED_SIGNAL, payload)
+
+    async def decide(
+        self, handle: WorkflowHandle, action: Action, by: str = "alice", **kw: Any
+    ) -> None:
+        # As an operator over Temporal (channel cli): no REST door key needed here.
+        request = DecideRequest(action=action, by=by, channel=Channel.CLI, **kw)
         await handle.execute_update(GatedWorkflow.decide, request)
 
     async def shape(self, process: Process, shape: str) -> WorkflowHandle:
         tenant = f"rec-{shape}"
+        await self.later_gates(process, tenant, people=shape in GATED_SHAPES)
+        if shape in GATED_SHAPES:
+            handle = await self.parked(process, tenant)
+            await self.decide(handle, Action.APPROVE)
+            await self.waiting(handle, 1)
+            if shape == "both_gates":
+                await self.decide(handle, Action.APPROVE, by="bob")
+            elif shape == "rejected_at_second":
+                await handle.signal(GatedWorkflow.reject, {"by": "bob", "comment": "no"})
+            else:
+                await self.release(handle, process, tenant, process.definition.gates[1].name)
+            return handle
         if shape == "auto":
             await self.policies.set(
                 process,
@@ -102,26 +164,14 @@ class Recorder:
         elif shape == "edited":
             await self.decide(handle, Action.APPROVE, edits={"rationale": "Edited by a person."})
         elif shape == "released_by_policy":
-            policy = await self.policies.set(
-                process,
-                tenant,
-                PolicyFields(hitl_enabled=False, confidence_threshold=0.0),
-                changed_by="r",
-            )
-            change = PolicyChange(
-                process=process,
-                tenant=tenant,
-                version=policy.version,
-                changed_by="recorder",
-                policy=policy,
-            )
-            await handle.signal(POLICY_CHANGED_SIGNAL, change)
+            await self.release(handle, process, tenant)
         return handle
 
 
 async def record(recorder: Recorder, process: Process) -> dict[str, Any]:
     histories: dict[str, Any] = {}
-    for shape in SHAPES:
+    gated = GATED_SHAPES if len(process.definition.gates) > 1 else ()
+    for shape in (*SHAPES, *gated):
         handle = await recorder.shape(process, shape)
         await handle.result()
         history = await handle.fetch_history()
@@ -151,7 +201,9 @@ async def main(wanted: list[str]) -> None:
         env.client,
         task_queue=queue,
         workflows=WORKFLOWS,
-        activities=build_activities(sessions, policies, RulesModel(), client=env.client),
+        activities=build_activities(
+            sessions, policies, RulesModel(), client=env.client, door_key=DOOR_KEY
+        ),
         workflow_runner=WORKFLOW_RUNNER,
     ):
         for process in missing:

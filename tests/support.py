@@ -117,8 +117,12 @@ class Brain:
         )
         return self.client.get_workflow_handle(started.workflow_id, result_type=ProcessResult)
 
-    async def set_policy(self, process: Process = Process.LEAD_SCORING, **fields: Any) -> None:
-        await self.policies.set(process, self.tenant, PolicyFields(**fields), changed_by="admin")
+    async def set_policy(
+        self, process: Process = Process.LEAD_SCORING, gate: str | None = None, **fields: Any
+    ) -> Policy:
+        return await self.policies.set(
+            process, self.tenant, PolicyFields(**fields), changed_by="admin", gate=gate
+        )
 
     async def policy_changed(self, handle: WorkflowHandle, policy: Policy | None) -> None:
         """Signal the run that its tenant's policy is at its current version, carrying

@@ -74,10 +74,15 @@ class Api:
         return self.brain.tenant
 
     def auth(
-        self, role: str = "super_admin", tenant: str | None = None, sub: str | None = None
+        self,
+        role: str = "super_admin",
+        tenant: str | None = None,
+        sub: str | None = None,
+        groups: list[str] | None = None,
     ) -> dict[str, str]:
         tenant = tenant or self.tenant
-        token = mint_token(sub or f"{role}@{tenant}", tenant, role, 600, SECRET)
+        extra = {"groups": groups} if groups is not None else {}
+        token = mint_token(sub or f"{role}@{tenant}", tenant, role, 600, SECRET, **extra)
         return {"Authorization": f"Bearer {token}"}
 
     def script(self, process: str, confidence: float = 0.95) -> None:
@@ -123,9 +128,11 @@ class Api:
     async def decide(
         self, workflow_id: str, action: str = "approve", role: str = "approver", **body: Any
     ) -> httpx.Response:
-        sub = body.pop("sub", None)
+        sub, groups = body.pop("sub", None), body.pop("groups", None)
         return await self.http.post(
-            f"/workflows/{workflow_id}/{action}", json=body, headers=self.auth(role, sub=sub)
+            f"/workflows/{workflow_id}/{action}",
+            json=body,
+            headers=self.auth(role, sub=sub, groups=groups),
         )
 
 
