@@ -31,7 +31,7 @@ COMMANDS = {
     "policy": Lazy("cli.policy:policy_app", "Read and change HITL policies."),
     "insights": Lazy("cli.insights:insights", "What the audit log says about each process."),
     "webhooks": Lazy("cli.webhooks:webhooks_app", "Webhook subscriptions and deliveries."),
-    "ops": Lazy("cli.ops:ops_app", "Failed runs: list, replay; verify the audit log."),
+    "ops": Lazy("cli.ops:ops_app", "Failed runs: list, replay; verify the audit; patches."),
     "replay-check": Lazy("cli.replay_check:replay_check", "Replay histories: determinism gate."),
     "token": Lazy("cli.tokens:token", "Mint an API token (HS256 with BRAIN_JWT_SECRET)."),
     "whoami": Lazy("cli.credentials:whoami", "Who the CLI's own token says you are."),

@@ -9,7 +9,7 @@ from cli.common import database, echo_json, fail, parse_process, run, temporal
 from cli.home import settings as cli_settings
 from core.settings import Settings
 from models.processes import Process
-from services import ops, replay, verify_audit
+from services import ops, patches, replay, verify_audit
 
 ops_app = typer.Typer(
     help="Failed runs: list them, replay them from their last good point; verify the audit log.",
@@ -119,3 +119,17 @@ async def _verify_audit(
     echo_json(report.as_json())
     if not report.clean:
         raise typer.Exit(1)
+
+
+@ops_app.command("patches")
+def patches_cmd() -> None:
+    """Per path kept for runs started by earlier code (hitl/PATCHES.md): how many open runs
+    of this task queue still need it. One at 0 can be retired (after the namespace's
+    retention, for replay checks of its histories)."""
+    run(_patches(cli_settings()))
+
+
+async def _patches(settings: Settings) -> None:
+    client = await temporal(settings)
+    found = await patches.report(client, settings.task_queue)
+    echo_json(asdict(found))

@@ -5,6 +5,8 @@ Brain, or before that field existed, asks ``workflow.patched``, so runs recorded
 replaying the path they ran.
 """
 
+from dataclasses import dataclass
+
 from temporalio import workflow
 
 from hitl.state import GateState
@@ -46,3 +48,28 @@ def signed_policy_change(s: GateState) -> bool:
         return True
     s.policy_signals += 1
     return workflow.patched(f"{SIGNED_POLICY_CHANGE}-{s.policy_signals}")
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A path kept for runs started by earlier code (hitl/PATCHES.md): it can go once no
+    open run of the gate versions it serves remains (``brain ops patches`` counts them)."""
+
+    id: str
+    # The gate versions whose runs take (or may take) the path.
+    versions: frozenset[int]
+    where: str
+
+
+PATCHES = (
+    Patch(CONFIDENCE_EARLY, frozenset({2, 3}), "hitl/legacy.py _publish_confidence"),
+    Patch(POLICY_AUDIT_ON_APPLY, frozenset({2}), "hitl/legacy.py _record_human_decision"),
+    Patch(GATE_V3, frozenset({2}), "hitl/legacy.py (local audit steps)"),
+    Patch(GATE_V4, frozenset({2, 3}), "hitl/gate.py the unnamed policy_changed handler"),
+    Patch(GATE_V5, frozenset({2, 3, 4}), "hitl/legacy.py (one gate, approval id <wid>:1)"),
+    Patch(
+        f"{SIGNED_POLICY_CHANGE}-<n>",
+        frozenset({2, 3, 4}),
+        "hitl/versions.py signed_policy_change",
+    ),
+)

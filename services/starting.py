@@ -29,7 +29,13 @@ from models.tables import RunRow
 from models.workflow_io import GATE_VERSION, ProcessStart
 from store import runs
 from store.db import single_statement
-from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_SUBJECT, BRAIN_TENANT
+from temporal.search_attributes import (
+    BRAIN_GATE_VERSION,
+    BRAIN_PROCESS,
+    BRAIN_STATE,
+    BRAIN_SUBJECT,
+    BRAIN_TENANT,
+)
 
 _MEMO_INPUT_HASH = "brain_input_hash"
 # The database cannot be reached (asyncpg raises a refused connection unwrapped).
@@ -123,6 +129,7 @@ async def start_process(
                     SearchAttributePair(BRAIN_TENANT, tenant),
                     SearchAttributePair(BRAIN_STATE, RunState.RUNNING.value),
                     SearchAttributePair(BRAIN_SUBJECT, subject),
+                    SearchAttributePair(BRAIN_GATE_VERSION, GATE_VERSION),
                 ]
             ),
             memo={_MEMO_INPUT_HASH: digest},

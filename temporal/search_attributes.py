@@ -21,6 +21,9 @@ BRAIN_CONFIDENCE = SearchAttributeKey.for_float("BrainConfidence")
 BRAIN_SUBJECT = SearchAttributeKey.for_text("BrainSubject")
 BRAIN_GATE = SearchAttributeKey.for_keyword("BrainGate")
 BRAIN_DEADLINE = SearchAttributeKey.for_datetime("BrainDeadline")
+# The gate's shape a run was started with (hitl/versions.py), so ops can tell when a path
+# kept for older runs has none left (``brain ops patches``). Runs before gate 5 have none.
+BRAIN_GATE_VERSION = SearchAttributeKey.for_int("BrainGateVersion")
 
 ALL: tuple[SearchAttributeKey, ...] = (
     BRAIN_PROCESS,
@@ -30,6 +33,7 @@ ALL: tuple[SearchAttributeKey, ...] = (
     BRAIN_SUBJECT,
     BRAIN_GATE,
     BRAIN_DEADLINE,
+    BRAIN_GATE_VERSION,
 )
 
 _INDEXED = {
@@ -37,6 +41,7 @@ _INDEXED = {
     "DOUBLE": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
     "TEXT": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
     "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
 }
 
 
