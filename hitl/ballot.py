@@ -256,6 +256,7 @@ def claim(
         approvers=approvers if action is Action.APPROVE else [],
         gate=state.gate,
         origin=origin,
+        requested_at=approval.requested_at if approval is not None else None,
     )
     state.decisions.append(state.decision)
     state.unaudited.append(state.decision)

@@ -248,6 +248,8 @@ class Decision(BaseModel):
     hitl_enabled: bool
     policy_version: int
     decided_at: Timestamp
+    # When the gate asked for a person (None: it passed on its own): time to decision.
+    requested_at: Timestamp | None = None
     # The gate decided (None in runs recorded before gates had names).
     gate: str | None = None
     origin: dict[str, str] | None = None

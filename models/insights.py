@@ -13,10 +13,15 @@ MIN_SUPPORT = 20
 
 
 class ProcessInsights(BaseModel):
+    """One gate of one process (a process with one gate has one item)."""
+
     process: Process
-    runs: int = Field(description="Decided runs (approved or rejected, any channel)")
+    gate: str = Field(description="The gate these decisions were taken at")
+    runs: int = Field(description="Decisions at this gate (approved or rejected, any channel)")
     auto_rate: float | None = Field(description="Share of runs that needed no person")
-    human_decisions: int = Field(description="Decisions by a person (channels api and signal)")
+    human_decisions: int = Field(
+        description="Decisions by a person (channels api, slack, cli and signal)"
+    )
     released_by_policy: int = Field(description="Parked runs released by a policy change")
     # Over the runs that waited for a person and got an answer from one or from the clock
     # (human decisions plus timeouts): these four add up to 1.

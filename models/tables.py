@@ -108,6 +108,8 @@ class DecisionRow(SQLModel, table=True):
     gate: str | None = Field(default=None, max_length=32)
     # Beyond the channel: where the decision came from (the Slack user and team).
     origin: dict | None = _json()
+    # When the gate asked for a person (NULL: it passed on its own): time to decision.
+    requested_at: Timestamp | None = Field(default=None, sa_type=DateTime(timezone=True))
     decided_at: Timestamp = Field(sa_type=DateTime(timezone=True))
     recorded_at: Timestamp = _ts()
 

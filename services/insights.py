@@ -26,13 +26,13 @@ async def decision_insights(
     since = _utc(since) if since is not None else None
     scope = sql.Scope(None if tenant == GLOBAL_TENANT else tenant, processes, since)
 
-    async def outcomes() -> tuple[dict[str, sql.Suggestion], dict[str, sql.Counts]]:
+    async def outcomes() -> tuple[dict[sql.Key, sql.Suggestion], dict[sql.Key, sql.Counts]]:
         async with sessions() as session:
             suggested = await sql.suggestions(session, scope)
-            through = {p: s.threshold for p, s in suggested.items() if s.threshold is not None}
+            through = {k: s.threshold for k, s in suggested.items() if s.threshold is not None}
             return suggested, await sql.counts(session, scope, through)
 
-    async def durations() -> dict[str, sql.TimeToDecision]:
+    async def durations() -> dict[sql.Key, sql.TimeToDecision]:
         async with sessions() as session:
             return await sql.time_to_decision(session, scope)
 
@@ -41,16 +41,18 @@ async def decision_insights(
     (suggested, counted), timed, effective = await asyncio.gather(
         outcomes(), durations(), policies.effective_all(tenant)
     )
-    current = {p.process: p.confidence_threshold for p in effective}
+    current = {(p.process, p.gate): p.confidence_threshold for p in effective}
     items = []
-    for p in processes:
-        c = counted.get(p.value, sql.Counts())
-        s = suggested.get(p.value, sql.Suggestion(0, None))
-        t = timed.get(p.value, sql.TimeToDecision(None, None))
+    for p, gate in ((proc, g.name) for proc in processes for g in proc.definition.gates):
+        key = (p.value, gate)
+        c = counted.get(key, sql.Counts())
+        s = suggested.get(key, sql.Suggestion(0, None))
+        t = timed.get(key, sql.TimeToDecision(None, None))
         waited = c.human + c.timed_out
         items.append(
             ProcessInsights(
                 process=p,
+                gate=gate,
                 runs=c.runs,
                 auto_rate=_share(c.auto, c.runs),
                 human_decisions=c.human,
@@ -61,7 +63,7 @@ async def decision_insights(
                 timed_out_rate=_share(c.timed_out, waited),
                 median_seconds_to_decision=t.median_seconds,
                 p90_seconds_to_decision=t.p90_seconds,
-                current_threshold=current[p],
+                current_threshold=current[(p, gate)],
                 suggested_threshold=s.threshold,
                 suggestion_reason=None if s.threshold is not None else _why_not(s.sample_size),
                 sample_size=s.sample_size,

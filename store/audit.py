@@ -36,6 +36,7 @@ async def record(session: AsyncSession, run: RunRef, decision: Decision) -> bool
         approvers=decision.approvers or None,
         gate=decision.gate,
         origin=decision.origin,
+        requested_at=decision.requested_at,
         decided_at=decision.decided_at,
     )
 

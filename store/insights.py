@@ -1,7 +1,9 @@
 """The SQL behind insights (SPEC §7), over the audit log, on SQLite and PostgreSQL alike.
 
 Three statements, each one pass over the scope's audit rows: the suggested threshold per
-process, the outcome counts, and the ranks that percentiles of time to decision need.
+process and gate, the outcome counts, and the ranks that percentiles of time to decision
+need (from each row's own ``requested_at``: no join). A row from before gates had names
+counts for its process's first gate.
 Portable SQL (window functions, ``FILTER``, integer arithmetic), except for percentiles:
 PostgreSQL has ``percentile_cont``, SQLite gets the same interpolation from ranks.
 """
@@ -30,11 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.insights import APPROVED_SHARE, MIN_SUPPORT, SAMPLE_SIZE
 from models.processes import Action, Channel, Process
-from models.tables import DecisionRow, RunRow
+from models.tables import DecisionRow
 
 _D = inspect(DecisionRow).local_table
-_R = inspect(RunRow).local_table
-_HUMAN = (Channel.API.value, Channel.SIGNAL.value)
+# Every door a person decides through.
+_HUMAN = tuple(c.value for c in Channel if c.door is not None)
 # Cancels are audited too (channel api), but they decide nothing.
 _DECIDED = (Action.APPROVE.value, Action.REJECT.value)
 # Percentiles of time to decision, as integer tenths: ranks come from integer division.
@@ -46,6 +48,19 @@ class Scope:
     tenant: str | None  # None: every tenant
     processes: Sequence[Process]
     since: datetime | None  # UTC
+
+
+# (process, gate): what insights are per.
+Key = tuple[str, str]
+
+
+def _gate() -> ColumnElement[str]:
+    """The row's gate; a row from before gates had names is at its process's first."""
+    first = case(
+        *((_D.c.process == p.value, p.definition.gates[0].name) for p in Process),
+        else_=literal("review"),
+    )
+    return func.coalesce(_D.c.gate, first)
 
 
 @dataclass(frozen=True)
@@ -97,30 +112,34 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.count().filter(condition)
 
 
-async def suggestions(session: AsyncSession, scope: Scope) -> dict[str, Suggestion]:
-    """Per process, over its last ``SAMPLE_SIZE`` human decisions: the lowest confidence
-    ``t`` such that at least ``MIN_SUPPORT`` of them lie at or above ``t`` and at least
-    ``APPROVED_SHARE`` of those were approved as proposed."""
+async def suggestions(session: AsyncSession, scope: Scope) -> dict[Key, Suggestion]:
+    """Per process and gate, over its last ``SAMPLE_SIZE`` human decisions: the lowest
+    confidence ``t`` such that at least ``MIN_SUPPORT`` of them lie at or above ``t`` and at
+    least ``APPROVED_SHARE`` of those were approved as proposed."""
+    gate = _gate()
     samples = [
         select(
             _D.c.process,
+            gate.label("gate"),
             _D.c.confidence,
             case((_as_proposed(), 1), else_=0).label("ok"),
         )
-        .where(*_scoped(scope, process), _D.c.channel.in_(_HUMAN))
+        .where(*_scoped(scope, process), _D.c.channel.in_(_HUMAN), gate == name)
         .order_by(_D.c.decided_at.desc(), _D.c.id.desc())
         .limit(SAMPLE_SIZE)
         .subquery()
         for process in scope.processes
+        for name in (g.name for g in process.definition.gates)
     ]
     # Each sample is its own subquery: SQLite refuses LIMIT on a bare compound member.
     parts = [select(*s.c) for s in samples]
     sample = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("sample")
     # Ordered by confidence, highest first: the default frame (RANGE ... CURRENT ROW, peers
     # included) makes each row's window exactly the decisions at or above its confidence.
-    by, order = sample.c.process, sample.c.confidence.desc()
+    by, order = (sample.c.process, sample.c.gate), sample.c.confidence.desc()
     ranked = select(
         sample.c.process,
+        sample.c.gate,
         sample.c.confidence,
         func.count().over(partition_by=by, order_by=order).label("n"),
         func.sum(sample.c.ok).over(partition_by=by, order_by=order).label("k"),
@@ -129,23 +148,29 @@ async def suggestions(session: AsyncSession, scope: Scope) -> dict[str, Suggesti
     qualifies = and_(ranked.c.n >= MIN_SUPPORT, ranked.c.k * 100 >= ranked.c.n * share)
     stmt = select(
         ranked.c.process,
+        ranked.c.gate,
         func.count().label("sample_size"),
         func.min(case((qualifies, ranked.c.confidence))).label("threshold"),
-    ).group_by(ranked.c.process)
+    ).group_by(ranked.c.process, ranked.c.gate)
     rows = (await session.execute(stmt)).all()
-    return {r.process: Suggestion(int(r.sample_size), r.threshold) for r in rows}
+    return {(r.process, r.gate): Suggestion(int(r.sample_size), r.threshold) for r in rows}
 
 
 async def counts(
-    session: AsyncSession, scope: Scope, thresholds: dict[str, float]
-) -> dict[str, Counts]:
-    """Outcomes per process; ``let_through``: runs at or above the process's threshold in
-    ``thresholds`` (the suggestions)."""
+    session: AsyncSession, scope: Scope, thresholds: dict[Key, float]
+) -> dict[Key, Counts]:
+    """Outcomes per process and gate; ``let_through``: decisions at or above the gate's
+    threshold in ``thresholds`` (the suggestions)."""
     human = _D.c.channel.in_(_HUMAN)
-    through = [(and_(_D.c.process == p, _D.c.confidence >= t), 1) for p, t in thresholds.items()]
+    gate = _gate()
+    through = [
+        (and_(_D.c.process == p, gate == g, _D.c.confidence >= t), 1)
+        for (p, g), t in thresholds.items()
+    ]
     stmt = (
         select(
             _D.c.process,
+            gate.label("gate"),
             func.count().label("runs"),
             _count(_D.c.channel == Channel.AUTO.value).label("auto"),
             _count(human).label("human"),
@@ -157,43 +182,51 @@ async def counts(
             func.sum(case(*through, else_=0) if through else literal(0)).label("let_through"),
         )
         .where(*_scoped(scope))
-        .group_by(_D.c.process)
+        .group_by(_D.c.process, gate)
     )
     rows = (await session.execute(stmt)).mappings().all()
     return {
-        r["process"]: Counts(**{k: int(v or 0) for k, v in r.items() if k != "process"})
+        (r["process"], r["gate"]): Counts(
+            **{k: int(v or 0) for k, v in r.items() if k not in ("process", "gate")}
+        )
         for r in rows
     }
 
 
-async def time_to_decision(session: AsyncSession, scope: Scope) -> dict[str, TimeToDecision]:
-    """Median and p90 of human decisions' seconds from the run's ``requested_at`` (runs
-    table) to ``decided_at``, per process, interpolated linearly between the two values
+async def time_to_decision(session: AsyncSession, scope: Scope) -> dict[Key, TimeToDecision]:
+    """Median and p90 of human decisions' seconds from their gate's ``requested_at`` to
+    ``decided_at``, per process and gate, interpolated linearly between the two values
     around ``p * (n - 1)`` (``percentile_cont``)."""
     postgres = session.get_bind().dialect.name == "postgresql"
     seconds: ColumnElement[float]
     if postgres:
         # date_part is a double; EXTRACT would be numeric, several times slower to sort.
-        seconds = func.date_part("epoch", _D.c.decided_at - _R.c.requested_at)
+        seconds = func.date_part("epoch", _D.c.decided_at - _D.c.requested_at)
     else:
         # SQLite keeps timestamps as UTC text; julianday() reads them, in days.
-        seconds = (func.julianday(_D.c.decided_at) - func.julianday(_R.c.requested_at)) * 86400.0
+        seconds = (func.julianday(_D.c.decided_at) - func.julianday(_D.c.requested_at)) * 86400.0
     timed = (
-        select(_D.c.process, seconds.label("secs"))
-        .select_from(_D.join(_R, _R.c.workflow_id == _D.c.workflow_id))
-        .where(*_scoped(scope), _D.c.channel.in_(_HUMAN), _R.c.requested_at.is_not(None))
+        select((_D.c.process + literal("\x1f") + _gate()).label("key"), seconds.label("secs"))
+        .where(*_scoped(scope), _D.c.channel.in_(_HUMAN), _D.c.requested_at.is_not(None))
         .subquery("timed")
     )
     found = await (_percentile_cont if postgres else _ranked)(session, timed)
-    return {p: TimeToDecision(_ms(median), _ms(p90)) for p, (median, p90) in found.items()}
+    return {
+        _split(key): TimeToDecision(_ms(median), _ms(p90)) for key, (median, p90) in found.items()
+    }
+
+
+def _split(key: str) -> Key:
+    process, gate = key.split("\x1f", 1)
+    return process, gate
 
 
 async def _percentile_cont(session: AsyncSession, timed: Subquery) -> dict[str, tuple[Any, Any]]:
     # One sort per process inside the aggregate: half the time of the window functions.
     fractions = postgresql.array([_MEDIAN / 10, _P90 / 10])
-    stmt = select(
-        timed.c.process, func.percentile_cont(fractions).within_group(timed.c.secs)
-    ).group_by(timed.c.process)
+    stmt = select(timed.c.key, func.percentile_cont(fractions).within_group(timed.c.secs)).group_by(
+        timed.c.key
+    )
     return {process: tuple(values) for process, values in (await session.execute(stmt)).all()}
 
 
@@ -201,10 +234,10 @@ async def _ranked(session: AsyncSession, timed: Subquery) -> dict[str, tuple[Any
     """``percentile_cont`` where there is none (SQLite): window functions rank the rows,
     and each percentile interpolates between the two ranks around its position."""
     ranked = select(
-        timed.c.process,
+        timed.c.key,
         timed.c.secs,
-        func.row_number().over(partition_by=timed.c.process, order_by=timed.c.secs).label("rn"),
-        func.count().over(partition_by=timed.c.process).label("n"),
+        func.row_number().over(partition_by=timed.c.key, order_by=timed.c.secs).label("rn"),
+        func.count().over(partition_by=timed.c.key).label("n"),
     ).subquery("ranked")
 
     def around(tenths: int) -> list[ColumnElement[Any]]:
@@ -215,8 +248,8 @@ async def _ranked(session: AsyncSession, timed: Subquery) -> dict[str, tuple[Any
             func.max(case((ranked.c.rn == low + 1, ranked.c.secs))),
         ]
 
-    stmt = select(ranked.c.process, func.max(ranked.c.n), *around(_MEDIAN), *around(_P90)).group_by(
-        ranked.c.process
+    stmt = select(ranked.c.key, func.max(ranked.c.n), *around(_MEDIAN), *around(_P90)).group_by(
+        ranked.c.key
     )
     rows = (await session.execute(stmt)).all()
     return {

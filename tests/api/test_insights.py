@@ -62,6 +62,8 @@ async def _seed(api: Api, tenant: str, process: str, rows: list[dict[str, Any]])
                 "hitl_enabled": True,
                 "edits": row.get("edits"),
                 "decided_at": decided_at,
+                "requested_at": decided_at - timedelta(seconds=wait) if wait else None,
+                "gate": row.get("gate"),
             }
         )
     async with api.brain.db.sessions.begin() as session:
@@ -101,9 +103,15 @@ async def _lead_log(api: Api, tenant: str) -> None:
 
 
 async def _insights(api: Api, role: str = "admin", tenant: str | None = None, **params: Any) -> Any:
+    """Items by process (its first gate), and by ``process:gate`` for the gates after."""
     r = await api.http.get(INSIGHTS, params=params, headers=api.auth(role, tenant=tenant))
     assert r.status_code == 200, r.text
-    return {item["process"]: item for item in r.json()["items"]}
+    found = {}
+    for item in r.json()["items"]:
+        first = Process(item["process"]).definition.gates[0].name
+        key = item["process"] if item["gate"] == first else f"{item['process']}:{item['gate']}"
+        found[key] = item
+    return found
 
 
 async def test_insights_from_a_seeded_audit_log(api: Api) -> None:
@@ -111,11 +119,12 @@ async def test_insights_from_a_seeded_audit_log(api: Api) -> None:
     await api.brain.set_policy(confidence_threshold=0.7)
     since = (NOW - timedelta(days=30)).isoformat()
     found = await _insights(api, since=since)
-    assert set(found) == {p.value for p in Process}
+    assert set(found) >= {p.value for p in Process}
     lead = found["lead_scoring"]
     # 51 human + 8 auto + 2 timeouts + 1 policy release; 53 waited for a person or the clock.
     assert lead == {
         "process": "lead_scoring",
+        "gate": "review",
         "runs": 62,
         "auto_rate": pytest.approx(8 / 62),
         "human_decisions": 51,
@@ -150,6 +159,22 @@ async def test_insights_from_a_seeded_audit_log(api: Api) -> None:
         None,
         None,
     )
+
+
+async def test_each_gate_has_its_own_insights(api: Api) -> None:
+    # Rows from before gates had names count for the first gate (buyer); finance's own.
+    await _seed(
+        api,
+        api.tenant,
+        "product_sourcing",
+        [{"confidence": 0.9, "wait": 10}] * 3
+        + [{"confidence": 0.9, "wait": 40, "gate": "finance", "channel": "slack"}] * 2,
+    )
+    found = await _insights(api, process="product_sourcing")
+    buyer, finance = found["product_sourcing"], found["product_sourcing:finance"]
+    assert (buyer["gate"], buyer["runs"], buyer["median_seconds_to_decision"]) == ("buyer", 3, 10)
+    assert (finance["runs"], finance["human_decisions"]) == (2, 2)
+    assert finance["median_seconds_to_decision"] == 40.0
 
 
 async def test_without_since_the_old_rejections_leave_no_suggestion(api: Api) -> None:

@@ -20,9 +20,17 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 async def test_effective_defaults(store: PolicyStore) -> None:
     p = await store.effective(LEAD, "acme")
     assert p == Policy(
-        process=LEAD, tenant="acme", hitl_enabled=True, confidence_threshold=0.85, version=1
+        process=LEAD,
+        tenant="acme",
+        gate="review",
+        hitl_enabled=True,
+        confidence_threshold=0.85,
+        version=1,
     )
-    assert [x.process for x in await store.effective_all("acme")] == list(Process)
+    # One policy per gate of every process, in the gates' order.
+    assert [(x.process, x.gate) for x in await store.effective_all("acme")] == [
+        (p, g.name) for p in Process for g in p.definition.gates
+    ]
 
 
 async def test_tenant_override_inherits_unset_fields(store: PolicyStore) -> None:
@@ -44,8 +52,9 @@ async def test_tenant_override_inherits_unset_fields(store: PolicyStore) -> None
     assert (other.hitl_enabled, other.confidence_threshold) == (False, 0.85)
     [row] = await store.rows("acme")
     assert (row.hitl_enabled, row.on_timeout, row.updated_by) == (None, None, "alice")
-    # A global row per process (a process without one shows its default) and acme's.
-    assert len(await store.rows()) == len(Process) + 1
+    # A global row per gate (a gate without one shows its default) and acme's.
+    gates = sum(len(p.definition.gates) for p in Process)
+    assert len(await store.rows()) == gates + 1
 
 
 async def test_versions_are_monotonic_per_process_across_tenants(store: PolicyStore) -> None:
@@ -130,7 +139,8 @@ async def test_a_process_without_a_global_row_runs_on_its_default(
     engine: AsyncEngine, store: PolicyStore
 ) -> None:
     """A process added after the database was seeded has no global row: its definition's
-    default policy applies, and the first change writes that row (version 1)."""
+    default policy applies, read as version 1 (every global row is at 1 or later), and the
+    first change writes that row, at version 2."""
     from sqlalchemy import delete, select
 
     from models.tables import PolicyRow
@@ -142,12 +152,12 @@ async def test_a_process_without_a_global_row_runs_on_its_default(
     assert (got.hitl_enabled, got.confidence_threshold, got.version) == (
         default.hitl_enabled,
         default.confidence_threshold,
-        0,
+        1,
     )
-    assert [p.process for p in await store.effective_all("acme")] == list(Process)
+    assert {p.process for p in await store.effective_all("acme")} == set(Process)
     assert any(r.process == LEAD.value and r.tenant == "*" for r in await store.rows())
     changed = await store.set(LEAD, "acme", PolicyFields(confidence_threshold=0.5), changed_by="a")
-    assert changed.version >= 1 and changed.hitl_enabled is default.hitl_enabled
+    assert changed.version == 2 and changed.hitl_enabled is default.hitl_enabled
     async with make_sessionmaker(engine)() as s:
         stored = await s.scalars(select(PolicyRow).where(PolicyRow.process == LEAD.value))
         assert {r.tenant for r in stored} == {"*", "acme"}
@@ -166,12 +176,12 @@ async def redis() -> AsyncIterator[Redis]:
 async def test_redis_cache_read_through_and_invalidation(engine: AsyncEngine, redis: Redis) -> None:
     store = PolicyStore(make_sessionmaker(engine), cache=RedisPolicyCache(redis, ttl_seconds=30))
     first = await store.effective(LEAD, "acme")
-    cached = await redis.get(cache_key(LEAD, "acme"))
+    cached = await redis.get(cache_key(LEAD, "acme", "review"))
     assert cached is not None and Policy.model_validate_json(cached) == first
-    assert 0 < await redis.ttl(cache_key(LEAD, "acme")) <= 30
+    assert 0 < await redis.ttl(cache_key(LEAD, "acme", "review")) <= 30
     # Served from the cache: a planted value comes back.
     planted = first.model_copy(update={"confidence_threshold": 0.11})
-    await redis.set(cache_key(LEAD, "acme"), planted.model_dump_json())
+    await redis.set(cache_key(LEAD, "acme", "review"), planted.model_dump_json())
     assert await store.effective(LEAD, "acme") == planted
     # min_version skips a cached value older than one the caller has seen.
     assert (await store.effective(LEAD, "acme", min_version=2)).confidence_threshold == 0.85
@@ -179,9 +189,9 @@ async def test_redis_cache_read_through_and_invalidation(engine: AsyncEngine, re
     await store.effective(Process.CAMPAIGN_TUNING, "acme")
     # A global change invalidates every tenant of that process, and only that process.
     changed = await store.set(LEAD, "*", PolicyFields(confidence_threshold=0.4), changed_by="root")
-    assert await redis.get(cache_key(LEAD, "acme")) is None
-    assert await redis.get(cache_key(LEAD, "other")) is None
-    assert await redis.get(cache_key(Process.CAMPAIGN_TUNING, "acme")) is not None
+    assert await redis.get(cache_key(LEAD, "acme", "review")) is None
+    assert await redis.get(cache_key(LEAD, "other", "review")) is None
+    assert await redis.get(cache_key(Process.CAMPAIGN_TUNING, "acme", "review")) is not None
     assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.4
     assert (await store.effective(LEAD, "acme")).version == changed.version
 
@@ -214,6 +224,6 @@ async def test_invalidation_lost_to_an_outage_is_replayed(
 
     redis.scan_iter = broken  # type: ignore[method-assign]
     await store.set(LEAD, "acme", PolicyFields(confidence_threshold=0.2), changed_by="a")
-    assert await redis.get(cache_key(LEAD, "acme")) is not None  # stale, for now
+    assert await redis.get(cache_key(LEAD, "acme", "review")) is not None  # stale, for now
     redis.scan_iter = real_scan  # type: ignore[method-assign]
     assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.2

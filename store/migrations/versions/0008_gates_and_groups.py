@@ -1,8 +1,8 @@
 """Gates and who may decide them (SPEC §8): a policy row per (process, tenant, gate) with
 approver groups, approver subjects, doors and an amount for gate conditions; the gate on
 runs, audit rows and the change log; what a run is about on its row (the inbox shows it);
-where a decision came from beyond its channel (the Slack user and team). Every global row
-is at version 1 or later.
+where a decision came from beyond its channel (the Slack user and team), and when its gate
+asked for a person (time to decision, per gate). Every global row is at version 1 or later.
 
 Existing policy rows become the rows of each process's first gate, under the names this
 revision's processes give them; a process added later names its own.
@@ -75,10 +75,25 @@ def upgrade() -> None:
     with op.batch_alter_table("decisions") as batch:
         batch.add_column(sa.Column("gate", sa.String(32), nullable=True))
         batch.add_column(sa.Column("origin", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("requested_at", sa.DateTime(timezone=True), nullable=True))
+    # Time to decision was measured from the run's row, which held the one gate's request.
+    decisions = sa.table("decisions", sa.column("requested_at"), sa.column("workflow_id"),
+                         sa.column("channel"))  # fmt: skip
+    runs = sa.table("runs", sa.column("requested_at"), sa.column("workflow_id"))
+    op.execute(
+        decisions.update()
+        .where(decisions.c.channel != "auto")
+        .values(
+            requested_at=sa.select(runs.c.requested_at)
+            .where(runs.c.workflow_id == decisions.c.workflow_id)
+            .scalar_subquery()
+        )
+    )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("decisions") as batch:
+        batch.drop_column("requested_at")
         batch.drop_column("origin")
         batch.drop_column("gate")
     op.drop_index("ix_runs_process_gate_state_version", table_name="runs")
