@@ -52,13 +52,13 @@ async def test_activity_lines_carry_the_run(observed: Observed, json_lines: io.S
 
     lines = _records(json_lines)
     mine = [line for line in lines if line.get("workflow_id") == run["workflow_id"]]
-    parked = next(line for line in mine if line["message"].startswith("parked for a person"))
+    parked = next(line for line in mine if line["message"].startswith("parked at gate"))
     assert parked["logger"] == "temporalio.activity"
     assert parked["level"] == "INFO"
     assert parked["run_id"] == run["run_id"]
     assert parked["tenant"] == api.tenant
     assert parked["process"] == "lead_scoring"
-    assert parked["activity_type"] == "open_gate"
+    assert parked["activity_type"] == "open_gates"
     # In JSON the run is a field, not a dict appended to the message.
     assert "workflow_id" not in parked["message"]
     decided = next(line for line in mine if line["message"].startswith("decision approve"))

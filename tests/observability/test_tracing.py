@@ -50,7 +50,7 @@ async def test_one_trace_from_http_start_to_approval(observed: Observed) -> None
         "RunWorkflow:LeadScoringWorkflow",
         "StartActivity:score_lead",
         "RunActivity:score_lead",
-        "StartActivity:open_gate",
+        "StartActivity:open_gates",
         "HandleUpdate:decide",
         # The approval is audited by the apply step, in the business row's transaction.
         "StartActivity:apply_lead",

@@ -41,10 +41,10 @@ class _BuggyLeadScoring(LeadScoringWorkflow):
     async def run(self, start: ProcessStart) -> ProcessResult:
         return await super().run(start)
 
-    async def _open_gate(self) -> None:
+    async def _pass_gate(self, index: int) -> None:
         if BUG["on"]:
             raise RuntimeError("bug: the gate cannot read its policy")
-        await super()._open_gate()
+        await super()._pass_gate(index)
 
 
 @pytest_asyncio.fixture(scope="module")

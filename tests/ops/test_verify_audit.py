@@ -9,6 +9,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
+from models.hitl import PolicyFields
 from models.processes import Action, Channel, Process, RunState
 from models.tables import DecisionRow, RunRow, utcnow
 from models.workflow_io import ProcessResult
@@ -197,7 +198,7 @@ async def _released_by_a_policy_change(brain: Brain, changed_by: str) -> Workflo
         process=Process.LEAD_SCORING,
         tenant=brain.tenant,
         changed_by=changed_by,
-        hitl_enabled=False,
+        patch=PolicyFields(hitl_enabled=False),
     )
     result = await finished(handle)
     assert result.decision is not None and result.decision.channel is Channel.POLICY

@@ -126,6 +126,7 @@ def test_the_rules_model_writes_a_story_with_no_invented_number() -> None:
 
 async def test_edits_that_invent_are_refused_with_422_and_good_ones_apply(api: Api) -> None:
     api.brain.model.delegate = RulesModel()
+    await api.brain.later_gates_on_their_own(STORY)
     run = await api.parked("testimonial_generation", body=CONFIDENT)
     wid = run["workflow_id"]
     invented = await api.decide(wid, edits={"pull_quote": "Best vendor ever!"})
@@ -171,6 +172,7 @@ async def test_a_faithful_model_answer_applies_when_autonomous(
 ) -> None:
     fake_openai.script(answer({**_proposal(), "confidence": 0.95}))
     await openai_brain.set_policy(STORY, hitl_enabled=False, confidence_threshold=0.5)
+    await openai_brain.later_gates_on_their_own(STORY)
     handle = await openai_brain.start(STORY, CONFIDENT)
     result = await handle.result()
     assert result.state is RunState.COMPLETED and result.decision is not None

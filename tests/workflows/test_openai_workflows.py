@@ -161,6 +161,7 @@ async def test_good_answer_applies_on_its_own_with_the_call_accounted(
     content, table = GOOD[process]
     fake_openai.script(answer(content, usage=USAGE))
     await openai_brain.set_policy(process, hitl_enabled=False)
+    await openai_brain.later_gates_on_their_own(process)
     body = _body(process)
 
     handle = await openai_brain.start(process, body)
@@ -187,7 +188,7 @@ async def test_good_answer_applies_on_its_own_with_the_call_accounted(
     assert (call.model, call.prompt_version) == (model, version)
     assert (call.tokens_in, call.tokens_out, call.attempts) == (*USAGE, 1)
     assert call.latency_ms is not None and call.latency_ms > 0
-    [audit] = await openai_brain.audit(handle.id)
+    audit = (await openai_brain.audit(handle.id))[0]
     assert audit.model == model and ModelCall.model_validate(audit.model_call) == call
 
 
@@ -201,6 +202,7 @@ async def test_unusable_answer_parks_with_the_reason_and_a_person_supplies_the_p
     reply, reason, edits = UNUSABLE[process]
     fake_openai.script(reply)
     await openai_brain.set_policy(process, hitl_enabled=False)
+    await openai_brain.later_gates_on_their_own(process)
 
     handle = await openai_brain.start(process, _body(process))
     status = await parked(handle)
@@ -225,7 +227,8 @@ async def test_unusable_answer_parks_with_the_reason_and_a_person_supplies_the_p
     assert decision.original_proposal is None and decision.final_proposal["rationale"]
     [row] = await openai_brain.rows(GOOD[process][1], handle.id)
     assert result.result["id"] == row.id
-    [audit] = await openai_brain.audit(handle.id)
+    first_gate = process.definition.gates[0].name
+    [audit] = [a for a in await openai_brain.audit(handle.id) if a.gate == first_gate]
     assert (audit.channel, audit.actor, audit.edits) == ("api", "alice", edits)
 
 

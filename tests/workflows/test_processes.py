@@ -63,6 +63,7 @@ async def test_confident_proposal_applies_on_its_own_when_autonomous(
     rules_brain: Brain, process: Process
 ) -> None:
     await rules_brain.set_policy(process, hitl_enabled=False)
+    await rules_brain.later_gates_on_their_own(process)
     handle = await rules_brain.start(process, _body(process))
     result = await handle.result()
     assert result.state is RunState.COMPLETED and result.decision.channel is Channel.AUTO
@@ -90,6 +91,7 @@ async def test_person_approves_with_edits_and_invalid_edits_are_refused(
 ) -> None:
     table, edits, expected, invalid = _case(process)
     await rules_brain.set_policy(process, hitl_enabled=True)
+    await rules_brain.later_gates_on_their_own(process)
     handle = await rules_brain.start(process, _body(process))
     await parked(handle)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -103,5 +105,6 @@ async def test_person_approves_with_edits_and_invalid_edits_are_refused(
     [row] = await rules_brain.rows(table, handle.id)
     columns = {k: v for k, v in expected.items() if k in table.model_fields}
     assert {k: getattr(row, k) for k in columns} == columns
-    [audit] = await rules_brain.audit(handle.id)
+    first_gate = process.definition.gates[0].name
+    [audit] = [a for a in await rules_brain.audit(handle.id) if a.gate == first_gate]
     assert audit.edits == edits and audit.final_proposal == decision.final_proposal
