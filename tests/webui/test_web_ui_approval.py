@@ -1,14 +1,15 @@
 """The Temporal Web UI door (SPEC §2-§3) in a real browser, as an approver meets it: the inbox
-link lists the parked run; its page and current details (*User Metadata*) show what to decide,
-with the payloads to paste inside the panel; a malformed signal sent through the UI's own
-*Send a Signal* form is ignored and the details say why; an approve with edits completes the
-run and the details show the edited proposal.
+link lists the parked run and, with the columns the README adds, its subject, confidence, gate
+and deadline; its page and current details (*User Metadata*) show what to decide, the AI's
+text as written (``77/100``, no fraction glyph), and the payloads to paste inside the panel;
+a malformed signal sent through the UI's own *Send a Signal* form is ignored and the details
+say why; an approve with edits completes the run and the details show the edited proposal.
 
 Debian's chromium (installed by ``scripts/browser.sh``, which ``make test`` runs) is driven by
 Playwright through ``executable_path``; no browser is ever downloaded. Without chromium the
 test fails and says why, it is never skipped. Screenshots go to ``test-artifacts/webui/``
 (docs/webui-default.png and docs/webui-details.png show the same two views of a `brain up`
-run).
+run; ``scripts/webui_screenshots.py`` takes docs/webui-inbox.png with this test's steps).
 """
 
 import asyncio
@@ -17,6 +18,7 @@ import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -38,7 +40,10 @@ from tests.webui.ui import (
     UI_TIMEOUT_MS,
     assert_inside_the_panel,
     current_details,
+    details_body,
+    inbox_cells,
     send_signal,
+    show_inbox_columns,
     signal_list,
 )
 from workflows.lead_scoring_workflow import LeadScoringWorkflow
@@ -46,9 +51,13 @@ from workflows.lead_scoring_workflow import LeadScoringWorkflow
 NAMESPACE = "default"
 PROPOSAL = {"score": 77, "tier": "warm", "rationale": "mid-size company, referral"}
 EDITS = {"score": 85}
+# The AI's rationale: the Web UI's renderer would make "77/100" a superscript fraction.
+WHY = "Score 77/100: mid-size company, referral"
+SUBJECT = "Ada Lovelace (Analytical Engines)"
 # A laptop's window: the details panel is then about 480 px wide, the narrow case.
 VIEWPORT = {"width": 1280, "height": 1000}
 TALL = {"width": 1280, "height": 1700}  # for screenshots of the whole details panel
+WIDE = {"width": 1600, "height": 600}  # for the inbox's screenshot, every column in view
 
 pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -112,7 +121,9 @@ async def test_an_approver_decides_a_parked_run_in_the_web_ui(
     expect.set_options(timeout=UI_TIMEOUT_MS)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # HITL is on by default for lead scoring, so even a confident proposal parks.
-    ui_brain.model.default = ai_result(PROPOSAL, confidence=0.91)
+    ui_brain.model.default = ai_result(PROPOSAL, confidence=0.91).model_copy(
+        update={"rationale": WHY}
+    )
     handle = await ui_brain.start()
     status = await _parked(handle)
     assert status.approval is not None and status.policy is not None
@@ -120,10 +131,12 @@ async def test_an_approver_decides_a_parked_run_in_the_web_ui(
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(viewport=VIEWPORT)
+        # The list shows times in the browser's locale and zone: these, as _as_the_list_shows.
+        page = await browser.new_page(viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
         page.set_default_timeout(UI_TIMEOUT_MS)
         try:
             await _find_it_in_the_inbox(page, expect, ui_server, handle.id, listed=True)
+            await _see_what_waits(page, expect, handle.id, status)
             await _read_what_to_decide(page, expect, ui_server, handle, status)
             await _a_malformed_signal_is_shown_as_ignored(page, expect, handle)
             await _approve_with_edits(page, expect, handle)
@@ -157,8 +170,35 @@ async def _find_it_in_the_inbox(
         await asyncio.sleep(0.5)
     else:
         raise AssertionError(f"{workflow_id} {'not ' if listed else ''}in the inbox")
-    if listed:
-        await page.screenshot(path=ARTIFACTS / "0-inbox.png")
+
+
+async def _see_what_waits(page: Any, expect: Any, workflow_id: str, status: RunStatus) -> None:
+    """The README's columns, added through the UI: what the run is about, how sure the AI
+    is, the gate it waits at and until when."""
+    approval = status.approval
+    assert approval is not None and approval.gate is not None
+    await show_inbox_columns(page, expect)
+    cells = await inbox_cells(page, workflow_id)
+    await page.set_viewport_size(WIDE)
+    shown = {
+        "BrainSubject": SUBJECT,
+        "BrainConfidence": str(approval.confidence),
+        "BrainGate": approval.gate,
+        "BrainDeadline": re.compile(_as_the_list_shows(approval.expires_at)),
+    }
+    for column, text in shown.items():
+        await expect(cells[column]).to_have_text(text)
+        # Whole in the window, not scrolled off the table's right edge: in the screenshot.
+        await expect(cells[column]).to_be_in_viewport(ratio=1)
+    await page.screenshot(path=ARTIFACTS / "0-inbox.png")
+    await page.set_viewport_size(VIEWPORT)
+
+
+def _as_the_list_shows(moment: datetime) -> str:
+    """A pattern for a time as the workflows list shows it: ``Dec 7, 2026, 9:58:36.40 PM UTC``
+    (fractions of a second cut, not rounded)."""
+    t = moment.astimezone(UTC)
+    return rf"^{t:%b} {t.day}, {t.year}, {t.hour % 12 or 12}:{t:%M:%S}(\.\d+)? {t:%p} UTC$"
 
 
 async def _read_what_to_decide(
@@ -182,7 +222,11 @@ async def _read_what_to_decide(
     assert "Confidence: 0.91 (threshold 0.85)" in text
     assert f"Policy: HITL on (people review every proposal) · threshold {threshold:.2f}" in text
     assert "score: 77" in text and "tier: warm" in text
-    assert "Why: scripted" in text and "Model: scripted" in text
+    assert "Model: scripted" in text
+    # The AI's text as written: the word joiner text_line puts before the slash is
+    # invisible, and the renderer made no superscript fraction of it.
+    assert f"Why: {WHY}" in text.replace("\u2060", ""), text
+    await expect(details_body(page).locator("sup, sub")).to_have_count(0)
     assert "To approve" in text and "To reject" in text
     # What the approver pastes: whole, and inside the panel, not cut off at its edge.
     await assert_inside_the_panel(

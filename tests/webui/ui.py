@@ -1,14 +1,52 @@
-"""What an approver does in the Temporal Web UI, as Playwright steps: read a run's current
-details, check that what they must paste is inside the panel, send a signal."""
+"""What an approver does in the Temporal Web UI, as Playwright steps: give the inbox its
+columns, read a run's current details, check that what they must paste is inside the panel,
+send a signal."""
 
 import asyncio
 from pathlib import Path
 from typing import Any
 
 UI_TIMEOUT_MS = 15_000
+# The inbox's columns (README, "Deciding in the Temporal Web UI"), in the order they are
+# added, and the default ones the inbox does without, so that they fit beside each other.
+INBOX_COLUMNS = ("BrainSubject", "BrainConfidence", "BrainGate", "BrainDeadline")
+NOT_IN_THE_INBOX = ("Run ID", "Type", "Start", "End")
 # Reloads while waiting for the worker to refresh a run's current details.
 _REFRESH_ATTEMPTS = 30
 Box = dict[str, float]
+
+
+async def show_inbox_columns(page: Any, expect: Any) -> None:
+    """The README's recipe on the workflows list: *Configure Columns*, add the Brain
+    attributes (they join at the end), remove the columns the inbox does not need, and move
+    *Workflow ID* last with its down arrow. The UI keeps this per namespace in the browser's
+    local storage."""
+    await page.get_by_role("button", name="Configure Columns").click()
+    drawer = page.get_by_role("region").filter(
+        has=page.get_by_role("heading", name="Configure Workflows Table")
+    )
+    await expect(drawer).to_be_visible()
+    for name in INBOX_COLUMNS:
+        await drawer.get_by_role("button", name=f"Add {name} column").click()
+    for name in NOT_IN_THE_INBOX:
+        await drawer.get_by_role("button", name=f"Remove {name} column").click()
+    down = drawer.get_by_role("button", name="Move Workflow ID column down")
+    for _ in INBOX_COLUMNS:
+        await down.click()
+    await expect(down).to_be_disabled()  # the last column
+    await drawer.get_by_role("button", name="Close Workflows Table configuration").click()
+    await expect(drawer).to_be_hidden()
+    headers = page.get_by_role("columnheader")
+    await expect(headers.last).to_have_text("Workflow ID")
+    shown = [h.strip() for h in await headers.all_inner_texts()]
+    assert shown[-len(INBOX_COLUMNS) - 2 :] == ["Status", *INBOX_COLUMNS, "Workflow ID"], shown
+
+
+async def inbox_cells(page: Any, workflow_id: str) -> dict[str, Any]:
+    """The run's row in the workflows list: its cells by column heading."""
+    headers = [h.strip() for h in await page.get_by_role("columnheader").all_inner_texts()]
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=workflow_id))
+    return {h: row.get_by_role("cell").nth(i) for i, h in enumerate(headers) if h}
 
 
 def _details_heading(page: Any) -> Any:
