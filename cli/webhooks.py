@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 
+from activities.webhooks.store import WebhookStore
 from cli.common import database, default_actor, echo_json, fail, run
 from core.settings import Settings, get_settings
 from models.events import EventType
 from services.webhooks import InvalidSubscription, create_subscription
-from store.webhooks import WebhookStore
 
 webhooks_app = typer.Typer(help="Webhook subscriptions and their deliveries.", no_args_is_help=True)
 

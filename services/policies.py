@@ -1,7 +1,8 @@
 """Changing a policy: shared by the REST API and the CLI.
 
-A change is written (new version, change logged), counted, then announced to parked runs by
-one broadcast workflow per version (SPEC §2: they react within seconds).
+A change is written (new version, change logged, its ``policy.changed`` event queued for
+subscribers, in one transaction), counted, then announced to parked runs by one broadcast
+workflow per version (SPEC §2: they react within seconds).
 """
 
 from typing import Any
@@ -10,6 +11,8 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from activities.webhooks.outbox import Outbox
+from activities.webhooks.policy_events import PolicyEvents
 from core.gate_metrics import default_metrics
 from models.broadcast import PolicyBroadcast
 from models.hitl import Policy, PolicyChange
@@ -42,7 +45,9 @@ async def change_policy(
 ) -> Policy:
     """Write the change and announce it. Raises ``ValueError`` for bad values,
     ``BroadcastNotStarted`` when the announcement failed after the write."""
-    policy = await policies.set(process, tenant, changed_by=changed_by, **fields)
+    # The event goes to the deliverer of the queue the broadcast runs on.
+    events = PolicyEvents(policies, Outbox(task_queue))
+    policy = await policies.set(process, tenant, changed_by=changed_by, then=events.write, **fields)
     default_metrics().policy_changed(process, (k for k, v in fields.items() if v is not None))
     change = PolicyChange(
         process=process, tenant=tenant, version=policy.version, changed_by=changed_by

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from models.hitl import GLOBAL_TENANT, Policy, PolicyFields
+from models.hitl import GLOBAL_TENANT, Policy, PolicyChange, PolicyFields
 from models.processes import Process
 from models.tables import PolicyChangeRow, PolicyRow, utcnow
 from store.db import single_statement, sqlite_immediate
@@ -29,6 +29,10 @@ class PolicyCache(Protocol):
     async def get(self, key: str) -> Policy | None: ...
     async def set(self, key: str, policy: Policy) -> None: ...
     async def invalidate(self, process: Process) -> None: ...
+
+
+# What ``PolicyStore.set`` calls inside its transaction, with the change it is writing.
+PolicyWritten = Callable[[AsyncSession, PolicyChange], Awaitable[Any]]
 
 
 def cache_key(process: Process, tenant: str) -> str:
@@ -93,12 +97,15 @@ class PolicyStore:
         tenant: str,
         *,
         changed_by: str,
+        then: PolicyWritten | None = None,
         **fields: Any,
     ) -> Policy:
         """Change the given fields (``PolicyFields``; a ``None`` value means "not given",
         except for the reminder and escalation periods, where ``off`` turns them off).
         Raises ``ValueError`` (a pydantic ``ValidationError`` naming the field) when a value
-        is invalid or nothing is given."""
+        is invalid or nothing is given. ``then``: called with the session and the change
+        before the commit, to write what must commit with it (the ``policy.changed``
+        event's outbox rows)."""
         process = Process(process)
         given = _validate(tenant, changed_by, fields)
         async with self._sessions() as session, session.begin():
@@ -132,6 +139,11 @@ class PolicyStore:
             )
             await session.flush()
             policy = _merge(process, tenant, glob, None if row is glob else row)
+            if then is not None:
+                change = PolicyChange(
+                    process=process, tenant=tenant, version=version, changed_by=changed_by
+                )
+                await then(session, change)
         # After commit: invalidating earlier would let a reader re-cache the old row.
         await self._cache_call("invalidate", lambda c: c.invalidate(process))
         return policy
@@ -170,6 +182,11 @@ class PolicyStore:
             stmt = stmt.where(col(PolicyChangeRow.id) < before_id)
         async with self._sessions() as session:
             return list((await session.execute(stmt)).scalars())
+
+    async def effective_in(self, session: AsyncSession, process: Process, tenant: str) -> Policy:
+        """The effective policy as ``session`` sees it, never from the cache (inside a write,
+        the cache may hold what the write replaces)."""
+        return await self._effective(session, process, tenant)
 
     async def _effective(self, session: AsyncSession, process: Process, tenant: str) -> Policy:
         result = await session.execute(

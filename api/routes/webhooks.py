@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from activities.webhooks.store import WebhookStore
 from api.deps import Admin, SettingsDep, StateDep
 from api.errors import NotFound, ValidationFailed, responses
 from api.schemas import Page
 from api.webhook_schemas import DeliveryView, WebhookCreate, WebhookCreated, WebhookView
 from services.webhooks import InvalidSubscription, create_subscription
-from store.webhooks import WebhookStore
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 

@@ -1,0 +1,212 @@
+"""The deliverer of one task queue's outbox: claims due rows in batches and sends them, one
+lane per subscription (SPEC §6).
+
+A lane takes up to ``per_subscription`` of its subscription's rows at a time and sends
+them concurrently; while a lane is busy its subscription is left out of the next claims,
+so a slow or hanging receiver holds up its own deliveries only, never another's. The loop
+claims again when the outbox's doorbell rings (a write in this process committed: after a
+short linger, so one claim takes what a burst wrote), when a lane that was full finishes
+(more may be waiting), when a retry it scheduled falls due, and at least every
+``idle_poll`` seconds (rows written by other processes: the API, other workers).
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from activities.webhooks.attempt import Attempts
+from activities.webhooks.claims import Claimed, Claims, Outcome
+from activities.webhooks.outbox import Doorbell
+from models.webhook_tables import WebhookSubscriptionRow
+from models.webhooks import DeliverySession, DeliveryState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How the loop paces itself. Seconds, except the row counts."""
+
+    linger: float = 0.2
+    idle_poll: float = 1.0
+    per_subscription: int = 16
+    batch_limit: int = 200
+    # A subscription (URL, format, secret, enabled) read this long ago is read again.
+    subscriptions_ttl: float = 1.0
+
+
+class Deliverer:
+    def __init__(
+        self,
+        claims: Claims,
+        attempts: Attempts,
+        *,
+        clock: Callable[[], datetime],
+        doorbell: Doorbell | None = None,
+        pace: Pace | None = None,
+        on_disabled: Callable[[str], None] = lambda _tenant: None,
+    ) -> None:
+        """``on_disabled``: told the tenant of a subscription it disabled (this process's
+        outbox forgets that tenant's list at once instead of within its TTL)."""
+        self._claims = claims
+        self._on_disabled = on_disabled
+        self._attempts = attempts
+        self._clock = clock
+        self._doorbell = doorbell or Doorbell()
+        self._pace = pace or Pace()
+        self._subs: dict[str, tuple[float, WebhookSubscriptionRow | None]] = {}
+        self._lanes: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: dict[str, list[int]] = {}
+        self._lane_done = asyncio.Event()
+        self._backlog = False
+        self._missed: set[str] = set()
+        self._after_bell = False
+        self._next_due: datetime | None = None
+        self.totals = DeliverySession()
+        # How long lanes may finish once ``run`` is stopped (None: until they are done).
+        self.grace: float | None = None
+
+    async def run(
+        self, stop: asyncio.Event, heartbeat: Callable[[], None] = lambda: None
+    ) -> DeliverySession:
+        """Deliver until ``stop`` is set; then give the lanes ``grace`` seconds (None: as
+        long as their attempts take) and release the claims of those still sending. On an
+        error or a cancel, release them at once."""
+        try:
+            while not stop.is_set():
+                heartbeat()
+                self._raise_lane_errors()
+                await self._claim_and_start(after_bell=self._after_bell)
+                self._after_bell = False
+                if not self._backlog:
+                    await self._wait(stop)
+        except BaseException:
+            await self._stop_lanes(0.0)
+            raise
+        await self._stop_lanes(self.grace)
+        return self.totals
+
+    async def deliver_due(self) -> DeliverySession:
+        """One claim, sent and recorded before it returns (tests drive the clock with it)."""
+        await self._claim_and_start()
+        while self._lanes:
+            await asyncio.wait(list(self._lanes.values()))
+            self._raise_lane_errors()
+        return self.totals
+
+    async def _claim_and_start(self, after_bell: bool = False) -> None:
+        pace = self._pace
+        busy = set(self._lanes)
+        claimed = await self._claims.claim(
+            per_subscription=pace.per_subscription, limit=pace.batch_limit, busy=busy
+        )
+        if after_bell:
+            # What the bell announced for a busy subscription waits for its lane.
+            self._missed |= busy
+        self._backlog = len(claimed) >= pace.batch_limit
+        lanes: dict[str, list[Claimed]] = {}
+        for row in claimed:
+            lanes.setdefault(row.subscription_id, []).append(row)
+        subs = await self._subscriptions(list(lanes)) if lanes else {}
+        for sub_id, rows in lanes.items():
+            self._in_flight[sub_id] = [r.id for r in rows]
+            task = asyncio.create_task(self._lane(subs[sub_id], rows), name=f"webhooks {sub_id}")
+            self._lanes[sub_id] = task
+            full = len(rows) >= pace.per_subscription
+            task.add_done_callback(self._lane_finished(sub_id, full=full))
+
+    def _lane_finished(self, sub_id: str, *, full: bool) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            if task.cancelled() or task.exception() is None:
+                self._lanes.pop(sub_id, None)
+                self._in_flight.pop(sub_id, None)
+            # A full lane may have left rows behind, and the bell may have rung for it while
+            # it was busy: claim again without waiting for the poll.
+            if full or sub_id in self._missed:
+                self._missed.discard(sub_id)
+                self._lane_done.set()
+
+        return done
+
+    async def _lane(self, sub: WebhookSubscriptionRow | None, rows: list[Claimed]) -> None:
+        if sub is None:
+            await self._claims.drop([r.id for r in rows])
+            return
+        outcomes = await asyncio.gather(*(self._attempts.attempt(r, sub) for r in rows))
+        gone = next((o.disable for o in outcomes if o.disable), None)
+        if gone is not None:
+            await self._claims.disable(sub.id, gone)
+            self._subs.pop(sub.id, None)
+            self._on_disabled(sub.tenant)
+        await self._claims.record(outcomes)
+        self._count(outcomes)
+
+    def _count(self, outcomes: list[Outcome]) -> None:
+        t = self.totals
+        for o in outcomes:
+            if o.state is DeliveryState.DELIVERED:
+                t.delivered += 1
+            elif o.state is DeliveryState.DEAD:
+                t.dead += 1
+            else:
+                t.retrying += 1
+                if o.next_attempt_at is not None and (
+                    self._next_due is None or o.next_attempt_at < self._next_due
+                ):
+                    self._next_due = o.next_attempt_at
+
+    async def _subscriptions(self, ids: list[str]) -> dict[str, WebhookSubscriptionRow | None]:
+        now = time.monotonic()
+        stale = [i for i in ids if (hit := self._subs.get(i)) is None or hit[0] <= now]
+        if stale:
+            read = await self._claims.subscriptions(stale)
+            for sub_id in stale:
+                self._subs[sub_id] = (now + self._pace.subscriptions_ttl, read.get(sub_id))
+        return {i: self._subs[i][1] for i in ids}
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        """Until there may be something to claim, or ``stop``; then claim."""
+        timeout = self._pace.idle_poll
+        if self._next_due is not None:
+            timeout = min(timeout, max((self._next_due - self._clock()).total_seconds(), 0.0))
+        waiters = {
+            asyncio.ensure_future(stop.wait()),
+            asyncio.ensure_future(self._doorbell.wait()),
+            asyncio.ensure_future(self._lane_done.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if self._next_due is not None and self._next_due <= self._clock():
+            self._next_due = None
+        self._lane_done.clear()
+        if self._doorbell.rung() and not stop.is_set():
+            # Let the rest of a burst commit: one claim then takes it all.
+            await asyncio.sleep(self._pace.linger)
+            self._doorbell.clear()
+            self._after_bell = True
+
+    def _raise_lane_errors(self) -> None:
+        for sub_id, task in list(self._lanes.items()):
+            if task.done() and task.exception() is not None:
+                del self._lanes[sub_id]
+                raise task.exception()  # type: ignore[misc]
+
+    async def _stop_lanes(self, grace: float | None) -> None:
+        lanes = list(self._lanes.values())
+        if lanes:
+            await asyncio.wait(lanes, timeout=grace)
+        unfinished = [sub_id for sub_id, task in self._lanes.items() if not task.done()]
+        for sub_id in unfinished:
+            self._lanes[sub_id].cancel()
+        ids = [i for sub_id in unfinished for i in self._in_flight.get(sub_id, [])]
+        if ids:
+            try:
+                await asyncio.shield(self._claims.release(ids))
+            except Exception:  # their leases run out instead
+                log.warning("could not release %d webhook claims", len(ids), exc_info=True)
