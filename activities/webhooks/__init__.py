@@ -10,9 +10,9 @@
 - ``store.py``: subscriptions and the deliveries an admin lists.
 - ``parts.py``: what a worker runs; ``legacy.py``: deliveries from before the outbox.
 
-Import rules (``docs/ARCHITECTURE.md``): this package imports ``models``, ``store``, ``core``,
-``temporal`` and the rest of ``activities`` only, never ``services``, ``workflows``,
-``hitl``, ``api``, ``cli`` or ``workers``, which import it: the API and the CLI (through
-``services/webhooks.py``) for subscriptions, workers for the parts, the gate's activities
-for the events.
+Import rules (``docs/ARCHITECTURE.md``, checked by ``lint-imports``): this package imports
+``models``, ``store``, ``core``, ``temporal`` and the rest of ``activities`` only, never
+``services``, ``workflows``, ``hitl``, ``api``, ``cli`` or ``workers``, which import it: the
+API and the CLI (directly, and through ``services/webhooks.py``) for subscriptions, workers
+for the parts, the gate's activities and ``hitl/steps.py`` for the events.
 """
