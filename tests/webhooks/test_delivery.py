@@ -1,16 +1,20 @@
-"""Delivery end to end: publisher → delivery workflow → a real HTTP receiver (SPEC §6)."""
+"""Delivery end to end: outbox → the queue's deliverer → a real HTTP receiver (SPEC §6)."""
 
 import asyncio
 import time
+import uuid
+from datetime import timedelta
 
 import pytest
 from standardwebhooks import Webhook
+from temporalio.client import Client
 
 from models.events import EventType
 from models.webhook_tables import WebhookDeliveryRow
+from tests.conftest import Database
 from tests.polling import eventually
-from tests.webhooks.conftest import Hooks
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.conftest import FAST, Hooks, Publisher, delivering, worker_settings
+from tests.webhooks.receiver import HANG, Receiver
 
 
 async def test_an_event_arrives_signed_within_two_seconds(hooks: Hooks, receiver: Receiver) -> None:
@@ -187,3 +191,38 @@ async def test_a_deleted_subscription_stops_its_retries(hooks: Hooks, receiver: 
     seen = len(receiver.requests)
     await asyncio.sleep(1.5)
     assert len(receiver.requests) == seen
+
+
+async def test_a_hanging_receiver_holds_up_no_other_subscription(
+    client: Client, database: Database, receiver: Receiver
+) -> None:
+    """Two subscribers of one tenant; one never answers, and its attempts may wait a minute.
+    The other gets every event meanwhile: each subscription has its own lane."""
+    patient = FAST.model_copy(update={"attempt_timeout": timedelta(minutes=1)})
+    task_queue = f"webhooks-lanes-{uuid.uuid4().hex[:8]}"
+    hanging = Receiver(default=HANG)  # type: ignore[arg-type]
+    await hanging.start()
+    try:
+        settings = worker_settings(task_queue)
+        async with delivering(client, database, settings, schedule=patient) as parts:
+            hooks = Hooks(client, database, task_queue, Publisher(parts.outbox, database))
+            stuck = await hooks.subscribe(hanging.url)
+            fine = await hooks.subscribe(receiver.url)
+            events = [hooks.event() for _ in range(3)]
+            for event in events:
+                assert await hooks.publisher.publish(event) == 2
+            await hanging.wait_for(1, within=10)
+            requests = await receiver.wait_for(3, within=30)
+            assert {r.headers["webhook-id"] for r in requests} == {e.id for e in events}
+
+            async def all_delivered() -> bool:
+                rows = await hooks.deliveries(fine)
+                return len(rows) == 3 and all(r.state == "delivered" for r in rows)
+
+            await eventually(all_delivered)
+            # Still hanging: attempts in flight, nothing answered.
+            assert {(r.state, r.last_status) for r in await hooks.deliveries(stuck)} == {
+                ("pending", None)
+            }
+    finally:
+        await hanging.stop()
