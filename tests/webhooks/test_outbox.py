@@ -21,14 +21,17 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
+from activities.webhooks.legacy import WebhookDeliveryWorkflow, workflow_id_for
 from activities.webhooks.outbox import Outbox
 from activities.webhooks.store import WebhookStore
 from models.events import EventType
+from models.webhook_tables import WebhookDeliveryRow
+from models.webhooks import DeliveryState, WebhookDelivery
 from services.webhooks import create_subscription
 from store import rls
 from tests.conftest import Database
 from tests.support import parked, running_brain
-from tests.webhooks.conftest import Hooks
+from tests.webhooks.conftest import FAST, Hooks
 from tests.webhooks.receiver import Receiver
 
 
@@ -176,3 +179,33 @@ async def test_a_discarded_task_that_opened_the_gate_queues_the_event_once(
     assert request.headers["webhook-id"] == f"{handle.id}:1:approval.requested"
     rows = await store.deliveries(sub.tenant, sub.id)
     assert [(r.event_id, r.state) for r in rows] == [(request.headers["webhook-id"], "delivered")]
+
+
+async def test_a_delivery_started_before_the_outbox_is_handed_over(
+    hooks: Hooks, receiver: Receiver
+) -> None:
+    """A ``WebhookDeliveryWorkflow`` still open at the upgrade (its pending row has no event
+    yet, as the old publisher wrote it) hands its event to the outbox at its next attempt;
+    the deliverer sends it once, with its id."""
+    sub = await hooks.subscribe(receiver.url)
+    event = hooks.publisher.outbox.with_links(hooks.event())
+    async with hooks.db.sessions.begin() as session:
+        session.add(
+            WebhookDeliveryRow(
+                subscription_id=sub.id,
+                tenant=event.tenant,
+                event_id=event.id,
+                event_type=event.type.value,
+            )
+        )
+    outcome = await hooks.client.execute_workflow(
+        WebhookDeliveryWorkflow.run,
+        WebhookDelivery(subscription_id=sub.id, event=event, schedule=FAST),
+        id=workflow_id_for(sub.id, event.id),
+        task_queue=hooks.task_queue,
+    )
+    assert (outcome.state, outcome.reason) == (DeliveryState.PENDING, "handed over to the outbox")
+    [request] = await receiver.wait_for(1)
+    assert request.headers["webhook-id"] == event.id
+    row = await hooks.delivery(sub, "delivered")
+    assert (row.attempts, row.last_status) == (1, 200)
