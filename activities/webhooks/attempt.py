@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
+from pydantic import ValidationError
 
 from activities.webhooks.claims import Claimed, Outcome
 from activities.webhooks.payloads import render
@@ -50,6 +51,19 @@ class Attempts:
     jitter: Callable[[], float] = field(default=random.random)
 
     async def attempt(self, row: Claimed, sub: WebhookSubscriptionRow) -> Outcome:
+        """Never raises: whatever goes wrong is the row's outcome, so one bad row cannot
+        stop the deliverer (a row it cannot read is dead; anything unforeseen, retried)."""
+        try:
+            event = Event.model_validate(row.payload)
+        except ValidationError as err:
+            return Outcome(row.id, DeliveryState.DEAD, error=f"unreadable event: {err}")
+        try:
+            return await self._attempt(row, event, sub)
+        except Exception as err:
+            log.exception("webhook %s to subscription %s failed unexpectedly", row.event_id, sub.id)
+            return self._retry(row, None, f"internal error: {type(err).__name__}")
+
+    async def _attempt(self, row: Claimed, event: Event, sub: WebhookSubscriptionRow) -> Outcome:
         if not sub.enabled:
             reason = f"subscription disabled: {sub.disabled_reason}"
             return Outcome(row.id, DeliveryState.DEAD, error=reason)
@@ -61,7 +75,6 @@ class Attempts:
             return Outcome(row.id, DeliveryState.DEAD, error=f"refused: {err}")
         except Unresolvable as err:
             return self._retry(row, None, str(err))
-        event = Event.model_validate(row.payload)
         body = render(event, WebhookFormat(sub.format))
         headers = signed_headers(sub.secret, event.id, body, self.clock())
         budget = self.schedule.attempt_timeout.total_seconds()

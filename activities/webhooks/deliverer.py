@@ -168,7 +168,8 @@ class Deliverer:
         return {i: self._subs[i][1] for i in ids}
 
     async def _wait(self, stop: asyncio.Event) -> None:
-        """Until there may be something to claim, or ``stop``; then claim."""
+        """Until there may be something to claim (the bell, a lane, a retry due, the poll)
+        or ``stop``."""
         timeout = self._pace.idle_poll
         if self._next_due is not None:
             timeout = min(timeout, max((self._next_due - self._clock()).total_seconds(), 0.0))

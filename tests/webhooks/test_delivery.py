@@ -10,6 +10,7 @@ from standardwebhooks import Webhook
 from temporalio.client import Client
 
 from models.events import EventType
+from models.tables import utcnow
 from models.webhook_tables import WebhookDeliveryRow
 from tests.conftest import Database
 from tests.polling import eventually
@@ -226,3 +227,32 @@ async def test_a_hanging_receiver_holds_up_no_other_subscription(
             }
     finally:
         await hanging.stop()
+
+
+async def test_a_row_it_cannot_read_is_dead_and_stops_nothing(
+    hooks: Hooks, receiver: Receiver
+) -> None:
+    sub = await hooks.subscribe(receiver.url)
+    async with hooks.db.sessions.begin() as session:
+        session.add(
+            WebhookDeliveryRow(
+                subscription_id=sub.id,
+                tenant=hooks.tenant,
+                event_id="garbled:approval.requested",
+                event_type="approval.requested",
+                payload={"not": "an event"},
+                queue=hooks.task_queue,
+                next_attempt_at=utcnow(),
+            )
+        )
+    event = hooks.event()
+    await hooks.publisher.publish(event)
+    [request] = await receiver.wait_for(1)
+    assert request.headers["webhook-id"] == event.id
+
+    async def garbled() -> WebhookDeliveryRow | None:
+        rows = [r for r in await hooks.deliveries(sub) if r.event_id.startswith("garbled")]
+        return rows[0] if rows and rows[0].state == "dead" else None
+
+    dead = await eventually(garbled)
+    assert (dead.last_error or "").startswith("unreadable event")
