@@ -34,7 +34,8 @@ async def create_webhook(
     body: WebhookCreate, principal: Admin, state: StateDep, settings: SettingsDep
 ) -> WebhookCreated:
     """Subscribe a URL to events of the caller's tenant. The signing secret (given, or
-    generated as `whsec_` + base64) is in this response only."""
+    generated as `whsec_` + base64) is in this response only. Answers about a second after
+    saving it: every event raised from then on reaches the subscription."""
     try:
         row = await create_subscription(
             WebhookStore(state.sessions),
