@@ -3,7 +3,10 @@ lane per subscription (SPEC §6).
 
 A lane takes up to ``per_subscription`` of its subscription's rows at a time and sends
 them concurrently; while a lane is busy its subscription is left out of the next claims,
-so a slow or hanging receiver holds up its own deliveries only, never another's. The loop
+so a slow or hanging receiver holds up its own deliveries only, never another's. A lane is
+free again as soon as its answers are in: the outcomes of every lane are recorded by one
+recorder, a statement per flush, off the lanes' path (until recorded, a row keeps the lease
+its claim gave it, so it is not claimed again). The loop
 claims again when the outbox's doorbell rings (a write in this process committed: after a
 short linger, so one claim takes what a burst wrote), when a lane that was full finishes
 (more may be waiting), when a retry it scheduled falls due, and at least every
@@ -61,6 +64,7 @@ class Deliverer:
         self._lanes: dict[str, asyncio.Task[None]] = {}
         self._in_flight: dict[str, list[int]] = {}
         self._lane_done = asyncio.Event()
+        self._recorder = _Recorder(claims)
         self._backlog = False
         self._missed: set[str] = set()
         self._after_bell = False
@@ -95,6 +99,7 @@ class Deliverer:
         while self._lanes:
             await asyncio.wait(list(self._lanes.values()))
             self._raise_lane_errors()
+        await self._recorder.drain()
         return self.totals
 
     async def _claim_and_start(self, after_bell: bool = False) -> None:
@@ -141,7 +146,7 @@ class Deliverer:
             await self._claims.disable(sub.id, gone)
             self._subs.pop(sub.id, None)
             self._on_disabled(sub.tenant)
-        await self._claims.record(outcomes)
+        self._recorder.add(outcomes)
         self._count(outcomes)
 
     def _count(self, outcomes: list[Outcome]) -> None:
@@ -193,6 +198,7 @@ class Deliverer:
             self._after_bell = True
 
     def _raise_lane_errors(self) -> None:
+        self._recorder.raise_error()
         for sub_id, task in list(self._lanes.items()):
             if task.done() and task.exception() is not None:
                 del self._lanes[sub_id]
@@ -206,8 +212,40 @@ class Deliverer:
         for sub_id in unfinished:
             self._lanes[sub_id].cancel()
         ids = [i for sub_id in unfinished for i in self._in_flight.get(sub_id, [])]
-        if ids:
-            try:
+        try:
+            await asyncio.shield(self._recorder.drain())
+            if ids:
                 await asyncio.shield(self._claims.release(ids))
-            except Exception:  # their leases run out instead
-                log.warning("could not release %d webhook claims", len(ids), exc_info=True)
+        except Exception:  # their leases run out instead: sent again, same webhook-id
+            log.warning("could not record or release webhook claims", exc_info=True)
+
+
+class _Recorder:
+    """Records the lanes' outcomes, a statement per flush, one flush at a time: what
+    arrives during a flush goes in the next."""
+
+    def __init__(self, claims: Claims) -> None:
+        self._claims = claims
+        self._pending: list[Outcome] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    def add(self, outcomes: list[Outcome]) -> None:
+        self._pending.extend(outcomes)
+        if self._flushing is None or self._flushing.done():
+            self.raise_error()
+            self._flushing = asyncio.create_task(self._flush(), name="webhooks recorder")
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await self._claims.record(batch)
+
+    async def drain(self) -> None:
+        if self._flushing is not None:
+            await self._flushing
+
+    def raise_error(self) -> None:
+        task = self._flushing
+        if task is not None and task.done() and not task.cancelled() and task.exception():
+            self._flushing = None
+            raise task.exception()  # type: ignore[misc]

@@ -11,6 +11,7 @@ from activities.webhooks import events
 from activities.webhooks.events import EventSink
 from models.activity_io import GateEvent
 from models.events import EventType
+from store.db import sqlite_immediate
 
 
 class GateEventActivities:
@@ -26,4 +27,5 @@ class GateEventActivities:
             return
         event = events.approval_waiting(EventType(req.type), req.run, req.approval, req.sequence)
         async with database_step(), self._sessions.begin() as session:
+            await session.connection(execution_options=sqlite_immediate)
             await self._sink.write(session, event)

@@ -34,6 +34,7 @@ from models.events import Event, run_links
 from models.tables import utcnow
 from models.webhook_tables import WebhookDeliveryRow
 from models.webhooks import DeliveryState
+from store.db import sqlite_immediate
 from store.sql import insert
 
 # How long a tenant's subscriptions, or their absence, are taken as read.
@@ -96,7 +97,11 @@ class Outbox:
 
     async def write(self, session: AsyncSession, *events: Event) -> int:
         """Queue ``events`` in ``session``'s transaction, one row per matching subscription;
-        return how many rows it added (0: no subscriber, or written before)."""
+        return how many rows it added (0: no subscriber, or written before).
+
+        On SQLite the transaction must already hold the write lock (it has written, or began
+        ``IMMEDIATE``): a read of the subscriptions followed by the insert could otherwise
+        fail at once with "database is locked" when another writer committed in between."""
         matches = await self._subscriptions(session, {e.tenant for e in events})
         rows = [
             self._row(event, sub_id)
@@ -118,6 +123,7 @@ class Outbox:
         """``write`` in a transaction of its own: for a step with nothing else to write (a
         reminder, an escalation)."""
         async with sessions.begin() as session:
+            await session.connection(execution_options=sqlite_immediate)
             return await self.write(session, *events)
 
     def forget(self, tenant: str) -> None:

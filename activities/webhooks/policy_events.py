@@ -15,6 +15,7 @@ from activities.webhooks.store import subscribed_tenants
 from models.events import Event, EventType, event_id
 from models.hitl import GLOBAL_TENANT, Policy, PolicyChange
 from models.processes import Process
+from store.db import sqlite_immediate
 from store.policies import PolicyStore
 from store.tenancy import ALL_TENANTS, tenant_scope
 
@@ -78,4 +79,5 @@ class PolicyEventActivities:
         """How many deliveries it queued."""
         with tenant_scope(ALL_TENANTS):
             async with self._sessions.begin() as session:
+                await session.connection(execution_options=sqlite_immediate)
                 return await self._events.write(session, change)

@@ -86,14 +86,7 @@ class Hooks:
         process: str = "lead_scoring",
         **data: Any,
     ) -> Event:
-        workflow_id = f"{process}:{tenant or self.tenant}:{uuid.uuid4().hex[:12]}"
-        return Event(
-            id=event_id(f"{workflow_id}:1", event_type),
-            type=event_type,
-            created_at=datetime.now(UTC),
-            tenant=tenant or self.tenant,
-            data={"workflow_id": workflow_id, "process": process, "state": "running", **data},
-        )
+        return make_event(tenant or self.tenant, event_type, process, **data)
 
     async def deliveries(self, sub: WebhookSubscriptionRow) -> list[WebhookDeliveryRow]:
         return await self.store.deliveries(sub.tenant, sub.id)
@@ -107,6 +100,23 @@ class Hooks:
             return rows[0] if rows and rows[0].state in states else None
 
         return await eventually(check, within=30)
+
+
+def make_event(
+    tenant: str,
+    event_type: EventType = EventType.APPROVAL_REQUESTED,
+    process: str = "lead_scoring",
+    **data: Any,
+) -> Event:
+    """An event of a new run's first approval (its id as the gate's would be)."""
+    workflow_id = f"{process}:{tenant}:{uuid.uuid4().hex[:12]}"
+    return Event(
+        id=event_id(f"{workflow_id}:1", event_type),
+        type=event_type,
+        created_at=datetime.now(UTC),
+        tenant=tenant,
+        data={"workflow_id": workflow_id, "process": process, "state": "running", **data},
+    )
 
 
 def worker_settings(task_queue: str, **kw: Any) -> Settings:

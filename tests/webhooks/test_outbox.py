@@ -31,7 +31,7 @@ from services.webhooks import create_subscription
 from store import rls
 from tests.conftest import Database
 from tests.support import parked, running_brain
-from tests.webhooks.conftest import FAST, Hooks
+from tests.webhooks.conftest import FAST, Hooks, make_event, new_tenant
 from tests.webhooks.receiver import Receiver
 
 
@@ -54,18 +54,21 @@ def statements(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
-async def test_a_tenant_without_subscriptions_costs_one_read_then_nothing(hooks: Hooks) -> None:
+async def test_a_tenant_without_subscriptions_costs_one_read_then_nothing(
+    database: Database,
+) -> None:
+    tenant = new_tenant()
     # A long TTL: what is measured is the cache, not how fast the test runs.
-    outbox = Outbox(hooks.task_queue, ttl=60)
-    with statements(hooks.db.engine) as first:
-        async with hooks.db.sessions.begin() as session:
-            assert await outbox.write(session, hooks.event()) == 0
+    outbox = Outbox(f"outbox-cost-{tenant}", ttl=60)
+    with statements(database.engine) as first:
+        async with database.sessions.begin() as session:
+            assert await outbox.write(session, make_event(tenant)) == 0
     assert len(first) == 1 and first[0].lstrip().upper().startswith("SELECT")
     assert "webhook_subscriptions" in first[0]
-    with statements(hooks.db.engine) as then:
-        async with hooks.db.sessions.begin() as session:
+    with statements(database.engine) as then:
+        async with database.sessions.begin() as session:
             for kind in EventType:
-                assert await outbox.write(session, hooks.event(kind)) == 0
+                assert await outbox.write(session, make_event(tenant, kind)) == 0
     assert then == []
 
 
