@@ -21,7 +21,9 @@ from store.tenancy import ALL_TENANTS, tenant_scope
 
 
 def policy_changed(change: PolicyChange, tenant: str, policy: Policy) -> Event:
+    # Versions count per process, whichever gate's row changed: the id needs no gate.
     about = f"policy:{change.process.value}:{change.tenant}:v{change.version}"
+    gate = getattr(change, "gate", None)
     return Event(
         id=event_id(about, EventType.POLICY_CHANGED),
         type=EventType.POLICY_CHANGED,
@@ -32,6 +34,7 @@ def policy_changed(change: PolicyChange, tenant: str, policy: Policy) -> Event:
             "scope": change.tenant,
             "version": change.version,
             "changed_by": change.changed_by,
+            **({"gate": gate} if gate else {}),
             "policy": policy.model_dump(mode="json"),
         },
     )
