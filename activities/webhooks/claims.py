@@ -69,7 +69,7 @@ class Claims:
     ) -> None:
         self._sessions = sessions
         self._queue = queue
-        self._lease = lease
+        self.lease = lease
         self._clock = clock
 
     async def claim(
@@ -106,7 +106,7 @@ class Claims:
         stmt = (
             update(_T)
             .where(_T.c.id.in_(lockable.scalar_subquery()), due)
-            .values(next_attempt_at=now + self._lease, attempts=_T.c.attempts + 1, updated_at=now)
+            .values(next_attempt_at=now + self.lease, attempts=_T.c.attempts + 1, updated_at=now)
             .returning(
                 _T.c.id,
                 _T.c.subscription_id,

@@ -1,16 +1,18 @@
-"""The deliverer of one task queue's outbox: claims due rows in batches and sends them, one
-lane per subscription (SPEC §6).
+"""The deliverer of one task queue's outbox: sends its rows in batches, one lane per
+subscription (SPEC §6).
 
-A lane takes up to ``per_subscription`` of its subscription's rows at a time and sends
-them concurrently; while a lane is busy its subscription is left out of the next claims,
-so a slow or hanging receiver holds up its own deliveries only, never another's. A lane is
-free again as soon as its answers are in: the outcomes of every lane are recorded by one
-recorder, a statement per flush, off the lanes' path (until recorded, a row keeps the lease
-its claim gave it, so it is not claimed again). The loop
-claims again when the outbox's doorbell rings (a write in this process committed: after a
-short linger, so one claim takes what a burst wrote), when a lane that was full finishes
-(more may be waiting), when a retry it scheduled falls due, and at least every
-``idle_poll`` seconds (rows written by other processes: the API, other workers).
+Rows reach it two ways. Written in this process while it runs, they are handed over at
+commit, already claimed by their insert (``outbox.Doorbell``), and sent at once. Written
+elsewhere (the API, another worker, or here while it was not running), they are claimed
+from the database: at least every ``idle_poll`` seconds, at once when this process's outbox
+rings, again when a lane that was full finishes (more may wait), and when a retry falls due.
+
+A lane takes up to ``per_subscription`` of its subscription's rows at a time and sends them
+concurrently; while a lane is busy its subscription is left out of the claims and its
+handed-over rows wait, so a slow or hanging receiver holds up its own deliveries only,
+never another's. A lane is free again once its answers are in: one recorder writes every
+lane's outcomes, a statement per flush, off the lanes' path (until recorded, a row keeps
+its claim's lease, so it is not claimed again).
 """
 
 import asyncio
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 class Pace:
     """How the loop paces itself. Seconds, except the row counts."""
 
+    # After a ring, how long to let the rest of a burst commit before one claim takes it.
     linger: float = 0.2
     idle_poll: float = 1.0
     per_subscription: int = 16
@@ -55,19 +58,20 @@ class Deliverer:
         """``on_disabled``: told the tenant of a subscription it disabled (this process's
         outbox forgets that tenant's list at once instead of within its TTL)."""
         self._claims = claims
-        self._on_disabled = on_disabled
         self._attempts = attempts
         self._clock = clock
         self._doorbell = doorbell or Doorbell()
         self._pace = pace or Pace()
+        self._on_disabled = on_disabled
         self._subs: dict[str, tuple[float, WebhookSubscriptionRow | None]] = {}
         self._lanes: dict[str, asyncio.Task[None]] = {}
         self._in_flight: dict[str, list[int]] = {}
-        self._lane_done = asyncio.Event()
+        # Handed-over rows waiting for their lane, with when they came (monotonic).
+        self._waiting: dict[str, list[tuple[float, Claimed]]] = {}
+        self._wake = asyncio.Event()
         self._recorder = _Recorder(claims)
-        self._backlog = False
+        self._claim_next = True
         self._missed: set[str] = set()
-        self._after_bell = False
         self._next_due: datetime | None = None
         self.totals = DeliverySession()
         # How long lanes may finish once ``run`` is stopped (None: until they are done).
@@ -79,60 +83,95 @@ class Deliverer:
         """Deliver until ``stop`` is set; then give the lanes ``grace`` seconds (None: as
         long as their attempts take) and release the claims of those still sending. On an
         error or a cancel, release them at once."""
+        self._doorbell.listen(self._take)
         try:
             while not stop.is_set():
                 heartbeat()
-                self._raise_lane_errors()
-                await self._claim_and_start(after_bell=self._after_bell)
-                self._after_bell = False
-                if not self._backlog:
+                self._raise_errors()
+                await self._start_lanes()
+                if not self._claim_next:
                     await self._wait(stop)
         except BaseException:
+            self._doorbell.unlisten(self._take)
             await self._stop_lanes(0.0)
             raise
+        self._doorbell.unlisten(self._take)
         await self._stop_lanes(self.grace)
         return self.totals
 
     async def deliver_due(self) -> DeliverySession:
         """One claim, sent and recorded before it returns (tests drive the clock with it)."""
-        await self._claim_and_start()
+        self._claim_next = True
+        await self._start_lanes()
         while self._lanes:
             await asyncio.wait(list(self._lanes.values()))
-            self._raise_lane_errors()
+            self._raise_errors()
         await self._recorder.drain()
         return self.totals
 
-    async def _claim_and_start(self, after_bell: bool = False) -> None:
+    def _take(self, rows: list[Claimed]) -> None:
+        """Rows handed over by this process's outbox, committed and claimed."""
+        now = time.monotonic()
+        for row in rows:
+            self._waiting.setdefault(row.subscription_id, []).append((now, row))
+        self._wake.set()
+
+    async def _start_lanes(self) -> None:
+        """Start a lane for each idle subscription with rows: handed over, or claimed now
+        (when something asked for a claim)."""
         pace = self._pace
-        busy = set(self._lanes)
-        claimed = await self._claims.claim(
-            per_subscription=pace.per_subscription, limit=pace.batch_limit, busy=busy
-        )
-        if after_bell:
-            # What the bell announced for a busy subscription waits for its lane.
-            self._missed |= busy
-        self._backlog = len(claimed) >= pace.batch_limit
-        lanes: dict[str, list[Claimed]] = {}
-        for row in claimed:
-            lanes.setdefault(row.subscription_id, []).append(row)
-        subs = await self._subscriptions(list(lanes)) if lanes else {}
-        for sub_id, rows in lanes.items():
+        batches: dict[str, list[Claimed]] = {}
+        for sub_id in [s for s in self._waiting if s not in self._lanes]:
+            batches[sub_id] = self._handed(sub_id)
+        if self._claim_next:
+            self._claim_next = False
+            busy = set(self._lanes)
+            claimed = await self._claims.claim(
+                per_subscription=pace.per_subscription, limit=pace.batch_limit, busy=busy
+            )
+            # A full claim may have left rows behind: claim again without waiting.
+            self._claim_next = len(claimed) >= pace.batch_limit
+            for row in claimed:
+                batch = batches.setdefault(row.subscription_id, [])
+                if any(r.id == row.id for r in batch):
+                    continue
+                if len(batch) < pace.per_subscription:
+                    batch.append(row)
+                else:  # claimed all the same: it waits for the lane, like a handed row
+                    self._waiting.setdefault(row.subscription_id, []).append(
+                        (time.monotonic(), row)
+                    )
+        batches = {sub_id: rows for sub_id, rows in batches.items() if rows}
+        subs = await self._subscriptions(list(batches)) if batches else {}
+        for sub_id, rows in batches.items():
             self._in_flight[sub_id] = [r.id for r in rows]
             task = asyncio.create_task(self._lane(subs[sub_id], rows), name=f"webhooks {sub_id}")
             self._lanes[sub_id] = task
-            full = len(rows) >= pace.per_subscription
-            task.add_done_callback(self._lane_finished(sub_id, full=full))
+            task.add_done_callback(self._lane_finished(sub_id, len(rows)))
 
-    def _lane_finished(self, sub_id: str, *, full: bool) -> Callable[[asyncio.Task[None]], None]:
+    def _handed(self, sub_id: str) -> list[Claimed]:
+        """Up to a lane's share of the rows waiting for ``sub_id``. A row that waited for
+        half its lease is let go: the lease lapses and a claim takes it, once."""
+        fresh = time.monotonic() - self._claims.lease.total_seconds() / 2
+        rows = [(since, row) for since, row in self._waiting.pop(sub_id) if since > fresh]
+        share = self._pace.per_subscription
+        if rows[share:]:
+            self._waiting[sub_id] = rows[share:]
+        return [row for _since, row in rows[:share]]
+
+    def _lane_finished(self, sub_id: str, size: int) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
             if task.cancelled() or task.exception() is None:
                 self._lanes.pop(sub_id, None)
                 self._in_flight.pop(sub_id, None)
             # A full lane may have left rows behind, and the bell may have rung for it while
-            # it was busy: claim again without waiting for the poll.
-            if full or sub_id in self._missed:
+            # it was busy: claim again. Handed rows waiting for it go now.
+            if size >= self._pace.per_subscription or sub_id in self._missed:
                 self._missed.discard(sub_id)
-                self._lane_done.set()
+                self._claim_next = True
+                self._wake.set()
+            elif sub_id in self._waiting:
+                self._wake.set()
 
         return done
 
@@ -173,31 +212,38 @@ class Deliverer:
         return {i: self._subs[i][1] for i in ids}
 
     async def _wait(self, stop: asyncio.Event) -> None:
-        """Until there may be something to claim (the bell, a lane, a retry due, the poll)
-        or ``stop``."""
+        """Until there is something to send (rows handed over, a lane free for waiting
+        rows) or to claim (the bell, a full lane done, a retry due, the poll), or ``stop``."""
         timeout = self._pace.idle_poll
         if self._next_due is not None:
             timeout = min(timeout, max((self._next_due - self._clock()).total_seconds(), 0.0))
         waiters = {
             asyncio.ensure_future(stop.wait()),
             asyncio.ensure_future(self._doorbell.wait()),
-            asyncio.ensure_future(self._lane_done.wait()),
+            asyncio.ensure_future(self._wake.wait()),
         }
         try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        self._wake.clear()
+        if not done:  # the poll
+            self._claim_next = True
         if self._next_due is not None and self._next_due <= self._clock():
             self._next_due = None
-        self._lane_done.clear()
+            self._claim_next = True
         if self._doorbell.rung() and not stop.is_set():
-            # Let the rest of a burst commit: one claim then takes it all.
+            # Let the rest of a burst commit: one claim then takes it all. What it rang
+            # for a busy subscription waits for that lane.
             await asyncio.sleep(self._pace.linger)
             self._doorbell.clear()
-            self._after_bell = True
+            self._missed |= set(self._lanes)
+            self._claim_next = True
 
-    def _raise_lane_errors(self) -> None:
+    def _raise_errors(self) -> None:
         self._recorder.raise_error()
         for sub_id, task in list(self._lanes.items()):
             if task.done() and task.exception() is not None:
@@ -212,6 +258,8 @@ class Deliverer:
         for sub_id in unfinished:
             self._lanes[sub_id].cancel()
         ids = [i for sub_id in unfinished for i in self._in_flight.get(sub_id, [])]
+        ids += [row.id for waiting in self._waiting.values() for _since, row in waiting]
+        self._waiting.clear()
         try:
             await asyncio.shield(self._recorder.drain())
             if ids:

@@ -21,13 +21,14 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from activities.webhooks.claims import Claimed
 from activities.webhooks.store import Match, enabled_matches
 from core.settings import Settings
 from models.events import Event, run_links
@@ -55,11 +56,37 @@ class LinkBase:
 
 
 class Doorbell:
-    """Rung after an outbox write commits, so the deliverer in the same process claims the
-    rows at once instead of at its next poll (a write from another process waits for that)."""
+    """How the outbox tells the deliverer running in the same process about rows it wrote.
+
+    While a deliverer listens, a write hands its rows over as they are, already claimed (the
+    insert gives them the claim's lease and count), and once the transaction commits the
+    deliverer sends them at once: no claim, no wait. Otherwise the write only rings: the
+    deliverer claims at once instead of at its next poll. A write in another process (the
+    API, another worker) does neither: the deliverer finds its rows at the next poll."""
 
     def __init__(self) -> None:
         self._rung = asyncio.Event()
+        self._receiver: Callable[[list[Claimed]], None] | None = None
+
+    def listen(self, receiver: Callable[[list[Claimed]], None]) -> None:
+        self._receiver = receiver
+
+    def unlisten(self, receiver: Callable[[list[Claimed]], None]) -> None:
+        if self._receiver == receiver:
+            self._receiver = None
+
+    @property
+    def listening(self) -> bool:
+        return self._receiver is not None
+
+    def hand(self, rows: list[Claimed]) -> None:
+        """Rows claimed by their insert, now committed. With no one listening any more (the
+        deliverer stopped meanwhile) their lease lapses and a claim takes them then."""
+        receiver = self._receiver
+        if receiver is not None:
+            receiver(rows)
+        else:
+            self.ring()
 
     def ring(self) -> None:
         self._rung.set()
@@ -84,12 +111,16 @@ class Outbox:
         *,
         links: LinkBase | None = None,
         doorbell: Doorbell | None = None,
+        lease: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
         ttl: float = SUBSCRIPTIONS_TTL,
     ) -> None:
+        """``doorbell``, ``lease``: the deliverer of this process, and the lease its claims
+        take (rows handed to it are claimed by their insert)."""
         self.queue = queue
         self._links = links or LinkBase()
         self.doorbell = doorbell
+        self._lease = lease
         self._clock = clock
         self._ttl = ttl
         # Per tenant: until when (monotonic seconds) its list holds, and the list.
@@ -103,8 +134,11 @@ class Outbox:
         ``IMMEDIATE``): a read of the subscriptions followed by the insert could otherwise
         fail at once with "database is locked" when another writer committed in between."""
         matches = await self._subscriptions(session, {e.tenant for e in events})
+        bell = self.doorbell
+        handing = bell is not None and bell.listening and self._lease is not None
+        now = self._clock()
         rows = [
-            self._row(event, sub_id)
+            self._row(event, sub_id, now, handing)
             for event in events
             for sub_id in _matching(event, matches[event.tenant])
         ]
@@ -112,12 +146,28 @@ class Outbox:
             return 0
         # The rows as parameters, not in the statement: a multi-row VALUES has no cache key.
         stmt = insert(session, WebhookDeliveryRow).on_conflict_do_nothing()
-        result = await session.execute(stmt.returning(col(WebhookDeliveryRow.id)), rows)
-        added = len(result.all())
-        if added and self.doorbell is not None:
-            bell = self.doorbell
-            sa_event.listen(session.sync_session, "after_commit", lambda _s: bell.ring(), once=True)
-        return added
+        returning = stmt.returning(
+            col(WebhookDeliveryRow.id),
+            col(WebhookDeliveryRow.subscription_id),
+            col(WebhookDeliveryRow.event_id),
+        )
+        added = (await session.execute(returning, rows)).all()
+        if not added or bell is None:
+            return len(added)
+        payloads = {(r["subscription_id"], r["event_id"]): r["payload"] for r in rows}
+        claimed = [
+            Claimed(cast(int, row_id), sub_id, event_id, payloads[sub_id, event_id], 1, now)
+            for row_id, sub_id, event_id in added
+        ]
+
+        def committed(_session: Any) -> None:
+            if handing:
+                bell.hand(claimed)
+            else:
+                bell.ring()
+
+        sa_event.listen(session.sync_session, "after_commit", committed, once=True)
+        return len(added)
 
     async def publish(self, sessions: async_sessionmaker[AsyncSession], *events: Event) -> int:
         """``write`` in a transaction of its own: for a step with nothing else to write (a
@@ -145,8 +195,11 @@ class Outbox:
             found |= read
         return found
 
-    def _row(self, event: Event, subscription_id: str) -> dict[str, Any]:
-        now = self._clock()
+    def _row(
+        self, event: Event, subscription_id: str, now: datetime, handing: bool
+    ) -> dict[str, Any]:
+        # Handed over: claimed by this insert, its first attempt counted, as a claim does.
+        claimed = handing and self._lease is not None
         return {
             "subscription_id": subscription_id,
             "tenant": event.tenant,
@@ -155,8 +208,8 @@ class Outbox:
             "payload": self.with_links(event).model_dump(mode="json"),
             "queue": self.queue,
             "state": DeliveryState.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
+            "attempts": 1 if claimed else 0,
+            "next_attempt_at": now + self._lease if claimed and self._lease else now,
             "created_at": now,
             "updated_at": now,
         }

@@ -58,11 +58,15 @@ def webhook_parts(
     outbound timeouts of ``sender.py``). ``schedule``: when to retry (tests shorten it; the
     default retries for over 24 h). ``clock``, ``pace``: tests drive them."""
     schedule = schedule or DeliverySchedule()
+    # A claim outlives its attempt (the whole exchange is bounded by the attempt timeout):
+    # only a dead deliverer's claims ever lapse.
+    lease = schedule.attempt_timeout * 2
     doorbell = Doorbell()
     outbox = Outbox(
         settings.task_queue,
         links=LinkBase.from_settings(settings),
         doorbell=doorbell,
+        lease=lease,
         clock=clock,
     )
     attempts = Attempts(
@@ -72,9 +76,6 @@ def webhook_parts(
         allow_private=settings.webhook_allow_private,
         resolver=resolver,
     )
-    # A claim outlives its attempt (the whole exchange is bounded by the attempt timeout):
-    # only a dead deliverer's claims ever lapse.
-    lease = schedule.attempt_timeout * 2
 
     def claims(queue: str) -> Claims:
         return Claims(sessions, queue, lease=lease, clock=clock)

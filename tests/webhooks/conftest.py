@@ -36,6 +36,16 @@ FAST = DeliverySchedule(
 )
 
 
+class Clock:
+    """A clock the test moves: the deliverer's and the outbox's, in place of the wall's."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def new_tenant() -> str:
     return f"t-{uuid.uuid4().hex[:8]}"
 

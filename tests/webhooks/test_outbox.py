@@ -23,6 +23,7 @@ from temporalio.worker import (
 
 from activities.webhooks.legacy import WebhookDeliveryWorkflow, workflow_id_for
 from activities.webhooks.outbox import Outbox
+from activities.webhooks.parts import webhook_parts
 from activities.webhooks.store import WebhookStore
 from models.events import EventType
 from models.webhook_tables import WebhookDeliveryRow
@@ -31,7 +32,15 @@ from services.webhooks import create_subscription
 from store import rls
 from tests.conftest import Database
 from tests.support import parked, running_brain
-from tests.webhooks.conftest import FAST, Hooks, make_event, new_tenant
+from tests.webhooks.conftest import (
+    FAST,
+    Clock,
+    Hooks,
+    Publisher,
+    make_event,
+    new_tenant,
+    worker_settings,
+)
 from tests.webhooks.receiver import Receiver
 
 
@@ -212,3 +221,38 @@ async def test_a_delivery_started_before_the_outbox_is_handed_over(
     assert request.headers["webhook-id"] == event.id
     row = await hooks.delivery(sub, "delivered")
     assert (row.attempts, row.last_status) == (1, 200)
+
+
+async def test_rows_handed_to_a_deliverer_that_died_are_claimed_when_their_lease_lapses(
+    database: Database, receiver: Receiver
+) -> None:
+    """Written while this process's deliverer listens, rows are claimed by their insert
+    and handed over at commit. Should that deliverer die before sending them, nothing is
+    lost: their lease lapses and the next deliverer claims and sends them."""
+    clock = Clock()
+    queue = f"webhooks-handed-{new_tenant()}"
+    parts = webhook_parts(database.sessions, worker_settings(queue), schedule=FAST, clock=clock)
+    hooks = Hooks(None, database, queue, Publisher(parts.outbox, database))  # type: ignore[arg-type]
+    sub = await hooks.subscribe(receiver.url)
+    lost: list[Any] = []
+    assert parts.outbox.doorbell is not None
+    parts.outbox.doorbell.listen(lost.extend)  # a deliverer that takes them, then dies
+    event = hooks.event()
+    try:
+        assert await hooks.publisher.publish(event) == 1
+        assert [row.event_id for row in lost] == [event.id]
+        parts.outbox.doorbell.unlisten(lost.extend)
+        [row] = await hooks.deliveries(sub)
+        assert (row.state, row.attempts) == ("pending", 1)  # claimed by its insert
+
+        deliverer = parts.deliveries.deliverer(queue)
+        await deliverer.deliver_due()
+        assert receiver.requests == []  # the lease still runs
+        clock.now += FAST.attempt_timeout * 2
+        await deliverer.deliver_due()
+    finally:
+        await parts.aclose()
+    [request] = receiver.requests
+    assert request.headers["webhook-id"] == event.id
+    [row] = await hooks.deliveries(sub)
+    assert (row.state, row.attempts, row.last_status) == ("delivered", 2, 200)

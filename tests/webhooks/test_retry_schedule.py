@@ -7,22 +7,14 @@ the deliverer's clock, so moving that clock to each row's next attempt is the da
 every attempt is a real POST to a real receiver."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from activities.webhooks.parts import webhook_parts
 from models.timestamps import as_utc
 from models.webhooks import DeliverySchedule
 from tests.conftest import Database
-from tests.webhooks.conftest import Hooks, Publisher, worker_settings
+from tests.webhooks.conftest import Clock, Hooks, Publisher, worker_settings
 from tests.webhooks.receiver import Receiver
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def test_a_receiver_failing_for_a_day_ends_dead(
