@@ -1,8 +1,10 @@
 """The outbox (SPEC §6): a step that raises an event writes it, pending, in its own
 transaction, beside the rows it writes anyway (the run's row, the audit row, the business
 row, the policy). It commits with them or not at all, and nothing is sent from here: the
-deliverer of the queue claims the rows in batches (``deliverer.py``), so no step waits for a
-receiver and no event costs a workflow of its own.
+deliverer of the queue sends the rows in batches (``deliverer.py``), so no step waits for a
+receiver and no event costs a workflow of its own. Rows written in the process where that
+deliverer runs are claimed by their insert and handed to it at commit (``Doorbell``); the
+others it claims from the table.
 
 One row per matching subscription, keyed by (subscription, event id): event ids are
 derived from what happened, so a step that runs again (a retried activity, a local activity
@@ -154,19 +156,17 @@ class Outbox:
         added = (await session.execute(returning, rows)).all()
         if not added or bell is None:
             return len(added)
-        payloads = {(r["subscription_id"], r["event_id"]): r["payload"] for r in rows}
-        claimed = [
-            Claimed(cast(int, row_id), sub_id, event_id, payloads[sub_id, event_id], 1, now)
-            for row_id, sub_id, event_id in added
-        ]
-
-        def committed(_session: Any) -> None:
-            if handing:
-                bell.hand(claimed)
-            else:
-                bell.ring()
-
-        sa_event.listen(session.sync_session, "after_commit", committed, once=True)
+        if handing:
+            payloads = {(r["subscription_id"], r["event_id"]): r["payload"] for r in rows}
+            claimed = [
+                Claimed(cast(int, row_id), sub_id, event_id, payloads[sub_id, event_id], 1, now)
+                for row_id, sub_id, event_id in added
+            ]
+            tell: Callable[[], None] = lambda: bell.hand(claimed)  # noqa: E731
+        else:
+            tell = bell.ring
+        # Only once committed: before, the deliverer could send what is then rolled back.
+        sa_event.listen(session.sync_session, "after_commit", lambda _s: tell(), once=True)
         return len(added)
 
     async def publish(self, sessions: async_sessionmaker[AsyncSession], *events: Event) -> int:
