@@ -12,15 +12,16 @@ concurrently; while a lane is busy its subscription is left out of the claims an
 handed-over rows wait, so a slow or hanging receiver holds up its own deliveries only,
 never another's. A lane is free again once its answers are in: one recorder writes every
 lane's outcomes, a statement per flush, off the lanes' path (until recorded, a row keeps
-its claim's lease, so it is not claimed again).
+its claim's lease, so it is not claimed again; a flush gathers a quarter of a second).
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from activities.webhooks.attempt import Attempts
 from activities.webhooks.claims import Claimed, Claims, Outcome
@@ -42,6 +43,8 @@ class Pace:
     batch_limit: int = 200
     # A subscription (URL, format, secret, enabled) read this long ago is read again.
     subscriptions_ttl: float = 1.0
+    # How long the recorder gathers outcomes before it writes them, in one statement.
+    record_every: float = 0.25
 
 
 class Deliverer:
@@ -69,7 +72,7 @@ class Deliverer:
         # Handed-over rows waiting for their lane, with when they came (monotonic).
         self._waiting: dict[str, list[tuple[float, Claimed]]] = {}
         self._wake = asyncio.Event()
-        self._recorder = _Recorder(claims)
+        self._recorder = _Recorder(claims, self._pace.record_every)
         self._claim_next = True
         self._missed: set[str] = set()
         self._next_due: datetime | None = None
@@ -195,12 +198,13 @@ class Deliverer:
                 t.delivered += 1
             elif o.state is DeliveryState.DEAD:
                 t.dead += 1
-            else:
+            elif o.next_attempt_at is not None:
                 t.retrying += 1
-                if o.next_attempt_at is not None and (
-                    self._next_due is None or o.next_attempt_at < self._next_due
-                ):
-                    self._next_due = o.next_attempt_at
+                # Due once due and recorded (the recorder gathers first).
+                gathered = self._clock() + timedelta(seconds=self._pace.record_every)
+                due = max(o.next_attempt_at, gathered)
+                if self._next_due is None or due < self._next_due:
+                    self._next_due = due
 
     async def _subscriptions(self, ids: list[str]) -> dict[str, WebhookSubscriptionRow | None]:
         now = time.monotonic()
@@ -269,13 +273,16 @@ class Deliverer:
 
 
 class _Recorder:
-    """Records the lanes' outcomes, a statement per flush, one flush at a time: what
-    arrives during a flush goes in the next."""
+    """Records the lanes' outcomes, a statement per flush, one flush at a time. A flush
+    first gathers for ``every`` seconds (nothing waits for it: a recorded row's lease only
+    has to outlive it), so one statement records what many lanes sent."""
 
-    def __init__(self, claims: Claims) -> None:
+    def __init__(self, claims: Claims, every: float) -> None:
         self._claims = claims
+        self._every = every
         self._pending: list[Outcome] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()
 
     def add(self, outcomes: list[Outcome]) -> None:
         self._pending.extend(outcomes)
@@ -285,12 +292,19 @@ class _Recorder:
 
     async def _flush(self) -> None:
         while self._pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), self._every)
             batch, self._pending = self._pending, []
             await self._claims.record(batch)
 
     async def drain(self) -> None:
+        """Record what is pending now, without the gathering wait."""
         if self._flushing is not None:
-            await self._flushing
+            self._hurry.set()
+            try:
+                await self._flushing
+            finally:
+                self._hurry.clear()
 
     def raise_error(self) -> None:
         task = self._flushing
