@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
 
 from activities.webhooks.claims import Claimed
 from activities.webhooks.store import Match, enabled_matches
@@ -42,6 +42,7 @@ from store.sql import insert
 
 # How long a tenant's subscriptions, or their absence, are taken as read.
 SUBSCRIPTIONS_TTL = 1.0
+_TABLE = cast(Table, WebhookDeliveryRow.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -147,12 +148,9 @@ class Outbox:
         if not rows:
             return 0
         # The rows as parameters, not in the statement: a multi-row VALUES has no cache key.
-        stmt = insert(session, WebhookDeliveryRow).on_conflict_do_nothing()
-        returning = stmt.returning(
-            col(WebhookDeliveryRow.id),
-            col(WebhookDeliveryRow.subscription_id),
-            col(WebhookDeliveryRow.event_id),
-        )
+        # On the table, not the ORM class: no bulk-persistence machinery per event.
+        stmt = insert(session, _TABLE).on_conflict_do_nothing()
+        returning = stmt.returning(_TABLE.c.id, _TABLE.c.subscription_id, _TABLE.c.event_id)
         added = (await session.execute(returning, rows)).all()
         if not added or bell is None:
             return len(added)
