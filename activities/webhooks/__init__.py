@@ -3,8 +3,9 @@
 - ``events.py``: the events a run raises, with ids from what happened; ``policy_events.py``:
   ``policy.changed``; ``gate_events.py``: reminders and escalations (an activity).
 - ``outbox.py``: writing events in the transaction of the step that raised them.
-- ``delivery_workflow.py``, ``delivery.py``, ``deliverer.py``, ``claims.py``: the queue's
-  deliverer, kept running by Temporal, claiming and sending the outbox in batches.
+- ``delivery_workflow.py``, ``delivery.py``, ``deliverer.py``, ``claims.py``,
+  ``recorder.py``: the queue's deliverer, kept running by Temporal: rows handed over or
+  claimed, sent in batches, their outcomes written back.
 - ``attempt.py``, ``targets.py``, ``sender.py``, ``signing.py``, ``payloads.py``: one attempt,
   where it may go, the POST, the Standard Webhooks signature, the body.
 - ``store.py``: subscriptions and the deliveries an admin lists.

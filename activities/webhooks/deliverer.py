@@ -16,7 +16,6 @@ its claim's lease, so it is not claimed again; a flush gathers a quarter of a se
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from datetime import datetime, timedelta
 from activities.webhooks.attempt import Attempts
 from activities.webhooks.claims import Claimed, Claims, Outcome
 from activities.webhooks.outbox import Doorbell
+from activities.webhooks.recorder import Recorder
 from models.webhook_tables import WebhookSubscriptionRow
 from models.webhooks import DeliverySession, DeliveryState
 
@@ -72,7 +72,7 @@ class Deliverer:
         # Handed-over rows waiting for their lane, with when they came (monotonic).
         self._waiting: dict[str, list[tuple[float, Claimed]]] = {}
         self._wake = asyncio.Event()
-        self._recorder = _Recorder(claims, self._pace.record_every)
+        self._recorder = Recorder(claims, self._pace.record_every)
         self._claim_next = True
         self._missed: set[str] = set()
         self._next_due: datetime | None = None
@@ -270,44 +270,3 @@ class Deliverer:
                 await asyncio.shield(self._claims.release(ids))
         except Exception:  # their leases run out instead: sent again, same webhook-id
             log.warning("could not record or release webhook claims", exc_info=True)
-
-
-class _Recorder:
-    """Records the lanes' outcomes, a statement per flush, one flush at a time. A flush
-    first gathers for ``every`` seconds (nothing waits for it: a recorded row's lease only
-    has to outlive it), so one statement records what many lanes sent."""
-
-    def __init__(self, claims: Claims, every: float) -> None:
-        self._claims = claims
-        self._every = every
-        self._pending: list[Outcome] = []
-        self._flushing: asyncio.Task[None] | None = None
-        self._hurry = asyncio.Event()
-
-    def add(self, outcomes: list[Outcome]) -> None:
-        self._pending.extend(outcomes)
-        if self._flushing is None or self._flushing.done():
-            self.raise_error()
-            self._flushing = asyncio.create_task(self._flush(), name="webhooks recorder")
-
-    async def _flush(self) -> None:
-        while self._pending:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._hurry.wait(), self._every)
-            batch, self._pending = self._pending, []
-            await self._claims.record(batch)
-
-    async def drain(self) -> None:
-        """Record what is pending now, without the gathering wait."""
-        if self._flushing is not None:
-            self._hurry.set()
-            try:
-                await self._flushing
-            finally:
-                self._hurry.clear()
-
-    def raise_error(self) -> None:
-        task = self._flushing
-        if task is not None and task.done() and not task.cancelled() and task.exception():
-            self._flushing = None
-            raise task.exception()  # type: ignore[misc]
