@@ -1,10 +1,10 @@
 """The apply step: write an approved proposal as its process's business row, exactly once.
 
-One transaction holds the decision's audit row, the business row and the run's final
-state, so a retry or a replay can never half-apply, and the audit row is written only
-by a step that runs after the workflow task that took the decision was committed: it
-always names the decision the run applied. One activity per process, named by its
-definition, built from the set of definitions.
+One transaction holds the decision's audit row, the business row, the run's final state
+and its events in the webhook outbox, so a retry or a replay can never half-apply, and the
+audit row is written only by a step that runs after the workflow task that took the
+decision was committed: it always names the decision the run applied. One activity per
+process, named by its definition, built from the set of definitions.
 """
 
 from collections.abc import Callable
@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities import run_events
 from activities.db_errors import database_step
-from activities.run_events import EventSink, RunEvents
+from activities.webhooks import events
+from activities.webhooks.events import EventSink, RunEvents
 from core.gate_metrics import GateMetrics, default_metrics
 from models.activity_io import ApplyRequest
 from models.processes import Channel, RunState
@@ -75,6 +75,10 @@ class ApplyActivities:
                 result=row,
                 error=None,
             )
+            told = [events.run_completed(req.run, RunState.COMPLETED, req.decision, row)]
+            if req.decision.channel is not Channel.AUTO:
+                told.insert(0, events.approval_decided(req.run, req.decision, RunState.COMPLETED))
+            await self._events.write(session, *told)
         for decision in earlier:
             self._metrics.decided(req.run.process, decision)
         if inserted:  # committed, and the first time: count it once
@@ -83,9 +87,4 @@ class ApplyActivities:
         activity.logger.info(
             "decision %s by %s via %s applied", decision.action, decision.actor, decision.channel
         )
-        events = [run_events.run_completed(req.run, RunState.COMPLETED, req.decision, row)]
-        if req.decision.channel is not Channel.AUTO:
-            decided = run_events.approval_decided(req.run, req.decision, RunState.COMPLETED)
-            events.insert(0, decided)
-        await self._events.publish(*events)
         return row

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 from temporalio import activity
 
-from activities import run_events
 from activities.db_errors import database_step
-from activities.run_events import EventSink, RunEvents
+from activities.webhooks import events
+from activities.webhooks.events import EventSink, RunEvents
 from core.gate_metrics import GateMetrics, default_metrics
 from models.activity_io import RecordDecision, RecordOutcome, RecordVote
 from models.processes import Channel, RunState
@@ -54,6 +54,12 @@ class AuditActivities:
                 state=req.state.value,
                 decision=req.decision.model_dump(mode="json"),
             )
+            if req.state is RunState.REJECTED:
+                await self._events.write(
+                    session,
+                    events.approval_decided(req.run, req.decision, req.state),
+                    events.run_completed(req.run, req.state, req.decision, None),
+                )
         for decision in earlier:
             self._metrics.decided(req.run.process, decision)
         if inserted:  # committed, and the first time: count it once
@@ -61,11 +67,6 @@ class AuditActivities:
             decision = req.decision
             activity.logger.info(
                 "decision %s by %s via %s", decision.action, decision.actor, decision.channel
-            )
-        if req.state is RunState.REJECTED:
-            await self._events.publish(
-                run_events.approval_decided(req.run, req.decision, req.state),
-                run_events.run_completed(req.run, req.state, req.decision, None),
             )
 
     @activity.defn
@@ -91,7 +92,7 @@ class AuditActivities:
         )
         async with database_step(), self._sessions.begin() as session:
             await session.execute(stmt)
-        await self._events.publish(run_events.vote_cast(req.run, req.approval, req.sequence))
+            await self._events.write(session, events.vote_cast(req.run, req.approval, req.sequence))
 
     @activity.defn
     async def record_outcome(self, req: RecordOutcome) -> None:
@@ -123,14 +124,14 @@ class AuditActivities:
             await runs.set_fields(
                 session, req.run.workflow_id, state=req.state.value, error=req.error, **decided
             )
+            told = [events.run_failed(req.run, req.state, req.error)]
+            if req.decision is not None and req.decision.channel is not Channel.AUTO:
+                # Decided but never applied: the decision is told all the same (once: a
+                # replay that applies it later writes the same event id).
+                told.insert(0, events.approval_decided(req.run, req.decision, req.state))
+            await self._events.write(session, *told)
         for decision in earlier:
             self._metrics.decided(req.run.process, decision)
         if inserted:
             assert req.decision is not None
             self._metrics.decided(req.run.process, req.decision)
-        events = [run_events.run_failed(req.run, req.state, req.error)]
-        if req.decision is not None and req.decision.channel is not Channel.AUTO:
-            # Decided but never applied: the decision is told all the same (once: a replay
-            # that applies it later publishes the same event id).
-            events.insert(0, run_events.approval_decided(req.run, req.decision, req.state))
-        await self._events.publish(*events)

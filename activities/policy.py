@@ -7,9 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import run_events
 from activities.db_errors import database_step
-from activities.run_events import EventSink, RunEvents
+from activities.webhooks import events
+from activities.webhooks.events import EventSink, RunEvents
 from core.gate_metrics import GateMetrics, default_metrics
 from models.activity_io import (
     GateOpened,
@@ -46,7 +46,8 @@ class PolicyActivities:
 
         A local activity: its write may outlive a workflow task that is then discarded, so
         it writes only what stays true if that happens (the run's row, which the retried
-        task rewrites; an ``approval.requested`` event whose id dedupes a repeat)."""
+        task rewrites; an ``approval.requested`` event in the webhook outbox, in the same
+        transaction, whose id makes the retried task's write a no-op)."""
         async with database_step(), self._sessions.begin() as session:
             # One transaction reads the policy and records the run (SQLite: the write lock
             # from BEGIN, so the read cannot go stale before the write).
@@ -68,9 +69,10 @@ class PolicyActivities:
                 policy_version=policy.version,
                 approval_sequence=None,
             )
+            if approval is not None:
+                await self._events.write(session, events.approval_requested(req.run, approval))
         ai = req.ai
         if approval is not None:
-            await self._events.publish(run_events.approval_requested(req.run, approval))
             self._metrics.approval_requested(req.run.process)
             activity.logger.info(
                 "parked for a person: confidence %.2f, threshold %.2f, hitl %s",
@@ -143,18 +145,18 @@ class PolicyActivities:
                 approval_sequence=None,
                 **({"decision": req.record[-1].model_dump(mode="json")} if req.record else {}),
             )
+            told = [
+                events.approval_decided(req.run, d, RunState.RUNNING)
+                for d in req.record
+                if d.channel is not Channel.AUTO
+            ]
+            if parked is not None:
+                told.append(events.approval_requested(req.run, parked))
+            if told:
+                await self._events.write(session, *told)
         for decision in recorded:  # committed, and the first time: count it once
             self._metrics.decided(req.run.process, decision)
-        if req.record:
-            await self._events.publish(
-                *(
-                    run_events.approval_decided(req.run, d, RunState.RUNNING)
-                    for d in req.record
-                    if d.channel is not Channel.AUTO
-                )
-            )
         if parked is not None:
-            await self._events.publish(run_events.approval_requested(req.run, parked))
             self._metrics.approval_requested(req.run.process)
             activity.logger.info(
                 "parked at gate %s: confidence %.2f, threshold %.2f, hitl %s",

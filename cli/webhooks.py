@@ -11,13 +11,13 @@ from typing import Annotated
 
 import typer
 
+from activities.webhooks.store import WebhookStore
 from cli.common import database, default_actor, echo_json, fail, run
 from cli.home import settings as cli_settings
 from cli.home import stack
 from core.settings import Settings
 from models.events import EventType
 from services.webhooks import InvalidSubscription, create_subscription
-from store.webhooks import WebhookStore
 
 webhooks_app = typer.Typer(
     help="Webhook subscriptions and their deliveries.",

@@ -18,8 +18,8 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.audit import AuditActivities
     from activities.doors import DoorActivities
-    from activities.gate_events import GateEventActivities
     from activities.policy import PolicyActivities
+    from activities.webhooks.gate_events import GateEventActivities
     from hitl.state import GateState
     from models.activity_io import (
         ApplyRequest,

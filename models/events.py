@@ -1,16 +1,19 @@
 """Events Brain tells people and apps about (SPEC §6), and the links each one carries.
 
-An event's id is chosen by whoever emits it and derived from what happened (the workflow,
-the approval, the type), never random: re-emitting the same fact after a retry or a replay
-yields the same id, so it is delivered once per subscription (``services/events.py``).
+An event's id is derived from what happened, never random (SPEC §8): ``<approval_id>:<type>``
+for an approval's events, ``<workflow_id>:<type>`` for a run's, with ``:<n>`` after the type
+for a fact that repeats (the n-th reminder, a vote). Re-emitting the same fact after a
+retry or a replay yields the same id, so it is delivered once per subscription (the outbox's
+unique key, ``activities/webhooks/outbox.py``).
 """
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, Field
+
+from models.timestamps import Timestamp
 
 
 class EventType(StrEnum):
@@ -30,7 +33,7 @@ class Event(BaseModel):
 
     id: str = Field(min_length=1, max_length=600)
     type: EventType
-    created_at: datetime
+    created_at: Timestamp
     tenant: str = Field(min_length=1, max_length=128)
     data: dict[str, Any] = Field(default_factory=dict)
 
@@ -45,11 +48,12 @@ class Event(BaseModel):
         return str(workflow_id) if workflow_id is not None else None
 
 
-def event_id(event_type: EventType, *parts: str | int) -> str:
-    """A deterministic id: ``event_id(APPROVAL_REQUESTED, workflow_id, approval_id)`` gives
-    ``"<workflow_id>:<approval_id>:approval.requested"``. Add a part for each fact that can
-    happen more than once per run (the reminder's number, the voter)."""
-    return ":".join([*(str(p) for p in parts), event_type.value])
+def event_id(about: str, event_type: EventType, *repeat: str | int) -> str:
+    """A deterministic id: ``event_id(approval_id, APPROVAL_REQUESTED)`` gives
+    ``"<approval_id>:approval.requested"``; ``repeat`` tells apart the occurrences of a fact
+    that happens more than once (``event_id(approval_id, APPROVAL_REMINDER, 2)``:
+    ``"<approval_id>:approval.reminder:2"``)."""
+    return ":".join([about, event_type.value, *(str(p) for p in repeat)])
 
 
 class RunLinks(BaseModel):

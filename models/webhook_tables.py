@@ -4,6 +4,8 @@ Every row carries its tenant, and every read filters on it: a subscription of an
 tenant is indistinguishable from one that does not exist.
 """
 
+from typing import Any
+
 from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -34,15 +36,18 @@ class WebhookSubscriptionRow(SQLModel, table=True):
 
 
 class WebhookDeliveryRow(SQLModel, table=True):
-    """One event to one subscription: created pending when published, updated by each
-    attempt. The unique key is the delivery workflow's own key, so a second publish of the
-    same event finds the row it already has."""
+    """The outbox: one event to one subscription. Written pending, with the event, in the
+    transaction of the step that raised it; claimed, attempted and updated by the deliverer
+    of its task queue (``activities/webhooks``). The unique key makes a second write of the
+    same event (a retried step, a replayed run) a no-op."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_sub_event"),
         Index("ix_webhook_deliveries_sub_created", "subscription_id", "created_at"),
         Index("ix_webhook_deliveries_tenant", "tenant"),
+        # The deliverer's claim: its queue's pending rows that are due.
+        Index("ix_webhook_deliveries_due", "queue", "state", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -50,12 +55,18 @@ class WebhookDeliveryRow(SQLModel, table=True):
     tenant: str = Field(max_length=128)
     event_id: str = Field(max_length=600)
     event_type: str = Field(max_length=32)
+    # The event as it is posted (links included). None only on rows written before the
+    # outbox, whose delivery workflow held the event (it hands it over here).
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The task queue whose deliverer sends it: the queue of the worker that wrote it.
+    queue: str | None = Field(default=None, max_length=200)
     state: str = Field(default="pending", max_length=16)
     attempts: int = 0
     # The receiver's HTTP status on the last attempt; None when it did not answer.
     last_status: int | None = None
     # What went wrong without a status (timeout, refused connection, private address).
     last_error: str | None = Field(default=None, max_length=500)
+    # Pending: when it is due (while an attempt runs, when that attempt's claim lapses).
     next_attempt_at: Timestamp | None = Field(default=None, sa_type=DateTime(timezone=True))
     delivered_at: Timestamp | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: Timestamp = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

@@ -1,10 +1,10 @@
-"""Webhook delivery: the workflow's input and output and its retry schedule (SPEC §6).
+"""Webhook delivery (SPEC §6): formats, delivery states, the retry schedule, and the inputs
+and outputs of the outbox's delivery workflow and activity.
 
-The workflow input carries the event (its ``data`` is fine in history) and the subscription
-id, never the URL's secret: the activity reads that from the database at each attempt.
+Nothing here carries a subscription's secret: the deliverer reads it from the database.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -35,7 +35,7 @@ class DeliverySchedule(BaseModel):
     jitter: float = Field(0.2, ge=0.0, lt=1.0)
     # The longest Retry-After honoured: a receiver cannot park a delivery for a week.
     maximum_retry_after: timedelta = timedelta(hours=6)
-    # Then the delivery is dead; Temporal's schedule-to-close timeout enforces it.
+    # Then the delivery is dead: counted from the event's row, not from an attempt.
     give_up_after: timedelta = timedelta(hours=25)
     # One attempt: connect, send, read the status (the HTTP timeouts are tighter).
     attempt_timeout: timedelta = timedelta(seconds=30)
@@ -45,6 +45,55 @@ class DeliverySchedule(BaseModel):
         base = self.initial_interval.total_seconds() * self.backoff ** max(0, attempt - 1)
         capped = min(base, self.maximum_interval.total_seconds())
         return timedelta(seconds=capped * (1.0 - self.jitter * unit_random))
+
+    def next_attempt(
+        self,
+        attempt: int,
+        now: datetime,
+        queued_at: datetime,
+        unit_random: float,
+        retry_after: timedelta | None = None,
+    ) -> datetime | None:
+        """When to try again after failed attempt ``attempt`` of an event queued at
+        ``queued_at``; None: never, it has tried for ``give_up_after``. A receiver's
+        ``Retry-After`` wins when it is longer (up to ``maximum_retry_after``)."""
+        delay = self.delay(attempt, unit_random)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.maximum_retry_after))
+        when = now + delay
+        return when if when < queued_at + self.give_up_after else None
+
+
+class WebhookOutbox(BaseModel):
+    """Input of ``WebhookOutboxWorkflow``: the task queue whose outbox rows it delivers."""
+
+    queue: str
+    # Delivery sessions (one activity each) before the run continues as new.
+    sessions_per_run: int = Field(100, ge=1)
+    # How long one session runs before it hands back to the workflow.
+    session_seconds: float = Field(600.0, gt=0)
+
+
+class DeliverWebhooks(BaseModel):
+    """Input of the delivery activity: one session over the queue's outbox."""
+
+    queue: str
+    session_seconds: float = Field(600.0, gt=0)
+
+
+class DeliverySession(BaseModel):
+    """What one session did: attempts made and how they ended."""
+
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+    # Why it ended early (the worker shutting down), if it did.
+    stopped: str | None = None
+
+
+# --- Before the outbox (0008): each event to each subscription was a workflow of its own.
+# Kept so those still in flight at the upgrade hand their event over to the outbox; retire
+# with ``activities/webhooks/legacy.py``.
 
 
 class WebhookDelivery(BaseModel):

@@ -1,13 +1,16 @@
 """Changing a policy: shared by the REST API and the CLI.
 
-A change is written (new version, change logged), counted, then announced to parked runs by
-one broadcast workflow per version (SPEC §2: they react within seconds).
+A change is written (new version, change logged, its ``policy.changed`` event queued for
+subscribers, in one transaction), counted, then announced to parked runs by one broadcast
+workflow per version (SPEC §2: they react within seconds).
 """
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from activities.webhooks.outbox import Outbox
+from activities.webhooks.policy_events import PolicyEvents
 from core.gate_metrics import default_metrics
 from models.broadcast import PolicyBroadcast
 from models.hitl import Policy, PolicyChange, PolicyFields
@@ -39,10 +42,15 @@ async def change_policy(
     patch: PolicyFields,
     gate: str | None = None,
 ) -> Policy:
-    """Write the change to ``gate``'s policy (``None``: the process's first gate) and
-    announce it. Raises ``ValueError`` for bad values, ``KeyError`` for a gate the process
-    does not have, ``BroadcastNotStarted`` when the announcement failed after the write."""
-    policy = await policies.set(process, tenant, patch, changed_by=changed_by, gate=gate)
+    """Write the change to ``gate``'s policy (``None``: the process's first gate), its
+    ``policy.changed`` event with it, and announce it. Raises ``ValueError`` for bad values,
+    ``KeyError`` for a gate the process does not have, ``BroadcastNotStarted`` when the
+    announcement failed after the write."""
+    # The event goes to the deliverer of the queue the broadcast runs on.
+    events = PolicyEvents(policies, Outbox(task_queue))
+    policy = await policies.set(
+        process, tenant, patch, changed_by=changed_by, gate=gate, then=events.write
+    )
     given = patch.model_dump(exclude_none=True)
     default_metrics().policy_changed(process, iter(given))
     change = PolicyChange(

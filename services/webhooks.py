@@ -1,16 +1,23 @@
 """Making a webhook subscription: shared by the REST API and the CLI, so both validate the
 same way (process names and aliases, event types, URL safety, the secret)."""
 
+import asyncio
 import secrets
 from collections.abc import Sequence
 
+from activities.webhooks.outbox import SUBSCRIPTIONS_TTL
+from activities.webhooks.signing import generate_secret, validate_secret
+from activities.webhooks.store import WebhookStore
+from activities.webhooks.targets import (
+    Resolver,
+    UnsafeTarget,
+    check_subscription_url,
+    system_resolver,
+)
 from models.events import EventType
 from models.processes import Process
 from models.webhook_tables import WebhookSubscriptionRow
 from models.webhooks import WebhookFormat
-from services.webhook_signing import generate_secret, validate_secret
-from services.webhook_targets import Resolver, UnsafeTarget, check_subscription_url, system_resolver
-from store.webhooks import WebhookStore
 
 
 class InvalidSubscription(ValueError):
@@ -38,9 +45,14 @@ async def create_subscription(
     created_by: str,
     allow_private: bool,
     resolver: Resolver = system_resolver,
+    settle_seconds: float = SUBSCRIPTIONS_TTL,
 ) -> WebhookSubscriptionRow:
     """The stored row; its ``secret`` (the given one, or a new ``whsec_`` one) is shown to
-    the caller this once and never listed again."""
+    the caller this once and never listed again.
+
+    Returns ``settle_seconds`` after the row is committed: by then no process holds a list
+    of the tenant's subscriptions read before it (``activities/webhooks/outbox.py``), so
+    every event raised after this returns reaches the new subscription."""
     row = WebhookSubscriptionRow(
         id=new_subscription_id(),
         tenant=tenant,
@@ -55,7 +67,9 @@ async def create_subscription(
         await check_subscription_url(url, allow_private=allow_private, resolver=resolver)
     except UnsafeTarget as err:
         raise InvalidSubscription("url", str(err)) from None
-    return await store.add(row)
+    added = await store.add(row)
+    await asyncio.sleep(settle_seconds)
+    return added
 
 
 def _event_types(events: Sequence[str]) -> list[str]:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from models.hitl import GLOBAL_TENANT, Policy, PolicyFields
+from models.hitl import GLOBAL_TENANT, Policy, PolicyChange, PolicyFields
 from models.processes import Process
 from models.tables import PolicyChangeRow, PolicyRow, utcnow
 from store.db import single_statement, sqlite_immediate
@@ -35,6 +35,10 @@ class PolicyCache(Protocol):
     async def get(self, key: str) -> Policy | None: ...
     async def set(self, key: str, policy: Policy) -> None: ...
     async def invalidate(self, process: Process) -> None: ...
+
+
+# What ``PolicyStore.set`` calls inside its transaction, with the change it is writing.
+PolicyWritten = Callable[[AsyncSession, PolicyChange], Awaitable[Any]]
 
 
 def cache_key(process: Process, tenant: str, gate: str) -> str:
@@ -138,11 +142,14 @@ class PolicyStore:
         *,
         changed_by: str,
         gate: str | None = None,
+        then: PolicyWritten | None = None,
     ) -> Policy:
         """Change the fields ``patch`` gives of ``gate``'s policy (``None``: the first gate);
         a field left ``None`` is not given; a period of 0 or an amount of -1 turns it off.
         Raises ``ValueError`` when nothing is given or the tenant or author is unusable,
-        ``KeyError`` for a gate the process does not have."""
+        ``KeyError`` for a gate the process does not have. ``then``: called with the session
+        and the change before the commit, to write what must commit with it (the
+        ``policy.changed`` event's outbox rows)."""
         process = Process(process)
         gate = gate_name(process, gate)
         given = _validate(tenant, changed_by, patch)
@@ -180,6 +187,15 @@ class PolicyStore:
             )
             await session.flush()
             policy = _merge(process, tenant, glob, None if row is glob else row)
+            if then is not None:
+                change = PolicyChange(
+                    process=process,
+                    tenant=tenant,
+                    version=version,
+                    changed_by=changed_by,
+                    gate=gate,
+                )
+                await then(session, change)
         # After commit: invalidating earlier would let a reader re-cache the old row.
         await self._cache_call("invalidate", lambda c: c.invalidate(process))
         return policy
@@ -219,6 +235,14 @@ class PolicyStore:
             stmt = stmt.where(col(PolicyChangeRow.id) < before_id)
         async with self._sessions() as session:
             return list((await session.execute(stmt)).scalars())
+
+    async def effective_in(
+        self, session: AsyncSession, process: Process, tenant: str, gate: str | None = None
+    ) -> Policy:
+        """The effective policy of ``gate`` as ``session`` sees it, never from the cache
+        (inside a write, the cache may hold what the write replaces)."""
+        name = gate_name(process, gate)
+        return (await self._effective(session, Process(process), tenant, [name]))[name]
 
     async def _effective(
         self, session: AsyncSession, process: Process, tenant: str, gates: Sequence[str]

@@ -3,14 +3,17 @@ builds it per dialect."""
 
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 
-def insert(session: AsyncSession, table: type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
-    """An ``INSERT`` for ``table`` that supports ``on_conflict_do_nothing/update``."""
+def insert(
+    session: AsyncSession, table: type[SQLModel] | Table
+) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` for ``table`` (a model, or its Core table) that supports
+    ``on_conflict_do_nothing/update``."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

@@ -3,10 +3,11 @@ PostgreSQL's row-level security shows it that tenant's rows only.
 
 One worker interceptor instead of a line in every activity: the tenant is read from the
 activity's typed input: a ``RunRef`` at ``.run`` (the gate's and the apply steps'), an
-``Event`` as the input or at ``.event`` (publishing, webhook deliveries: the event's tenant
-is its subscription's). Anything else runs with no tenant, and sees no tenant's rows:
-the activities that are cross-tenant by design (the policy broadcast, reconciliation)
-open the ``ALL_TENANTS`` scope themselves, around exactly what needs it. The scope is set
+``Event`` as the input or at ``.event`` (webhook deliveries started before the outbox: the
+event's tenant is its subscription's). Anything else runs with no tenant, and sees no
+tenant's rows: the activities that are cross-tenant by design (the policy broadcast,
+reconciliation, the webhook deliverer) open the ``ALL_TENANTS`` scope themselves, around
+exactly what needs it. The scope is set
 explicitly either way, never inherited from whatever started the worker.
 
 It is a client interceptor too, so ``temporal.client.connect`` installs it on every client

@@ -2,7 +2,7 @@
 chooses the confidence it needs (the rules and OpenAI models have their own tests)."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import col
 from temporalio.client import Client, WorkflowHandle
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.ai import ModelProvider
 from models.ai import AIResult
@@ -168,41 +168,53 @@ async def running_brain(
     *,
     queue: str = "brain-test",
     webhooks: bool = False,
+    interceptors: Sequence[Interceptor] = (),
     **activities: Any,
 ) -> AsyncIterator[Brain]:
     """A worker on its own task queue with a scripted AI; ``activities`` go to
-    ``build_activities`` (an apply guard, metrics). ``webhooks``: the worker also delivers
-    webhooks (on a fast retry schedule) and its runs publish their events."""
+    ``build_activities`` (an apply guard, metrics). ``webhooks``: its runs write their
+    events to the webhook outbox, and the worker delivers them (on a fast retry schedule)."""
+    from activities.webhooks.delivery_workflow import deliverer_id, ensure_deliverer
+    from activities.webhooks.parts import webhook_parts
     from core.settings import Settings
     from tests.webhooks.conftest import FAST
-    from workers.webhooks import event_publisher, webhook_worker_parts
 
     policies = PolicyStore(database.sessions)
     model = ScriptedModel()
     task_queue = f"{queue}-{uuid.uuid4().hex[:8]}"
     extra: list[Any] = []
+    hooks = None
     if webhooks:
         settings = Settings(_env_file=None, task_queue=task_queue, webhook_allow_private=True)  # type: ignore[call-arg]
-        _, extra = webhook_worker_parts(database.sessions, client, settings, schedule=FAST)
-        activities["events"] = event_publisher(database.sessions, client, settings, schedule=FAST)
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=[
-            *build_activities(
-                database.sessions,
-                policies,
-                model,
-                client=client,
-                door_key=derive_key(SECRET),
-                **activities,
-            ),
-            *extra,
-        ],
-        workflow_runner=WORKFLOW_RUNNER,
-    ):
-        yield Brain(client, task_queue, database, policies, model)
+        hooks = webhook_parts(database.sessions, settings, schedule=FAST)
+        extra = hooks.activities
+        activities["events"] = hooks.outbox
+    try:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=[
+                *build_activities(
+                    database.sessions,
+                    policies,
+                    model,
+                    client=client,
+                    door_key=derive_key(SECRET),
+                    **activities,
+                ),
+                *extra,
+            ],
+            workflow_runner=WORKFLOW_RUNNER,
+            interceptors=interceptors,
+        ):
+            if hooks is not None:
+                await ensure_deliverer(client, task_queue)
+            yield Brain(client, task_queue, database, policies, model)
+    finally:
+        if hooks is not None:
+            await client.get_workflow_handle(deliverer_id(task_queue)).terminate("test over")
+            await hooks.aclose()
 
 
 def signed(workflow_id: str, request: DecideRequest) -> DecideRequest:

@@ -22,6 +22,8 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.providers import build_provider
+from activities.webhooks.delivery_workflow import ensure_deliverer
+from activities.webhooks.parts import WebhookParts, webhook_parts
 from core.metrics import worker_telemetry
 from core.redis import make_redis
 from core.settings import Settings
@@ -36,7 +38,6 @@ from temporal.sandbox import WORKFLOW_RUNNER
 from temporal.search_attributes import ensure_registered
 from workers.probes import WorkerProbes
 from workers.registry import WORKFLOWS, build_activities
-from workers.webhooks import event_publisher, webhook_worker_parts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -96,22 +97,23 @@ async def _serve(
     engine = make_engine(settings.effective_database_url)
     redis = make_redis(settings.redis_url) if settings.redis_url else None
     clean = True
+    hooks: WebhookParts | None = None
     try:
         sessions = make_sessionmaker(engine)
         policies = PolicyStore(sessions, RedisPolicyCache(redis) if redis else None)
-        # Runs publish their events (webhooks, SPEC §6); this worker also delivers them.
-        publisher = event_publisher(sessions, client, settings)
-        _, webhook_activities = webhook_worker_parts(sessions, client, settings)
+        # Runs write their events to the webhook outbox (SPEC §6); the queue's deliverer
+        # runs on one of its workers.
+        hooks = webhook_parts(sessions, settings)
         # With the client, this worker also runs the policy broadcasts' activities.
         activities = build_activities(
             sessions,
             policies,
             build_provider(settings),
             client=client,
-            events=publisher,
+            events=hooks.outbox,
             door_key=door_key(settings),
         )
-        activities += webhook_activities
+        activities += hooks.activities
         worker = Worker(
             client,
             task_queue=settings.task_queue,
@@ -123,6 +125,7 @@ async def _serve(
             graceful_shutdown_timeout=timedelta(seconds=stop_within / 2),
         )
         await ensure_reconciler(client, settings.task_queue)  # runs closed outside Brain
+        await ensure_deliverer(client, settings.task_queue)  # the webhook outbox
         probes.attach(client, engine, worker, settings.task_queue)
         log.info(
             "worker polling %s on %s (namespace %s)",
@@ -136,6 +139,8 @@ async def _serve(
         # After a cut-short stop the process leaves at once, and its connections with it;
         # closing them could wait on the very thing that held the worker.
         if clean:
+            if hooks is not None:
+                await hooks.aclose()
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()

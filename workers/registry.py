@@ -18,16 +18,17 @@ from activities.apply import ApplyActivities, ApplyGuard
 from activities.audit import AuditActivities
 from activities.broadcast import BroadcastActivities
 from activities.doors import DoorActivities
-from activities.gate_events import GateEventActivities
 from activities.policy import PolicyActivities
-from activities.policy_events import PolicyEventActivities, PolicyEventSink
 from activities.reconcile import ReconcileActivities
+from activities.webhooks.events import EventSink
+from activities.webhooks.gate_events import GateEventActivities
+from activities.webhooks.parts import WEBHOOK_WORKFLOWS
+from activities.webhooks.policy_events import PolicyEventActivities
 from core.gate_metrics import GateMetrics
 from hitl.gate import GatedWorkflow
 from processes import DEFINITIONS
 from store.policies import PolicyStore
 from temporal import door
-from workers.webhooks import WEBHOOK_WORKFLOWS
 from workflows.policy_broadcast_workflow import PolicyBroadcastWorkflow
 from workflows.reconcile_runs_workflow import ReconcileRunsWorkflow
 
@@ -66,13 +67,13 @@ def build_activities(
     apply_guard: ApplyGuard | None = None,
     client: Client | None = None,
     metrics: GateMetrics | None = None,
-    events: PolicyEventSink | None = None,
+    events: EventSink | None = None,
     door_key: bytes | None = None,
 ) -> list[Callable[..., Any]]:
     """``client``: the Temporal client the policy broadcast signals parked runs with; a worker
     without it does not run broadcasts' activities (another worker must). ``metrics``: where
-    the gate's metrics go (default: the process's registry). ``events``: where runs' webhook
-    events go (none: not published). ``door_key``: the key that proves a decision came
+    the gate's metrics go (default: the process's registry). ``events``: the webhook outbox
+    runs write their events to (none: not told). ``door_key``: the key that proves a decision came
     through the REST door (``temporal.door``), set for this worker process."""
     if door_key is not None:
         door.configure(door_key)
@@ -88,12 +89,12 @@ def build_activities(
         audit.record_decision,
         audit.record_vote,
         audit.record_outcome,
-        GateEventActivities(events).publish_gate_event,
+        GateEventActivities(sessions, events).publish_gate_event,
     ]
     if client is not None:
         activities += [
             BroadcastActivities(client, sessions, policies).signal_stale_runs,
-            PolicyEventActivities(policies, events).publish_policy_changed,
+            PolicyEventActivities(sessions, policies, events).publish_policy_changed,
         ]
         activities.append(ReconcileActivities(client, sessions).reconcile_runs)
     return activities

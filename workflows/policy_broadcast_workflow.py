@@ -9,7 +9,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.broadcast import BroadcastActivities
-    from activities.policy_events import PolicyEventActivities
+    from activities.webhooks.policy_events import PolicyEventActivities
     from models.broadcast import (
         BroadcastResult,
         PolicyBroadcast,
@@ -30,6 +30,9 @@ _PASS_TIMEOUT = timedelta(minutes=2)
 _RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=20)
 # Broadcasts started before they published ``policy.changed`` replay without the step.
 PUBLISHES_EVENT = "broadcast-publishes-policy-changed"
+# Since the outbox, the policy write queues ``policy.changed`` itself: broadcasts started
+# since skip the step; those started before still take it (hitl/PATCHES.md).
+EVENT_IN_POLICY_WRITE = "policy-changed-in-policy-write"
 
 
 def workflow_id_for(change: PolicyChange) -> str:
@@ -46,7 +49,7 @@ class PolicyBroadcastWorkflow:
     @workflow.run
     async def run(self, broadcast: PolicyBroadcast) -> BroadcastResult:
         started = workflow.now()
-        if workflow.patched(PUBLISHES_EVENT):
+        if not workflow.patched(EVENT_IN_POLICY_WRITE) and workflow.patched(PUBLISHES_EVENT):
             await self._publish(broadcast.change)
         while True:
             report = await self._signal_stale(broadcast.change)

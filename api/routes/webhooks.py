@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from activities.webhooks.store import WebhookStore
 from api.deps import Admin, SettingsDep, StateDep
 from api.errors import NotFound, ValidationFailed, responses
 from api.schemas import Page
 from api.webhook_schemas import DeliveryView, WebhookCreate, WebhookCreated, WebhookView
 from services.webhooks import InvalidSubscription, create_subscription
-from store.webhooks import WebhookStore
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -34,7 +34,8 @@ async def create_webhook(
     body: WebhookCreate, principal: Admin, state: StateDep, settings: SettingsDep
 ) -> WebhookCreated:
     """Subscribe a URL to events of the caller's tenant. The signing secret (given, or
-    generated as `whsec_` + base64) is in this response only."""
+    generated as `whsec_` + base64) is in this response only. Answers about a second after
+    saving it: every event raised from then on reaches the subscription."""
     try:
         row = await create_subscription(
             WebhookStore(state.sessions),

@@ -29,6 +29,7 @@ TARGETS = {
     "cpu_ratio",
     "webhook_p95",
     "subscriber_ratio",
+    "subscriber_round_trips",
     "approve_gap",
     "park_ratio",
     "approvals_p95",

@@ -10,12 +10,12 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowFailureError
 
+from activities.webhooks.store import WebhookStore
 from models.events import EventType
 from models.hitl import PolicyFields
 from models.processes import Action, Process, RunState
 from services.policies import change_policy
 from services.webhooks import create_subscription
-from store.webhooks import WebhookStore
 from tests.conftest import Database
 from tests.support import Brain, decide, eventually, parked, running_brain
 from tests.webhooks.receiver import Receiver
@@ -47,6 +47,7 @@ async def _subscribe(brain: Brain, receiver: Receiver, tenant: str | None = None
         events=ALL_EVENTS,
         created_by="tester",
         allow_private=True,
+        settle_seconds=0,  # a new tenant: no outbox has read its subscriptions yet
     )
 
 
@@ -85,6 +86,12 @@ async def test_parking_deciding_and_completing_are_told_once_each(
     [completed] = await _arrived(receiver, EventType.RUN_COMPLETED)
     assert decided["data"]["decision"]["actor"] == "alice"
     assert completed["data"]["state"] == "completed" and completed["data"]["result"]["score"] == 82
+    # Ids from what happened (SPEC §8); timestamps RFC 3339 UTC with "Z".
+    assert requested["id"] == f"{handle.id}:1:approval.requested"
+    assert decided["id"] == f"{handle.id}:1:approval.decided"
+    assert completed["id"] == f"{handle.id}:run.completed"
+    for event in (requested, decided, completed):
+        assert event["created_at"].endswith("Z"), event["created_at"]
     await asyncio.sleep(1)
     # One delivery per fact: nothing arrived twice, whatever retried underneath.
     ids = [r.headers["webhook-id"] for r in receiver.requests]
@@ -119,8 +126,9 @@ async def test_reminders_repeat_until_the_decision_and_escalation_comes_once(
     [escalated] = await _arrived(receiver, EventType.APPROVAL_ESCALATED)
     assert escalated["data"]["approval"]["approval_id"] == f"{handle.id}:1"
     assert [r["id"] for r in reminders[:3]] == [
-        f"{handle.id}:{handle.id}:1:{n}:approval.reminder" for n in (1, 2, 3)
+        f"{handle.id}:1:approval.reminder:{n}" for n in (1, 2, 3)
     ]
+    assert escalated["id"] == f"{handle.id}:1:approval.escalated"
     await decide(handle, Action.REJECT, by="alice")
     await handle.result()
     told = len(_of(receiver, EventType.APPROVAL_REMINDER))

@@ -1,8 +1,9 @@
 """Webhooks end to end: the session's dev server and databases, a real HTTP receiver, and a
-worker running only the webhook parts on a task queue of its own."""
+worker running only the webhook parts (its outbox's deliverer) on a task queue of its own."""
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,17 +12,18 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.webhooks.delivery_workflow import ensure_deliverer
+from activities.webhooks.outbox import Outbox
+from activities.webhooks.parts import WEBHOOK_WORKFLOWS, WebhookParts, webhook_parts
+from activities.webhooks.store import WebhookStore
 from core.settings import Settings
 from models.events import Event, EventType, event_id
 from models.webhook_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from models.webhooks import DeliverySchedule
-from services.events import EventPublisher
 from services.webhooks import create_subscription
-from store.webhooks import WebhookStore
 from temporal.sandbox import WORKFLOW_RUNNER
 from tests.conftest import Database
 from tests.webhooks.receiver import Receiver
-from workers.webhooks import webhook_worker_parts
 
 # Seconds instead of hours, the same shape as production's.
 FAST = DeliverySchedule(
@@ -34,8 +36,30 @@ FAST = DeliverySchedule(
 )
 
 
+class Clock:
+    """A clock the test moves: the deliverer's and the outbox's, in place of the wall's."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def new_tenant() -> str:
     return f"t-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Publisher:
+    """Raises events as a step does, each in a transaction of its own."""
+
+    outbox: Outbox
+    db: Database
+
+    async def publish(self, event: Event) -> int:
+        """How many deliveries it queued (0: no subscriber, or queued before)."""
+        return await self.outbox.publish(self.db.sessions, event)
 
 
 @dataclass
@@ -43,7 +67,7 @@ class Hooks:
     client: Client
     db: Database
     task_queue: str
-    publisher: EventPublisher
+    publisher: Publisher
     tenant: str = field(default_factory=new_tenant)
 
     @property
@@ -60,6 +84,8 @@ class Hooks:
             events=events or [EventType.APPROVAL_REQUESTED.value],
             created_by="tester",
             allow_private=True,
+            # A new tenant: no outbox has a list of its subscriptions to wait out.
+            settle_seconds=0,
             **kw,
         )
 
@@ -70,14 +96,7 @@ class Hooks:
         process: str = "lead_scoring",
         **data: Any,
     ) -> Event:
-        workflow_id = f"{process}:{tenant or self.tenant}:{uuid.uuid4().hex[:12]}"
-        return Event(
-            id=event_id(event_type, workflow_id, "a1"),
-            type=event_type,
-            created_at=datetime.now(UTC),
-            tenant=tenant or self.tenant,
-            data={"workflow_id": workflow_id, "process": process, "state": "running", **data},
-        )
+        return make_event(tenant or self.tenant, event_type, process, **data)
 
     async def deliveries(self, sub: WebhookSubscriptionRow) -> list[WebhookDeliveryRow]:
         return await self.store.deliveries(sub.tenant, sub.id)
@@ -91,6 +110,23 @@ class Hooks:
             return rows[0] if rows and rows[0].state in states else None
 
         return await eventually(check, within=30)
+
+
+def make_event(
+    tenant: str,
+    event_type: EventType = EventType.APPROVAL_REQUESTED,
+    process: str = "lead_scoring",
+    **data: Any,
+) -> Event:
+    """An event of a new run's first approval (its id as the gate's would be)."""
+    workflow_id = f"{process}:{tenant}:{uuid.uuid4().hex[:12]}"
+    return Event(
+        id=event_id(f"{workflow_id}:1", event_type),
+        type=event_type,
+        created_at=datetime.now(UTC),
+        tenant=tenant,
+        data={"workflow_id": workflow_id, "process": process, "state": "running", **data},
+    )
 
 
 def worker_settings(task_queue: str, **kw: Any) -> Settings:
@@ -107,21 +143,40 @@ async def receiver() -> AsyncIterator[Receiver]:
         await r.stop()
 
 
-def publisher(client: Client, db: Database, task_queue: str) -> EventPublisher:
-    return EventPublisher(client, db.sessions, task_queue, schedule=FAST)
+def publisher(db: Database, task_queue: str) -> Publisher:
+    """An outbox of its own for ``task_queue``, as another process's (the deliverer hears of
+    its rows at its next poll)."""
+    return Publisher(Outbox(task_queue), db)
+
+
+@asynccontextmanager
+async def delivering(
+    client: Client, db: Database, settings: Settings, **kw: Any
+) -> AsyncIterator[WebhookParts]:
+    """A worker running the webhook parts on ``settings.task_queue``, and its deliverer."""
+    parts = webhook_parts(db.sessions, settings, **{"schedule": FAST, **kw})
+    wid = None
+    try:
+        async with Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=WEBHOOK_WORKFLOWS,
+            activities=parts.activities,
+            workflow_runner=WORKFLOW_RUNNER,
+        ):
+            wid = await ensure_deliverer(client, settings.task_queue)
+            assert wid is not None
+            yield parts
+        # The worker stopped first: its delivery session saw the shutdown and returned.
+    finally:
+        if wid is not None:
+            await client.get_workflow_handle(wid).terminate("test over")
+        await parts.aclose()
 
 
 @pytest_asyncio.fixture
 async def hooks(client: Client, database: Database) -> AsyncIterator[Hooks]:
     task_queue = f"webhooks-{uuid.uuid4().hex[:8]}"
-    workflows, activities = webhook_worker_parts(
-        database.sessions, client, worker_settings(task_queue), schedule=FAST
-    )
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=workflows,
-        activities=activities,
-        workflow_runner=WORKFLOW_RUNNER,
-    ):
-        yield Hooks(client, database, task_queue, publisher(client, database, task_queue))
+    async with delivering(client, database, worker_settings(task_queue)) as parts:
+        # The worker's own outbox: its doorbell wakes the deliverer at once.
+        yield Hooks(client, database, task_queue, Publisher(parts.outbox, database))

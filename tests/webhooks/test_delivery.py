@@ -1,16 +1,21 @@
-"""Delivery end to end: publisher → delivery workflow → a real HTTP receiver (SPEC §6)."""
+"""Delivery end to end: outbox → the queue's deliverer → a real HTTP receiver (SPEC §6)."""
 
 import asyncio
 import time
+import uuid
+from datetime import timedelta
 
 import pytest
 from standardwebhooks import Webhook
+from temporalio.client import Client
 
 from models.events import EventType
+from models.tables import utcnow
 from models.webhook_tables import WebhookDeliveryRow
+from tests.conftest import Database
 from tests.polling import eventually
-from tests.webhooks.conftest import Hooks
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.conftest import FAST, Hooks, Publisher, delivering, worker_settings
+from tests.webhooks.receiver import HANG, Receiver
 
 
 async def test_an_event_arrives_signed_within_two_seconds(hooks: Hooks, receiver: Receiver) -> None:
@@ -66,8 +71,9 @@ async def test_retry_after_is_honoured(hooks: Hooks, receiver: Receiver) -> None
     first = time.monotonic()
 
     async def first_attempt_recorded() -> WebhookDeliveryRow | None:
+        # An attempt counts from its claim; its answer is on the row once recorded.
         [row] = await hooks.deliveries(sub)
-        return row if row.attempts == 1 else None
+        return row if row.attempts == 1 and row.last_error is not None else None
 
     pending = await eventually(first_attempt_recorded)
     assert (pending.state, pending.last_status) == ("pending", 429)
@@ -186,3 +192,67 @@ async def test_a_deleted_subscription_stops_its_retries(hooks: Hooks, receiver: 
     seen = len(receiver.requests)
     await asyncio.sleep(1.5)
     assert len(receiver.requests) == seen
+
+
+async def test_a_hanging_receiver_holds_up_no_other_subscription(
+    client: Client, database: Database, receiver: Receiver
+) -> None:
+    """Two subscribers of one tenant; one never answers, and its attempts may wait a minute.
+    The other gets every event meanwhile: each subscription has its own lane."""
+    patient = FAST.model_copy(update={"attempt_timeout": timedelta(minutes=1)})
+    task_queue = f"webhooks-lanes-{uuid.uuid4().hex[:8]}"
+    hanging = Receiver(default=HANG)  # type: ignore[arg-type]
+    await hanging.start()
+    try:
+        settings = worker_settings(task_queue)
+        async with delivering(client, database, settings, schedule=patient) as parts:
+            hooks = Hooks(client, database, task_queue, Publisher(parts.outbox, database))
+            stuck = await hooks.subscribe(hanging.url)
+            fine = await hooks.subscribe(receiver.url)
+            events = [hooks.event() for _ in range(3)]
+            for event in events:
+                assert await hooks.publisher.publish(event) == 2
+            await hanging.wait_for(1, within=10)
+            requests = await receiver.wait_for(3, within=30)
+            assert {r.headers["webhook-id"] for r in requests} == {e.id for e in events}
+
+            async def all_delivered() -> bool:
+                rows = await hooks.deliveries(fine)
+                return len(rows) == 3 and all(r.state == "delivered" for r in rows)
+
+            await eventually(all_delivered)
+            # Still hanging: attempts in flight, nothing answered.
+            assert {(r.state, r.last_status) for r in await hooks.deliveries(stuck)} == {
+                ("pending", None)
+            }
+    finally:
+        await hanging.stop()
+
+
+async def test_a_row_it_cannot_read_is_dead_and_stops_nothing(
+    hooks: Hooks, receiver: Receiver
+) -> None:
+    sub = await hooks.subscribe(receiver.url)
+    async with hooks.db.sessions.begin() as session:
+        session.add(
+            WebhookDeliveryRow(
+                subscription_id=sub.id,
+                tenant=hooks.tenant,
+                event_id="garbled:approval.requested",
+                event_type="approval.requested",
+                payload={"not": "an event"},
+                queue=hooks.task_queue,
+                next_attempt_at=utcnow(),
+            )
+        )
+    event = hooks.event()
+    await hooks.publisher.publish(event)
+    [request] = await receiver.wait_for(1)
+    assert request.headers["webhook-id"] == event.id
+
+    async def garbled() -> WebhookDeliveryRow | None:
+        rows = [r for r in await hooks.deliveries(sub) if r.event_id.startswith("garbled")]
+        return rows[0] if rows and rows[0].state == "dead" else None
+
+    dead = await eventually(garbled)
+    assert (dead.last_error or "").startswith("unreadable event")

@@ -7,14 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from services.webhook_targets import IPAddress
-from temporal.sandbox import WORKFLOW_RUNNER
+from activities.webhooks.targets import IPAddress
 from tests.conftest import Database
-from tests.webhooks.conftest import FAST, Hooks, publisher, worker_settings
+from tests.webhooks.conftest import Hooks, Publisher, delivering, worker_settings
 from tests.webhooks.receiver import Receiver
-from workers.webhooks import webhook_worker_parts
 
 
 def names(table: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -32,17 +29,8 @@ async def hooks_resolving(
     settings = worker_settings(task_queue).model_copy(
         update={"webhook_allow_private": allow_private}
     )
-    workflows, activities = webhook_worker_parts(
-        db.sessions, client, settings, schedule=FAST, resolver=names(table)
-    )
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=workflows,
-        activities=activities,
-        workflow_runner=WORKFLOW_RUNNER,
-    ):
-        yield Hooks(client, db, task_queue, publisher(client, db, task_queue))
+    async with delivering(client, db, settings, resolver=names(table)) as parts:
+        yield Hooks(client, db, task_queue, Publisher(parts.outbox, db))
 
 
 async def test_a_name_that_now_resolves_privately_is_refused(

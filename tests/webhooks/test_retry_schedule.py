@@ -1,74 +1,56 @@
-"""The production retry schedule, on the time-skipping test server: a receiver that keeps
-answering 503 is retried with growing waits for more than 24 hours, then the delivery is
-dead, with its attempts and last status recorded."""
+"""The production retry schedule over a day, on a clock the test moves: a receiver that
+keeps answering 503 is retried with growing waits for more than 24 hours, then the delivery
+is dead, with its attempts and last status recorded.
+
+The deliverer's schedule lives in the outbox rows (``next_attempt_at``) and is read against
+the deliverer's clock, so moving that clock to each row's next attempt is the day passing;
+every attempt is a real POST to a real receiver."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest_asyncio
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
-
-from models.webhooks import DeliveryOutcome, DeliverySchedule, DeliveryState
-from services.events import EventPublisher
-from temporal.sandbox import WORKFLOW_RUNNER
+from activities.webhooks.parts import webhook_parts
+from models.timestamps import as_utc
+from models.webhooks import DeliverySchedule
 from tests.conftest import Database
-from tests.webhooks.conftest import Hooks, worker_settings
+from tests.webhooks.conftest import Clock, Hooks, Publisher, worker_settings
 from tests.webhooks.receiver import Receiver
-from workers.webhooks import webhook_worker_parts
-from workflows.webhook_delivery_workflow import WebhookDeliveryWorkflow, workflow_id_for
-
-
-@pytest_asyncio.fixture
-async def slow_hooks(skipping_env: WorkflowEnvironment, database: Database) -> AsyncIterator[Hooks]:
-    client = skipping_env.client
-    task_queue = f"webhooks-slow-{uuid.uuid4().hex[:8]}"
-    workflows, activities = webhook_worker_parts(
-        database.sessions, client, worker_settings(task_queue)
-    )
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=workflows,
-        activities=activities,
-        workflow_runner=WORKFLOW_RUNNER,
-    ):
-        # The production schedule: no ``schedule`` given.
-        yield Hooks(
-            client, database, task_queue, EventPublisher(client, database.sessions, task_queue)
-        )
 
 
 async def test_a_receiver_failing_for_a_day_ends_dead(
-    skipping_env: WorkflowEnvironment, slow_hooks: Hooks, receiver: Receiver
+    database: Database, receiver: Receiver
 ) -> None:
     production = DeliverySchedule()
     assert production.give_up_after >= timedelta(hours=24)
+    clock = Clock()
+    queue = f"webhooks-day-{uuid.uuid4().hex[:8]}"
+    # The production schedule: no ``schedule`` given.
+    parts = webhook_parts(database.sessions, worker_settings(queue), clock=clock)
+    # No Temporal here: the test runs the deliverer's passes itself.
+    hooks = Hooks(None, database, queue, Publisher(parts.outbox, database))  # type: ignore[arg-type]
+    deliverer = parts.deliveries.deliverer(queue)
     receiver.default = 503
-    sub = await slow_hooks.subscribe(receiver.url)
-    event = slow_hooks.event()
-    assert await slow_hooks.publisher.publish(event) == 1
+    sub = await hooks.subscribe(receiver.url)
+    event = hooks.event()
+    assert await hooks.publisher.publish(event) == 1
+    started = clock.now
 
-    handle = slow_hooks.client.get_workflow_handle_for(
-        WebhookDeliveryWorkflow.run, workflow_id_for(sub.id, event.id)
-    )
-    # Only handles the test environment started itself skip time while awaited; this
-    # one was started by the publisher, so skip the day explicitly.
-    await skipping_env.sleep(production.give_up_after + timedelta(hours=1))
-    outcome = await handle.result()
-    assert isinstance(outcome, DeliveryOutcome)
-    assert outcome.state is DeliveryState.DEAD and "gave up" in (outcome.reason or "")
+    try:
+        for _ in range(100):
+            await deliverer.deliver_due()
+            [row] = await hooks.deliveries(sub)
+            if row.state != "pending":
+                break
+            assert row.next_attempt_at is not None
+            clock.now = as_utc(row.next_attempt_at)  # the wait, skipped
+    finally:
+        await parts.aclose()
 
-    described = await handle.describe()
-    assert described.close_time is not None
-    lasted = described.close_time - described.start_time
+    lasted = clock.now - started
     assert timedelta(hours=24) <= lasted <= production.give_up_after + timedelta(hours=1)
-
     # Backoff: a handful of quick attempts, then about one an hour; each one sent.
     attempts = len(receiver.requests)
     assert 20 <= attempts <= 45, attempts
     assert {r.headers["webhook-id"] for r in receiver.requests} == {event.id}
-    [row] = await slow_hooks.deliveries(sub)
     assert (row.state, row.attempts, row.last_status) == ("dead", attempts, 503)
     assert row.next_attempt_at is None and "gave up" in (row.last_error or "")

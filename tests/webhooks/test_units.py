@@ -8,18 +8,18 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from models.events import Event, EventType, event_id, run_links
-from models.webhooks import DeliverySchedule, WebhookFormat
-from services.webhook_http import parse_retry_after
-from services.webhook_payloads import render, slack_message
-from services.webhook_signing import generate_secret, signed_headers, validate_secret
-from services.webhook_targets import (
+from activities.webhooks.payloads import render, slack_message
+from activities.webhooks.sender import parse_retry_after
+from activities.webhooks.signing import generate_secret, signed_headers, validate_secret
+from activities.webhooks.targets import (
     Unresolvable,
     UnsafeTarget,
     check_subscription_url,
     is_private,
     resolve_target,
 )
+from models.events import Event, EventType, event_id, run_links
+from models.webhooks import DeliverySchedule, WebhookFormat
 
 NOW = datetime.now(UTC)
 
@@ -77,12 +77,55 @@ def test_generated_secrets_are_whsec_24_random_bytes() -> None:
         ("fe80::1", True),
         ("fc00::1", True),
         ("::ffff:10.0.0.1", True),
+        # Special-purpose blocks, and IPv6 forms that carry a loopback IPv4 address.
+        ("::7f00:1", True),  # IPv4-compatible
+        ("64:ff9b::7f00:1", True),  # NAT64, well-known prefix
+        ("64:ff9b:1::5db8:d70e", True),  # NAT64, local-use prefix: never global
+        ("2002:7f00:1::", True),  # 6to4
+        ("::ffff:0:7f00:1", True),  # IPv4-translated
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", True),  # Teredo
+        ("fec0::1", True),  # site-local
+        ("192.0.0.8", True),  # IETF protocol assignments
+        ("192.88.99.1", True),  # 6to4 relay anycast
+        ("3fff::1", True),  # documentation
+        ("ff0e::1", True),  # global-scope multicast
+        ("fe80::1%eth0", True),
         ("93.184.215.14", False),
         ("2606:4700::1111", False),
+        ("192.0.0.9", False),  # the globally reachable exceptions in 192.0.0.0/24
+        ("64:ff9b::5db8:d70e", False),  # NAT64 of a public address
+        ("::ffff:93.184.215.14", False),
     ],
 )
 def test_private_addresses(address: str, private: bool) -> None:
     assert is_private(ipaddress.ip_address(address)) is private
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::7f00:1]/x",
+        "http://[64:ff9b::7f00:1]/x",
+        "http://[2002:7f00:1::]/x",
+        "http://[::ffff:0:7f00:1]/x",
+        "http://[fec0::1]/x",
+        "http://192.0.0.8/x",
+    ],
+)
+async def test_special_purpose_literals_are_refused_at_subscription_and_delivery(url: str) -> None:
+    no_dns = resolver({})  # a literal needs no lookup: any would fail
+    with pytest.raises(UnsafeTarget, match="private"):
+        await check_subscription_url(url, allow_private=False, resolver=no_dns)
+    with pytest.raises(UnsafeTarget, match="private"):
+        await resolve_target(url, allow_private=False, resolver=no_dns)
+
+
+async def test_a_name_resolving_to_an_embedded_loopback_is_refused() -> None:
+    names = resolver({"hooks.example": "64:ff9b::7f00:1"})
+    with pytest.raises(UnsafeTarget, match="private"):
+        await check_subscription_url("https://hooks.example/x", allow_private=False, resolver=names)
+    with pytest.raises(UnsafeTarget, match="private"):
+        await resolve_target("https://hooks.example/x", allow_private=False, resolver=names)
 
 
 async def test_subscription_urls() -> None:
@@ -122,7 +165,8 @@ def test_links_are_namespace_aware() -> None:
     assert links.web_ui == (
         "https://temporal.example/namespaces/prod.acct/workflows/lead_scoring:acme:k1"
     )
-    assert event_id(EventType.APPROVAL_REQUESTED, "wf", "a1") == "wf:a1:approval.requested"
+    assert event_id("wf:1", EventType.APPROVAL_REQUESTED) == "wf:1:approval.requested"
+    assert event_id("wf:1", EventType.APPROVAL_REMINDER, 2) == "wf:1:approval.reminder:2"
 
 
 def test_the_schedule_backs_off_with_jitter_and_a_cap() -> None:
@@ -132,6 +176,12 @@ def test_the_schedule_backs_off_with_jitter_and_a_cap() -> None:
     assert s.delay(30, 0.0) == timedelta(hours=1)
     assert s.delay(30, 0.999) >= timedelta(hours=0.8)
     assert s.give_up_after >= timedelta(hours=24)
+    # Retry-After wins when longer, up to its cap; past give_up_after there is no next one.
+    later = s.next_attempt(1, NOW, NOW, 0.0, timedelta(minutes=10))
+    assert later == NOW + timedelta(minutes=10)
+    capped = s.next_attempt(1, NOW, NOW, 0.0, timedelta(days=3))
+    assert capped == NOW + s.maximum_retry_after
+    assert s.next_attempt(30, NOW + timedelta(hours=24, minutes=30), NOW, 0.0) is None
 
 
 def test_retry_after_as_seconds_or_a_date() -> None:

@@ -1,5 +1,7 @@
 """A worker SIGKILLed while it delivers: the event still arrives once another worker
-process runs, with the same webhook-id (at least once; receivers deduplicate on it)."""
+process runs, with the same webhook-id (at least once; receivers deduplicate on it). The
+killed worker's delivery session stops heartbeating, Temporal runs it again on the new
+worker, and the killed attempt's claim lapses."""
 
 import asyncio
 import os
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
+from activities.webhooks.delivery_workflow import deliverer_id
 from tests.conftest import Database
 from tests.webhooks.conftest import Hooks, new_tenant, publisher
 from tests.webhooks.receiver import HANG, Receiver
@@ -46,7 +49,7 @@ async def test_a_worker_killed_mid_delivery_delivers_after_a_restart(
     client: Client, database: Database, receiver: Receiver
 ) -> None:
     task_queue = f"webhooks-crash-{new_tenant()}"
-    hooks = Hooks(client, database, task_queue, publisher(client, database, task_queue))
+    hooks = Hooks(client, database, task_queue, publisher(database, task_queue))
     receiver.script = [HANG]  # the first attempt never gets an answer
     sub = await hooks.subscribe(receiver.url)
     event = hooks.event()
@@ -61,8 +64,10 @@ async def test_a_worker_killed_mid_delivery_delivers_after_a_restart(
     assert [r.state for r in pending] == ["pending"]
 
     async with worker_process(client, task_queue, database.url):
-        # The killed attempt times out (3 s in the test schedule) and is tried again.
+        # The session's heartbeat times out (10 s), the claim's lease (6 s in the test
+        # schedule) has lapsed by then: the event is sent again.
         requests = await receiver.wait_for(2, within=30)
         row = await hooks.delivery(sub, "delivered")
+    await client.get_workflow_handle(deliverer_id(task_queue)).terminate("test over")
     assert [r.headers["webhook-id"] for r in requests] == [event.id, event.id]
     assert (row.attempts, row.last_status) == (2, 200)

@@ -4,6 +4,7 @@ escalates once on day 2, and times out on day 3 with no reminder after its decis
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -25,12 +26,9 @@ class Recorded:
     def __init__(self) -> None:
         self.events: list[Event] = []
 
-    async def publish(self, event: Event) -> int:
-        self.events.append(event)
-        return 1
-
-    async def subscribed_tenants(self, event_type: EventType) -> list[str]:
-        return []
+    async def write(self, session: AsyncSession, *events: Event) -> int:
+        self.events.extend(events)
+        return len(events)
 
 
 async def test_daily_reminders_one_escalation_then_the_timeout(
@@ -58,12 +56,12 @@ async def test_daily_reminders_one_escalation_then_the_timeout(
         )
         result = await handle.result()  # the clock skips three days
     assert result.state is RunState.REJECTED and result.decision is not None
-    kinds = [(e.type, e.id.rsplit(":", 2)[-2]) for e in sink.events if "approval." in e.type]
-    waiting = [k for k in kinds if k[0] is not EventType.APPROVAL_DECIDED]
-    assert waiting == [
-        (EventType.APPROVAL_REQUESTED, "1"),
-        (EventType.APPROVAL_REMINDER, "1"),
-        (EventType.APPROVAL_ESCALATED, "1"),
-        (EventType.APPROVAL_REMINDER, "2"),
+    approval_id = f"{handle.id}:1"
+    waiting = [e.id for e in sink.events if e.type is not EventType.APPROVAL_DECIDED]
+    assert waiting[:-1] == [
+        f"{approval_id}:approval.requested",
+        f"{approval_id}:approval.reminder:1",
+        f"{approval_id}:approval.escalated",
+        f"{approval_id}:approval.reminder:2",
     ]
     assert sink.events[-1].type is EventType.RUN_COMPLETED

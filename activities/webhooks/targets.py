@@ -38,12 +38,61 @@ class Target:
     address: IPAddress
 
 
+# Special-purpose blocks (IANA's IPv4 and IPv6 special-purpose registries) that are not
+# globally reachable but that ``is_global`` passes on some Python versions (its table grew in
+# 3.11.10, 3.12.4 and 3.13): listed here so the answer does not depend on the patch release.
+_NOT_GLOBAL: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+    ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments (but see below)
+    ipaddress.ip_network("192.88.99.0/24"),  # the deprecated 6to4 relay anycast
+    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use IPv4/IPv6 translation
+    ipaddress.ip_network("100:0:0:1::/64"),  # dummy IPv6 prefix
+    ipaddress.ip_network("2002::/16"),  # 6to4: deprecated, and a door to any IPv4 address
+    ipaddress.ip_network("3fff::/20"),  # documentation
+    ipaddress.ip_network("5f00::/16"),  # segment routing SIDs
+    ipaddress.ip_network("fec0::/10"),  # site-local, deprecated but still routed inside sites
+)
+# The two globally reachable addresses inside 192.0.0.0/24 (PCP and TURN anycast).
+_GLOBAL_EXCEPTIONS = frozenset(ipaddress.ip_address(a) for a in ("192.0.0.9", "192.0.0.10"))
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and may be routed to: mapped
+    (``::ffff:a.b.c.d``), translated (``::ffff:0:a.b.c.d``), IPv4-compatible (``::a.b.c.d``),
+    NAT64 (``64:ff9b::a.b.c.d``), 6to4 (``2002:AABB:CCDD::``) and Teredo (server and client)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    if any(address in net for net in (_NAT64, _IPV4_TRANSLATED, _IPV4_COMPATIBLE)):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF))
+    return found
+
+
+def _global(address: IPAddress) -> bool:
+    if address in _GLOBAL_EXCEPTIONS:
+        return True
+    if not address.is_global or address.is_multicast:
+        return False
+    return not any(address in net for net in _NOT_GLOBAL if net.version == address.version)
+
+
 def is_private(address: IPAddress) -> bool:
     """Anything but a globally routable unicast address: private ranges, loopback,
-    link-local (cloud metadata at 169.254.169.254), CGNAT, multicast, reserved."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return is_private(address.ipv4_mapped)
-    return not address.is_global or address.is_multicast
+    link-local (cloud metadata at 169.254.169.254), CGNAT, multicast, every other
+    special-purpose block, and an IPv6 address whose embedded IPv4 address is one of those
+    (``[::ffff:127.0.0.1]``, ``[64:ff9b::7f00:1]``, ``[2002:7f00:1::]``...)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        return True  # "fe80::1%eth0": a zone only means something on the local link
+    return not _global(address) or not all(_global(v4) for v4 in embedded_ipv4(address))
 
 
 async def system_resolver(host: str, port: int) -> list[IPAddress]:

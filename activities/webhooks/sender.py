@@ -1,4 +1,4 @@
-"""One webhook POST to an address that was checked (``services.webhook_targets``).
+"""One webhook POST to an address that was checked (``activities.webhooks.targets``).
 
 The request goes to the checked IP with the original ``Host`` header and, for https, the
 original name for SNI and certificate checks: a second DNS lookup could answer otherwise.
@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from services.webhook_targets import Target
+from activities.webhooks.targets import Target
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 READ_TIMEOUT_SECONDS = 10.0
