@@ -33,7 +33,15 @@ def is_secret(annotation: Any) -> bool:
 
 
 def secret_fields(settings_cls: type[BaseSettings]) -> list[str]:
-    return [name for name, info in settings_cls.model_fields.items() if is_secret(info.annotation)]
+    """The secret settings that take ``_FILE``; one with a ``<name>_file`` setting of its own
+    (the CLI's ``token``: a file a login tool keeps fresh, read at each use, the variable
+    winning over it) follows that setting's rules instead."""
+    fields = settings_cls.model_fields
+    return [
+        name
+        for name, info in fields.items()
+        if is_secret(info.annotation) and f"{name}_file" not in fields
+    ]
 
 
 def read_secret(path: str, variable: str) -> str:

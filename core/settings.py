@@ -17,8 +17,6 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 from pydantic_settings.exceptions import SettingsError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from core.secret_files import SecretFilesSource
 
@@ -194,6 +192,14 @@ class Settings(BaseSettings):
         ``database_url_for_display``."""
         if not self.database_url:
             return f"sqlite+aiosqlite:///{(self.home / 'brain.db').resolve()}"
+        if not self.database_url.startswith("postgresql"):
+            # Only PostgreSQL's URL takes settings of its own; a CLI command that never
+            # opens the database does not pay for SQLAlchemy's import to know that.
+            return self.database_url
+        # Imported here for the same reason: `brain --help` and `brain status` stay fast.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             url = make_url(self.database_url)
         except ArgumentError:
@@ -226,6 +232,8 @@ class Settings(BaseSettings):
     @property
     def database_url_for_display(self) -> str:
         """The database URL with any password masked, for banners and logs."""
+        from sqlalchemy.engine import make_url
+
         return make_url(self.effective_database_url).render_as_string(hide_password=True)
 
     @property

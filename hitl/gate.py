@@ -151,9 +151,13 @@ class GatedWorkflow:
         "name the caller or the door, this person already approved, four-eyes forbids it, "
         "or the edits are invalid."
     )
-    def decide(self, request: DecideRequest) -> DecideOutcome:
-        # Re-checked here: two updates in one activation both pass their validators.
+    async def decide(self, request: DecideRequest) -> DecideOutcome:
         s = self._gate
+        if self._for_the_next_gate(request):
+            # The next gate's approval is on its way (its row may already say so): decide
+            # it once it opens, rather than refuse as if the gate just decided were meant.
+            await workflow.wait_condition(lambda: not s.between_gates)
+        # Re-checked here: two updates in one activation both pass their validators.
         vote = self._check(request)
         out = ballot.cast(
             s,
@@ -172,7 +176,12 @@ class GatedWorkflow:
     @decide.validator
     def _validate_decide(self, request: DecideRequest) -> None:
         ballot.check_channel(workflow.info().workflow_id, request)
-        self._check(request)
+        if not self._for_the_next_gate(request):
+            self._check(request)
+
+    def _for_the_next_gate(self, request: DecideRequest) -> bool:
+        s = self._gate
+        return s.between_gates and request.approval_id not in (None, s.approval_id)
 
     def _check(self, request: DecideRequest) -> ballot.Ballot:
         return ballot.check(

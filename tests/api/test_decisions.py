@@ -118,7 +118,7 @@ async def test_deeply_nested_edits_are_422_and_the_run_keeps_waiting(api: Api) -
     for depth in (200, 300):
         r = await api.decide(wid, edits={"score": 30, "notes": _nested(depth)})
         assert r.status_code == 422, (depth, r.text)
-        assert r.json()["detail"][0]["loc"][:2] == ["body", "edits"], r.text
+        assert r.json()["fields"][0]["loc"][:2] == ["body", "edits"], r.text
     # Deeper than any JSON parser recurses: still a client error, never a 500.
     raw = '{"edits": ' + '{"a": ' * 100_000 + "1" + "}" * 100_001
     r = await api.http.post(

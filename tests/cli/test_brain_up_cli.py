@@ -165,8 +165,9 @@ async def test_policy_insights_ops_and_replay_check(up: Up) -> None:
     )
     assert changed["confidence_threshold"] == 0.7
     listed = ok(await up.brain("policy", "list", "--tenant", "local"))
-    [content] = [p for p in listed if p["process"] == "content_generation"]
-    assert content["confidence_threshold"] == 0.7
+    # The first gate's row changed (the editor's); legal's keeps its own.
+    content = next(p for p in listed if p["process"] == "content_generation")
+    assert (content["gate"], content["confidence_threshold"]) == ("editor", 0.7)
     log = ok(await up.brain("policy", "log", "--process", "content_generation"))
     assert log[0]["new"] == {"confidence_threshold": 0.7} and log[0]["changed_at"].endswith("Z")
     rows = ok(await up.brain("policy", "list"))

@@ -80,7 +80,7 @@ async def test_approve_twice_refuses_the_second(cli: CliEnv) -> None:
     assert first.code == 0, first
     decision = first.json()
     assert (decision["actor"], decision["channel"], decision["action"]) == (
-        "alice", "signal", "approve",
+        "alice", "cli", "approve",
     )  # fmt: skip
 
     second = await cli.brain("approve", workflow_id, "--by", "bob")

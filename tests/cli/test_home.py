@@ -123,8 +123,10 @@ def test_the_callers_own_token_wins_and_may_come_from_a_file(
     token_file = brain_home.parent / "token"
     token_file.write_text("file-token\n")
     monkeypatch.setenv("BRAIN_TOKEN_FILE", str(token_file))
+    _clear()  # settings are read once per command
     assert api_client.target(home.settings()).token == "file-token"
     monkeypatch.setenv("BRAIN_TOKEN", "env-token")
+    _clear()
     assert api_client.target(home.settings()).token == "env-token"
 
 
@@ -137,6 +139,7 @@ def test_the_local_token_never_goes_to_another_api(
     refused = _refusal(capsys, lambda: api_client.target(home.settings()))
     assert refused["error"] == "NoApiToken" and "BRAIN_TOKEN" in refused["detail"]
     monkeypatch.setenv("BRAIN_TOKEN", "mine")
+    _clear()
     target = api_client.target(home.settings())
     assert (target.url, target.token) == ("https://brain.example/api/brain", "mine")
 
