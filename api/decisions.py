@@ -5,7 +5,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
@@ -104,7 +104,9 @@ async def decide(
     under_vote = row.approval.get("proposal") if isinstance(row.approval, dict) else None
     call = handle.execute_update(GatedWorkflow.decide, request, id=update_id(request, under_vote))
     try:
-        outcome = await asyncio.wait_for(call, timeout=state.confirm_timeout)
+        # The handler is async (it may wait for the next gate): the SDK types its result as
+        # the coroutine, not what the coroutine returns.
+        outcome = cast(DecideOutcome, await asyncio.wait_for(call, timeout=state.confirm_timeout))
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise _not_confirmed() from None
     except WorkflowUpdateFailedError as e:

@@ -2,7 +2,7 @@
 (``brain status``: cli/status.py)."""
 
 import asyncio
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 from pydantic import ValidationError
@@ -26,7 +26,7 @@ from cli.home import settings as cli_settings
 from cli.status import WorkflowId, status_name
 from core.settings import Settings
 from hitl.gate import GatedWorkflow
-from models.hitl import DecideRequest
+from models.hitl import DecideOutcome, DecideRequest
 from models.processes import Action, Channel, Process
 from models.workflow_io import ProcessResult
 from services.starting import IdempotencyConflict, start_process
@@ -166,7 +166,9 @@ async def _send_decision(
     client = await temporal(settings)
     handle = client.get_workflow_handle(workflow_id, result_type=ProcessResult)
     try:
-        outcome = await asyncio.wait_for(handle.execute_update(GatedWorkflow.decide, request), wait)
+        # The handler is async: the SDK types its result as the coroutine.
+        call = handle.execute_update(GatedWorkflow.decide, request)
+        outcome = cast(DecideOutcome, await asyncio.wait_for(call, wait))
     except WorkflowUpdateFailedError as err:
         _refused(err.cause or err)
     except RPCError as err:
