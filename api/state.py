@@ -12,7 +12,6 @@ from api.ratelimit import AuthFailureLimiter, RateLimiter
 from core.gate_metrics import GateMetrics, default_metrics
 from core.redis import make_redis
 from core.settings import Settings
-from services.closed_runs import RecentlyOpen
 from store.connect_errors import checked_migrate
 from store.db import make_engine, make_sessionmaker
 from store.policies import PolicyStore
@@ -41,8 +40,6 @@ class AppState:
     # Signs decisions sent to the ``decide`` Update (temporal/door.py); from the settings
     # (temporal/door_key.py) when not given.
     door_key: bytes | None = None
-    # Runs a read just found open in Temporal: not asked again for a moment (GET of a run).
-    seen_open: RecentlyOpen = field(default_factory=RecentlyOpen)
     # Where the decisions this API records are counted (default: the process's registry).
     metrics: GateMetrics = field(default_factory=default_metrics)
     # Set by ``build_state``: the lifespan disposes only what it built itself.

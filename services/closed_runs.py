@@ -1,17 +1,16 @@
 """Runs closed outside Brain: terminated or timed out from the Temporal Web UI or CLI, or
 failed or canceled without the gate recording it. Nothing in the run is left to write its
 row, so the row would keep saying ``running`` or ``awaiting_approval`` (and the inbox keep
-offering it) for ever. Found here from Temporal and written to the runs table, by the
-reconciliation schedule (all runs, ``activities/reconcile.py``) and by a read of one run
-(``GET /workflows/{id}``).
+offering it) for ever. Found here from Temporal and written to the runs table by the
+reconciliation schedule (all runs, ``activities/reconcile.py``, every 20 s by default): reads
+(``GET /workflows/{id}``, lists, the inbox) serve the table and never ask Temporal, so a
+close from outside shows in them within one pass.
 
 A row is only moved while it still says open and names the very execution that closed: a
 replayed run has a new run id, and its old execution's close must not overwrite it.
 """
 
-import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,10 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
-from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.service import RPCError
 
 from models.processes import RunState
 from models.tables import RunRow, utcnow
@@ -51,11 +47,8 @@ _ERRORS = {
     RunState.CANCELED: "canceled outside Brain (Temporal Web UI, CLI or another client)",
 }
 _OPEN = (RunState.RUNNING.value, RunState.AWAITING_APPROVAL.value)
-_KNOWN = frozenset(s.value for s in WorkflowExecutionStatus)
 # Ids per statement: well under any database's bound-parameter limit.
 _CHUNK = 500
-# A read of one run asks Temporal at most this long before answering from the row.
-DESCRIBE_TIMEOUT = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -135,64 +128,3 @@ async def _close_row(session: AsyncSession, run: ClosedRun) -> bool:
         .values(state=run.state.value, error=_ERRORS[run.state], updated_at=utcnow())
     )
     return bool(rowcount(await session.execute(stmt)))
-
-
-class RecentlyOpen:
-    """Executions a read found open, for ``ttl`` seconds: a run read fifty times a second is
-    described a few times a second, not fifty. A run closed from outside then reads as
-    closed within ``ttl`` (the reconciler's pass comes later, and covers every run)."""
-
-    def __init__(self, ttl: float = 2.0, size: int = 50_000) -> None:
-        self.ttl, self._size = ttl, size
-        self._until: dict[str, float] = {}
-
-    def fresh(self, run_id: str) -> bool:
-        return self._until.get(run_id, 0.0) > time.monotonic()
-
-    def mark(self, run_id: str) -> None:
-        if len(self._until) >= self._size:
-            now = time.monotonic()
-            self._until = {k: v for k, v in self._until.items() if v > now}
-            if len(self._until) >= self._size:
-                self._until.clear()
-        self._until[run_id] = time.monotonic() + self.ttl
-
-
-async def refresh(
-    client: Client,
-    sessions: Sessions,
-    row: RunRow,
-    wait: timedelta = DESCRIBE_TIMEOUT,
-    seen_open: RecentlyOpen | None = None,
-) -> RunRow:
-    """``row``, made true at once when it says open but its execution has closed: one
-    describe, bounded by ``wait`` (none when ``seen_open`` saw it open a moment ago); when
-    Temporal is slow or down, the row as it is (the reconciler catches up)."""
-    if row.state not in _OPEN or not row.run_id:
-        return row
-    if seen_open is not None and seen_open.fresh(row.run_id):
-        return row
-    # The raw RPC: only the status is read, so nothing else of the description is decoded
-    # (the SDK's ``describe`` builds it whole, every search attribute decoded, per read).
-    request = DescribeWorkflowExecutionRequest(
-        namespace=client.namespace,
-        execution=WorkflowExecution(workflow_id=row.workflow_id, run_id=row.run_id),
-    )
-    try:
-        async with asyncio.timeout(wait.total_seconds() + 0.5):
-            described = await client.workflow_service.describe_workflow_execution(
-                request, retry=True, timeout=wait
-            )
-    except (RPCError, TimeoutError, RuntimeError) as err:
-        # RuntimeError: a client that cannot (re)connect fails before any RPC is made.
-        log.debug("answering %s from its row: %s", row.workflow_id, err)
-        return row
-    status = described.workflow_execution_info.status
-    state = CLOSED_STATES.get(WorkflowExecutionStatus(status)) if status in _KNOWN else None
-    if state is None:
-        if seen_open is not None:
-            seen_open.mark(row.run_id)
-        return row
-    await record_closed(sessions, [ClosedRun(row.workflow_id, row.run_id, state)])
-    async with sessions() as session:
-        return await session.get(RunRow, row.workflow_id) or row

@@ -1,7 +1,6 @@
 """Runs closed outside Brain reach the runs table: terminated with Temporal's own CLI, timed
 out, replayed; through the reconciliation pass, its schedule, and a read of one run."""
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import ActivityEnvironment
 
 from activities.reconcile import ReconcileActivities
+from core.settings import Settings
 from models.processes import Process, RunState
 from models.reconcile import PassReport, ReconcilePass, ReconcileRuns
 from models.tables import RunRow
@@ -24,6 +24,7 @@ from services import closed_runs, replay
 from services.reconcile import ensure_reconciler, reconciler_id
 from store import runs
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_STATE, BRAIN_TENANT
+from tests.api.conftest import close_api, open_api
 from tests.api.support import Api
 from tests.cli.conftest import TEMPORAL, clean_env, run_cmd
 from tests.ops.conftest import Guard
@@ -102,34 +103,27 @@ async def test_a_run_terminated_from_the_cli_reaches_its_row_and_leaves_the_inbo
     assert after is not None and after.updated_at == row.updated_at
 
 
-async def test_a_read_answers_terminated_at_once(brain: Brain, api: Api, tmp_path: Path) -> None:
-    api.script("lead_scoring", confidence=0.5)
-    parked_run = await api.parked()
-    wid = parked_run["workflow_id"]
-    await terminate_with_cli(brain.client, wid, tmp_path)
-    # A read found it open a moment ago (api.parked polls): reads ask Temporal again only
-    # once that answer is older than the API's memory of it (``RecentlyOpen``).
-    await asyncio.sleep(api.state.seen_open.ttl)
-
-    run = await api.get(wid)  # no reconciliation pass in between
-    assert run["state"] == RunState.TERMINATED.value and run["approval"] is None
-    row = await brain.run_row(wid)
-    assert row is not None and row.state == RunState.TERMINATED.value
-    assert wid not in await inbox(api)
-
-
-async def test_a_read_falls_back_to_the_row_when_temporal_does_not_answer(
-    brain: Brain,
+async def test_reads_answer_from_the_runs_table_without_asking_temporal(
+    brain: Brain, settings: Settings
 ) -> None:
-    handle = await park(brain)
-    row = await brain.run_row(handle.id)
-    assert row is not None
-    # Nothing listens there: the describe fails fast and the row answers.
+    """A read is the run's row (kept true by the run's steps and the reconciler's passes):
+    with Temporal unreachable it answers as quickly, and the same."""
+    api = await open_api(brain, settings)
+    try:
+        api.script("lead_scoring", confidence=0.5)
+        wid = (await api.parked())["workflow_id"]
+    finally:
+        await close_api(api)
     dead = await Client.connect("127.0.0.1:1", lazy=True)
-    started = datetime.now(UTC)
-    answered = await closed_runs.refresh(dead, brain.db.sessions, row)
-    assert answered.state == RunState.AWAITING_APPROVAL.value
-    assert datetime.now(UTC) - started < timedelta(seconds=3)
+    blind = await open_api(brain, settings, client=dead)
+    try:
+        started = datetime.now(UTC)
+        run = await blind.get(wid)
+        assert run["state"] == RunState.AWAITING_APPROVAL.value and run["approval"] is not None
+        assert wid in await inbox(blind)
+        assert datetime.now(UTC) - started < timedelta(seconds=2)
+    finally:
+        await close_api(blind)
 
 
 async def test_a_run_whose_execution_timeout_passes_shows_timed_out(brain: Brain) -> None:
@@ -201,10 +195,6 @@ async def test_a_replayed_run_is_not_overwritten_by_its_old_execution(
     row = await brain.run_row(handle.id)
     assert row is not None
     assert (row.run_id, row.state) == (item.new_run_id, RunState.AWAITING_APPROVAL.value)
-    # A read describes the row's own execution: the new one, still parked.
-    assert (await closed_runs.refresh(brain.client, brain.db.sessions, row)).state == (
-        RunState.AWAITING_APPROVAL.value
-    )
     await brain.client.get_workflow_handle(handle.id).terminate("test over")
 
 
