@@ -90,6 +90,10 @@ def create_app(
         redoc_url=None,
         # On every route: a query parameter the route does not declare is a 422.
         dependencies=[Depends(no_unknown_query)],
+        # FastAPI's own OpenTelemetry is off: Brain's tracing (core/telemetry.py) instruments
+        # the app when OTEL_* configures an exporter, and the native spans, metrics and logs
+        # cost every request a share of its CPU even with nothing to send them to.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.verifier = verifier
