@@ -2,13 +2,14 @@
 
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activity_io import RunRef
 from models.hitl import Decision
 from models.processes import AuditDecision, Channel
 from models.tables import DecisionRow, RunRow, utcnow
-from store.sql import insert, rowcount
+from store.sql import built_once, dialect, dialect_insert, rowcount
 
 
 async def record(session: AsyncSession, run: RunRef, decision: Decision) -> bool:
@@ -79,14 +80,22 @@ async def _insert(session: AsyncSession, **values: Any) -> bool:
     """Insert the row once per approval. A retry or replay of the same run writes nothing;
     a later run of the workflow (a reset that decided again) replaces its predecessor's
     row, so the entry always names the decision the workflow finally took."""
-    stmt = insert(session, DecisionRow).values(**values)
-    newer = (stmt.excluded.run_id != DecisionRow.run_id) & (
-        stmt.excluded.decided_at > DecisionRow.decided_at
+    values.setdefault("recorded_at", utcnow())
+    stmt = _upsert(dialect(session), tuple(sorted(values)))
+    return bool(rowcount(await session.execute(stmt, values)))
+
+
+_TABLE = inspect(DecisionRow).local_table
+
+
+@built_once
+def _upsert(dialect_name: str, columns: tuple[str, ...]) -> Any:
+    # On the Core table: an ORM-enabled insert answers without the count of rows written.
+    stmt = dialect_insert(dialect_name, _TABLE)
+    newer = (stmt.excluded.run_id != _TABLE.c.run_id) & (
+        stmt.excluded.decided_at > _TABLE.c.decided_at
     )
-    replaced = {k: getattr(stmt.excluded, k) for k in values if k != "approval_id"}
-    result = await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[DecisionRow.approval_id], set_=replaced, where=newer
-        )
+    replaced = {k: getattr(stmt.excluded, k) for k in columns if k != "approval_id"}
+    return stmt.on_conflict_do_update(
+        index_elements=[_TABLE.c.approval_id], set_=replaced, where=newer
     )
-    return bool(rowcount(result))
