@@ -170,3 +170,18 @@ async def test_a_gate_closed_to_slack_refuses_the_click(
     reply = await slack.reply(await slack.click(message, ws, ANN))
     assert reply["response_type"] == "ephemeral" and "DoorClosed" in reply["text"]
     assert (await api.get(wid, tenant=ws.tenant))["state"] == "awaiting_approval"
+
+
+async def test_a_button_of_another_tenants_run_finds_nothing(
+    slack_api: Api, slack: SlackStandIn
+) -> None:
+    """The button names a run, but the click decides as the clicker's tenant: a message of
+    one tenant clicked in another tenant's workspace (signed by that workspace) is refused."""
+    api = slack_api
+    ours = await workspace(api, slack, {ANN: ("ann", [])})
+    theirs = await workspace(api, slack, {BOB: ("bob", [])})
+    wid, message = await parked_message(api, slack, ours)
+    reply = await slack.reply(await slack.click(message, theirs, BOB))
+    assert reply["response_type"] == "ephemeral" and "WorkflowNotFound" in reply["text"]
+    assert (await api.get(wid, tenant=ours.tenant))["state"] == "awaiting_approval"
+    assert await api.brain.audit(wid) == []

@@ -2,6 +2,7 @@
 the signature check with its replay memory (two engines on one database: two API
 processes)."""
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -136,3 +137,29 @@ async def test_a_signature_is_taken_once_across_processes(database: Database) ->
         assert await first.first_time(old, past + timedelta(hours=1))
     finally:
         await other_engine.dispose()
+
+
+async def test_background_work_is_held_and_awaited_at_shutdown() -> None:
+    from api.background import Background
+
+    done: list[str] = []
+    release = asyncio.Event()
+
+    async def reply() -> None:
+        await release.wait()
+        done.append("posted")
+
+    async def broken() -> None:
+        raise RuntimeError("logged, not raised")
+
+    background = Background()
+    background.start(reply(), name="reply")
+    background.start(broken(), name="broken")
+    assert len(background) == 2
+    asyncio.get_running_loop().call_soon(release.set)
+    await background.drain(within=10)
+    assert done == ["posted"] and len(background) == 0
+
+    background.start(asyncio.Event().wait(), name="stuck")  # type: ignore[arg-type]  (never set)
+    await background.drain(within=0.05)  # cancelled once its time is up
+    assert len(background) == 0
