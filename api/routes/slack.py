@@ -141,7 +141,9 @@ _INTERACTION_RESPONSES = {
     responses=_INTERACTION_RESPONSES,
 )
 async def interactions(request: Request, state: StateDep, settings: SettingsDep) -> Response:
-    """Slack's Interactivity Request URL. Slack's signature is checked with the signing secret
+    """Slack's Interactivity Request URL: Slack posts `application/x-www-form-urlencoded`
+    with one field, `payload` (the interaction as JSON), read from the raw body since the
+    signature covers its exact bytes. Slack's signature is checked with the signing secret
     of the workspace the payload names (5-minute window; a request is taken once); the click
     is answered at once and decided in the background as the Slack user's mapped subject, and
     the outcome replaces the message (or, refused, is shown to the clicker only)."""
