@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 from opentelemetry.trace import TracerProvider
 
 from api import errors
+from api.background import DRAIN_SECONDS
 from api.docs import document_edge_errors, install_docs
 from api.edge import BodyLimit, require_json_body
 from api.routes import (
@@ -20,6 +21,7 @@ from api.routes import (
     metrics,
     ops,
     policies,
+    slack,
     webhooks,
     workflows,
 )
@@ -77,6 +79,8 @@ def create_app(
         try:
             yield {"brain": built}
         finally:
+            # A Slack click answered but still deciding gets its outcome posted first.
+            await built.background.drain(DRAIN_SECONDS)
             await close_state(built)
 
     app = FastAPI(
@@ -104,8 +108,12 @@ def create_app(
     errors.install(app)
     # Fixed paths before parameterised ones: /workflows/policies is not a workflow id.
     json_only = [Depends(require_json_body)]
-    for module in (health, policies, approvals, workflows, audit, insights, agents, ops, webhooks):
+    for module in (
+        health, policies, approvals, workflows, audit, insights, agents, ops, webhooks, slack
+    ):  # fmt: skip
         app.include_router(module.router, prefix=PREFIX, dependencies=json_only)
+    # Slack posts its clicks as a form, signed by Slack rather than with a token.
+    app.include_router(slack.interactions_router, prefix=PREFIX)
     # Where Prometheus looks by default, outside the versioned API (admin token: SPEC §4).
     app.include_router(metrics.router)
     install_docs(app)

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.background import Background
 from api.ratelimit import AuthFailureLimiter, RateLimiter
 from core.gate_metrics import GateMetrics, default_metrics
 from core.redis import make_redis
@@ -42,6 +43,8 @@ class AppState:
     door_key: bytes | None = None
     # Where the decisions this API records are counted (default: the process's registry).
     metrics: GateMetrics = field(default_factory=default_metrics)
+    # Work answered at once and finished after the response (a Slack click's decision).
+    background: Background = field(default_factory=Background)
     # Set by ``build_state``: the lifespan disposes only what it built itself.
     owned: bool = False
 

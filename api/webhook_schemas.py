@@ -28,6 +28,11 @@ class WebhookCreate(BaseModel):
         description="Only this process's events (API name or seed alias); omitted: all",
     )
     format: WebhookFormat = WebhookFormat.STANDARD
+    interactive: bool = Field(
+        False,
+        description="Format slack only: approval requests carry Approve / Reject buttons "
+        "and a comment input, answered at `POST /slack/interactions`",
+    )
     secret: str | None = Field(
         None,
         min_length=16,
@@ -52,6 +57,7 @@ class WebhookView(BaseModel):
     events: list[EventType]
     process: str | None
     format: WebhookFormat
+    interactive: bool = False
     enabled: bool
     # Why it was disabled: its receiver answered 410 Gone.
     disabled_reason: str | None = None

@@ -1,5 +1,5 @@
 """The ``brain`` command: run the stack or its parts, start, decide and follow runs, manage
-policies and webhooks.
+policies, webhooks and Slack.
 
 Each command's module is imported only when that command runs (cli/lazy.py), so this module
 imports nothing but Typer: ``brain --help`` answers at once, from the table below.
@@ -31,6 +31,7 @@ COMMANDS = {
     "policy": Lazy("cli.policy:policy_app", "Read and change HITL policies."),
     "insights": Lazy("cli.insights:insights", "What the audit log says about each process."),
     "webhooks": Lazy("cli.webhooks:webhooks_app", "Webhook subscriptions and deliveries."),
+    "slack": Lazy("cli.slack:slack_app", "Deciding from Slack: the workspace, mapped users."),
     "ops": Lazy("cli.ops:ops_app", "Failed runs: list, replay; verify the audit; patches."),
     "replay-check": Lazy("cli.replay_check:replay_check", "Replay histories: determinism gate."),
     "token": Lazy("cli.tokens:token", "Mint an API token (HS256 with BRAIN_JWT_SECRET)."),

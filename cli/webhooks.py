@@ -62,6 +62,12 @@ def add(
         str | None, typer.Option(help="Only this process's events (default: all).")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="standard or slack.")] = Format.STANDARD,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "--interactive", help="Slack only: Approve / Reject buttons on approval requests."
+        ),
+    ] = False,
     secret: Annotated[
         str | None, typer.Option(help="Signing secret (default: a new whsec_ one).")
     ] = None,
@@ -77,6 +83,7 @@ def add(
             events=[e.value for e in event],
             process=process,
             fmt=fmt.value,
+            interactive=interactive,
             secret=secret,
             created_by=by or default_actor(),
         )
@@ -91,6 +98,7 @@ async def _add(
     events: list[str],
     process: str | None,
     fmt: str,
+    interactive: bool,
     secret: str | None,
     created_by: str,
 ) -> None:
@@ -103,6 +111,7 @@ async def _add(
                 events=events,
                 process=process,
                 fmt=fmt,
+                interactive=interactive,
                 secret=secret,
                 created_by=created_by,
                 allow_private=settings.webhook_allow_private,

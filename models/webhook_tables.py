@@ -26,6 +26,8 @@ class WebhookSubscriptionRow(SQLModel, table=True):
     # None: every process.
     process: str | None = Field(default=None, max_length=64)
     format: str = Field(default="standard", max_length=16)
+    # Format slack only: approval requests carry Approve / Reject buttons (api/slack).
+    interactive: bool = False
     # The signing secret, read by the delivery activity at each attempt; never listed.
     secret: str = Field(max_length=200)
     enabled: bool = True

@@ -21,7 +21,8 @@ from models.webhooks import WebhookFormat
 
 
 class InvalidSubscription(ValueError):
-    """``field`` names what is wrong (``url``, ``events``, ``process``, ``secret``)."""
+    """``field`` names what is wrong (``url``, ``events``, ``process``, ``format``,
+    ``interactive``, ``secret``)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -41,6 +42,7 @@ async def create_subscription(
     events: Sequence[str],
     process: str | None = None,
     fmt: str = WebhookFormat.STANDARD.value,
+    interactive: bool = False,
     secret: str | None = None,
     created_by: str,
     allow_private: bool,
@@ -52,14 +54,20 @@ async def create_subscription(
 
     Returns ``settle_seconds`` after the row is committed: by then no process holds a list
     of the tenant's subscriptions read before it (``activities/webhooks/outbox.py``), so
-    every event raised after this returns reaches the new subscription."""
+    every event raised after this returns reaches the new subscription.
+
+    ``interactive`` (format slack only): approval requests carry Approve / Reject buttons."""
+    fmt = _format(fmt)
+    if interactive and fmt != WebhookFormat.SLACK.value:
+        raise InvalidSubscription("interactive", "only a slack subscription can be interactive")
     row = WebhookSubscriptionRow(
         id=new_subscription_id(),
         tenant=tenant,
         url=url,
         events=_event_types(events),
         process=_process(process),
-        format=_format(fmt),
+        format=fmt,
+        interactive=interactive,
         secret=_secret(secret),
         created_by=created_by,
     )

@@ -109,6 +109,7 @@ def app_tables(metadata: MetaData | None = None) -> dict[str, bool]:
         # Importing them registers every table, the processes' too.
         from sqlmodel import SQLModel
 
+        import models.slack_tables
         import models.tables
         import models.webhook_tables  # noqa: F401
         import processes  # noqa: F401

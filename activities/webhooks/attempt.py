@@ -75,7 +75,7 @@ class Attempts:
             return Outcome(row.id, DeliveryState.DEAD, error=f"refused: {err}")
         except Unresolvable as err:
             return self._retry(row, None, str(err))
-        body = render(event, WebhookFormat(sub.format))
+        body = render(event, WebhookFormat(sub.format), interactive=sub.interactive)
         headers = signed_headers(sub.secret, event.id, body, self.clock())
         budget = self.schedule.attempt_timeout.total_seconds()
         try:

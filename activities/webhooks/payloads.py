@@ -1,8 +1,11 @@
-"""What a delivery posts: the event itself (``standard``) or a Slack message (``slack``)."""
+"""What a delivery posts: the event itself (``standard``) or a Slack message (``slack``),
+with Approve / Reject buttons under an approval request when the subscription is interactive
+(``slack_controls.py``)."""
 
 import json
 from typing import Any
 
+from activities.webhooks.slack_controls import approval_controls
 from models.events import Event, EventType
 from models.webhooks import WebhookFormat
 
@@ -20,17 +23,20 @@ _MAX_PROPOSAL_CHARS = 2500
 _MAX_HEADER_CHARS = 150
 
 
-def render(event: Event, fmt: WebhookFormat) -> str:
+def render(event: Event, fmt: WebhookFormat, *, interactive: bool = False) -> str:
     """The request body; compact JSON, so the signed bytes are exactly what is sent."""
     body: dict[str, Any] = (
-        slack_message(event) if fmt is WebhookFormat.SLACK else event.model_dump(mode="json")
+        slack_message(event, interactive=interactive)
+        if fmt is WebhookFormat.SLACK
+        else event.model_dump(mode="json")
     )
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def slack_message(event: Event) -> dict[str, Any]:
+def slack_message(event: Event, *, interactive: bool = False) -> dict[str, Any]:
     """``text`` (notifications, clients without blocks) and ``blocks``: the process, the
-    subject, the proposal, its confidence against the threshold, and the two links."""
+    subject, the proposal, its confidence against the threshold, and the two links; with
+    ``interactive``, an approval request also gets a comment input and the buttons."""
     data = event.data
     approval = _object(data.get("approval"))
     process = _title(event.process or "brain")
@@ -64,6 +70,8 @@ def slack_message(event: Event) -> dict[str, Any]:
         if len(shown) > _MAX_PROPOSAL_CHARS:
             shown = shown[:_MAX_PROPOSAL_CHARS] + "\n…"
         blocks.append({"type": "section", "text": _mrkdwn(f"*Proposal*\n```{_escape(shown)}```")})
+    if interactive:
+        blocks.extend(approval_controls(event))
     links = _object(data.get("links"))
     shown_links = [
         f"<{links[key]}|{label}>"

@@ -44,6 +44,7 @@ async def create_webhook(
             events=[e.value for e in body.events],
             process=body.process,
             fmt=body.format.value,
+            interactive=body.interactive,
             secret=body.secret,
             created_by=principal.sub,
             allow_private=settings.webhook_allow_private,

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
+import models.slack_tables
 import models.tables
 import models.webhook_tables  # noqa: F401
 import processes  # noqa: F401  (and every process's business table)
