@@ -1,6 +1,7 @@
 """``python -m bench``: on each database (PostgreSQL, the reference, then SQLite), start a
-stack and measure Brain against the bare-SDK baseline; time the insights query; write
-``bench/results/<timestamp>.json`` and regenerate ``docs/PERFORMANCE.md`` from it."""
+stack and measure Brain against the bare-SDK baseline (and the tuned one: local activity,
+eager start; a reference), with each path's hops and round trips; time the insights query;
+write ``bench/results/<timestamp>.json`` and regenerate ``docs/PERFORMANCE.md`` from it."""
 
 import argparse
 import asyncio

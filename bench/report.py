@@ -75,7 +75,7 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
         f"| {m['cores']} | {m['memory_gb']} GB | {m['cpu']} | {m['os']} | {m['python']} | "
         f"{m['temporalio']} | {result.get('api_workers', 1)} |",
         "",
-        "Every process (dev server, two workers, API, database, load generator) shares these "
+        "Every process (dev server, three workers, API, database, load generator) shares these "
         "cores.",
         "",
         "## Targets (issue 15)",
