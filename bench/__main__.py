@@ -1,6 +1,7 @@
 """``python -m bench``: on each database (PostgreSQL, the reference, then SQLite), start a
-stack and measure Brain against the bare-SDK baseline; time the insights query; write
-``bench/results/<timestamp>.json`` and regenerate ``docs/PERFORMANCE.md`` from it."""
+stack and measure Brain against the bare-SDK baseline (and the tuned one: local activity,
+eager start; a reference), with each path's hops and round trips; time the insights query;
+write ``bench/results/<timestamp>.json`` and regenerate ``docs/PERFORMANCE.md`` from it."""
 
 import argparse
 import asyncio
@@ -20,7 +21,7 @@ import psutil
 import temporalio
 
 from bench import auto, decide, insights, parked, profile, report, scenarios
-from bench.load import Baseline, BrainApi
+from bench.load import Baseline, BrainApi, TunedBaseline
 from bench.receiver import Receiver
 from bench.scenarios import Sizes
 from bench.stack import Stack, running_stack, sessions_for
@@ -173,17 +174,19 @@ async def _on_stack(
         _log(f"stack up: temporal {stack.temporal_address}, api {stack.api_url}, {database}")
         api = BrainApi(stack.api_url)
         baseline = Baseline(stack.client)
+        tuned = TunedBaseline(stack.client, base_url=stack.tuned_url)
         engine, sessions = sessions_for(stack.database_url)
         try:
             await scenarios.setup(api, receiver)
-            await scenarios.warmup(stack, api, baseline, sizes.warmup)
+            await scenarios.warmup(stack, api, (baseline, tuned), sizes.warmup)
             _log("warm")
-            await _sections(per, only, stack, api, baseline, receiver, sessions, sizes)
+            await _sections(per, only, stack, api, (baseline, tuned), receiver, sessions, sizes)
             if spy is not None:
                 _log(f"profile: one more auto pass at {max(sizes.concurrency)}, py-spy on")
                 per["profile"] = await profile.auto_pass(stack, api, sizes, spy)
         finally:
             await api.aclose()
+            await tuned.aclose()
             await engine.dispose()
             await receiver.close()
 
@@ -193,17 +196,18 @@ async def _sections(
     only: set[str],
     stack: Stack,
     api: BrainApi,
-    baseline: Baseline,
+    baselines: tuple[Baseline, TunedBaseline],
     receiver: Receiver,
     sessions: Any,
     sizes: Sizes,
 ) -> None:
+    baseline, tuned = baselines
     if "throughput" in only:
         _log(f"1. auto-path throughput at {sizes.concurrency}")
-        per["throughput"] = await auto.throughput(stack, api, baseline, receiver, sizes)
+        per["throughput"] = await auto.throughput(stack, api, baseline, tuned, receiver, sizes)
     if "decisions" in only:
         _log(f"2-3. start and decision latency, {sizes.decisions} runs each")
-        starts, decisions = await decide.start_and_decide(stack, api, baseline, sizes)
+        starts, decisions = await decide.start_and_decide(stack, api, baseline, tuned, sizes)
         per["start_latency"] = starts
         per["decision_latency"] = decisions
     if "parked" in only:

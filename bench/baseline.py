@@ -12,11 +12,14 @@ import asyncio
 import json
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 with workflow.unsafe.imports_passed_through():
     from sqlalchemy import text
@@ -64,7 +67,12 @@ class BaselineActivities:
     async def apply(self, req: ApplyInput) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
-                text(f"INSERT INTO {_TABLE} (workflow_id, payload) VALUES (:w, :p)"),
+                # Idempotent by the run's id: the tuned baseline's local activity may run
+                # again if its workflow task is lost.
+                text(
+                    f"INSERT INTO {_TABLE} (workflow_id, payload) VALUES (:w, :p) "
+                    "ON CONFLICT (workflow_id) DO NOTHING"
+                ),
                 {"w": req.workflow_id, "p": json.dumps(req.proposal)},
             )
 
@@ -86,12 +94,14 @@ class BaselineWorkflow:
             assert self._decision is not None
             if not self._decision.approve:
                 return "rejected"
-        await workflow.execute_activity_method(
-            BaselineActivities.apply,
-            ApplyInput(workflow_id=workflow.info().workflow_id, proposal=ai.proposal),
-            start_to_close_timeout=timedelta(seconds=60),
-        )
+        await self.apply(ApplyInput(workflow_id=workflow.info().workflow_id, proposal=ai.proposal))
         return "completed"
+
+    async def apply(self, req: ApplyInput) -> None:
+        """The database step: an activity here; a local one in the tuned baseline."""
+        await workflow.execute_activity_method(
+            BaselineActivities.apply, req, start_to_close_timeout=timedelta(seconds=60)
+        )
 
     @workflow.update
     def decide(self, decision: BaselineDecision) -> str:
@@ -123,9 +133,13 @@ async def create_table(engine: AsyncEngine) -> None:
         )
 
 
-async def run_worker() -> None:
-    from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
+async def run_worker(
+    task_queue: str = TASK_QUEUE,
+    workflow_class: type = BaselineWorkflow,
+    door: Callable[[Client], Awaitable[Callable[[], Awaitable[None]]]] | None = None,
+) -> None:
+    """Serve ``task_queue`` until SIGTERM. ``door``: opened once the worker polls, with the
+    worker's own client (the tuned baseline starts its runs there); returns its closer."""
     from temporalio.worker import Worker
 
     from store.db import make_engine
@@ -135,9 +149,8 @@ async def run_worker() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # Not Brain: its own table, no tenants, created here, so the owner's plain connection.
+    # Not Brain: its own table (bench/stack.py creates it), no tenants: the owner's connection.
     engine = make_engine(os.environ["BRAIN_DATABASE_URL"], app_role=False)
-    await create_table(engine)
     client = await Client.connect(
         os.environ["BRAIN_TEMPORAL_ADDRESS"], data_converter=pydantic_data_converter
     )
@@ -145,12 +158,15 @@ async def run_worker() -> None:
     try:
         async with Worker(
             client,
-            task_queue=TASK_QUEUE,
-            workflows=[BaselineWorkflow],
+            task_queue=task_queue,
+            workflows=[workflow_class],
             activities=[acts.propose, acts.apply],
             workflow_runner=WORKFLOW_RUNNER,
         ):
+            close = await door(client) if door is not None else None
             await stop.wait()
+            if close is not None:
+                await close()
     finally:
         await engine.dispose()
 

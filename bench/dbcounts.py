@@ -1,4 +1,4 @@
-"""What Brain and the baseline ask of the database per run, on each path: statements,
+"""What Brain and the baselines ask of the database per run, on each path: statements,
 transactions, commits and rollbacks, counted in each process by ``store/statement_counts.py``
 (on for the bench's processes only) and read here before and after a scenario.
 
@@ -14,9 +14,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-# Which process is whose: the API and Brain's worker are Brain, the baseline worker is not.
+# Which process is whose: the API and Brain's worker are Brain; each baseline its worker.
 BRAIN_ROLES = ("api", "brain_worker")
 BASELINE_ROLES = ("baseline_worker",)
+TUNED_ROLES = ("tuned_worker",)
+SIDES = {"brain": BRAIN_ROLES, "baseline": BASELINE_ROLES, "tuned": TUNED_ROLES}
 _SETTLE = 0.5  # the processes write their counters every 0.2 s
 
 

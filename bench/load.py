@@ -1,4 +1,5 @@
-"""The load generator's two doors: Brain over REST, the baseline over the bare SDK."""
+"""The load generator's doors: Brain over REST, the baseline over the bare SDK, the tuned
+baseline through the door in its worker's process (bench/tuned_door.py)."""
 
 import asyncio
 import json
@@ -177,6 +178,39 @@ class Baseline:
 
     async def decide_by_signal(self, handle: WorkflowHandle) -> None:
         await handle.signal(BaselineWorkflow.approve, BaselineDecision())
+
+
+@dataclass
+class TunedBaseline(Baseline):
+    """The tuned baseline: started eagerly by its own worker's client, through its door; its
+    result, queries and decisions through the load generator's client, as the baseline's."""
+
+    base_url: str = ""
+    started: int = 0
+    eager: int = 0  # of them, how many the server handed straight to the worker
+    _free: list[RawConnection] = field(default_factory=list)
+
+    async def start(self, wait_for_decision: bool = False) -> tuple[WorkflowHandle, float]:
+        conn = self._free.pop() if self._free else RawConnection(self.base_url, {})
+        body = {"lead": LEAD, "wait_for_decision": wait_for_decision}
+        try:
+            t0 = now()
+            status, answer = await conn.post("/start", body)
+            elapsed = now() - t0
+        except BaseException:
+            await conn.close()
+            raise
+        self._free.append(conn)
+        if status != 200:
+            raise ApiError(f"tuned baseline start: {status} {answer[:500]!r}")
+        started = json.loads(answer)
+        self.started += 1
+        self.eager += bool(started["eager"])
+        return self.client.get_workflow_handle(started["workflow_id"]), elapsed
+
+    async def aclose(self) -> None:
+        for conn in self._free:
+            await conn.close()
 
 
 async def count_runs(sessions: async_sessionmaker[AsyncSession], tenant: str, state: str) -> int:

@@ -4,11 +4,14 @@ the inbox, reads under 50 clients, and a policy flip releasing part of them."""
 import asyncio
 import random
 
+from bench import breakdown
 from bench.load import Baseline, BrainApi, count_runs
 from bench.rawhttp import RawConnection
 from bench.scenarios import FLIP_TENANT, PARK_TENANT, Counted, Sessions, Sizes, pool
 from bench.stack import Stack
 from bench.stats import now, summary_ms
+
+_SAMPLE = 20  # released runs whose histories are read
 
 
 async def baseline_parking(stack: Stack, baseline: Baseline, sizes: Sizes) -> dict:
@@ -59,6 +62,7 @@ async def parked(stack: Stack, api: BrainApi, sessions: Sessions, sizes: Sizes) 
     n, release = sizes.parked, min(sizes.release, sizes.parked)
     rss_before = stack.brain_worker.rss_bytes()
     ids: list[str] = []
+    flip_ids: list[str] = []
     start_lat: list[float] = []
     # ``release`` of the runs park in the tenant whose policy will flip, spread evenly.
     tenants = [PARK_TENANT] * (n - release) + [FLIP_TENANT] * release
@@ -68,12 +72,11 @@ async def parked(stack: Stack, api: BrainApi, sessions: Sessions, sizes: Sizes) 
         tenant = tenants[i]
         wid, elapsed = await api.start(tenant)
         start_lat.append(elapsed)
-        if tenant == PARK_TENANT:
-            ids.append(wid)
+        (ids if tenant == PARK_TENANT else flip_ids).append(wid)
 
     async with Counted(stack) as parking:
         wall = await pool(n, sizes.park_concurrency, park)
-        flip_count = n - len(ids)
+        flip_count = len(flip_ids)
         settle = await _wait_count(sessions, PARK_TENANT, "awaiting_approval", len(ids), 600, stack)
         await _wait_count(sessions, FLIP_TENANT, "awaiting_approval", flip_count, 600, stack)
     await asyncio.sleep(1.0)
@@ -96,6 +99,10 @@ async def parked(stack: Stack, api: BrainApi, sessions: Sessions, sizes: Sizes) 
         flip_s = now() - t0
     rss_after = stack.brain_worker.rss_bytes()
     stack.check()
+    # The release path's hops: from the policy change's signal to the run's end.
+    released = await breakdown.mean(
+        stack.client, flip_ids[:_SAMPLE], from_decision=True, settled=True
+    )
     return {
         "parked": n,
         "park_concurrency": sizes.park_concurrency,
@@ -114,6 +121,7 @@ async def parked(stack: Stack, api: BrainApi, sessions: Sessions, sizes: Sizes) 
         "flip_seconds": round(flip_s, 2),
         "flip_first_release_seconds": round(first_s, 2),
         "flip_database": flipping.per_run(max(flip_count, 1))["brain"],
+        "flip_history": released,
     }
 
 

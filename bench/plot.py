@@ -34,21 +34,21 @@ def plot(result: dict[str, Any], png: Path) -> bool:
 
 
 def _panels(axrow: Any, result: dict[str, Any], db: str) -> None:
-    width = 0.38
+    width = 0.27
     for ax, key in zip(axrow, ("throughput", "decision_latency"), strict=True):
         if key == "throughput":
             levels = result["throughput"]["levels"]
             xs = range(len(levels))
             base = [lv["baseline"]["runs_per_s"] for lv in levels]
+            tuned = [(lv.get("tuned") or {}).get("runs_per_s", 0) for lv in levels]
             brain = [lv["brain"]["runs_per_s"] for lv in levels]
-            ax.bar(
-                [x - width / 2 for x in xs], base, width, label="bare SDK baseline", color="#9aa5b1"
-            )
-            ax.bar([x + width / 2 for x in xs], brain, width, label="Brain (REST)", color="#2f6fde")
+            ax.bar([x - width for x in xs], base, width, label="bare SDK baseline", color="#9aa5b1")
+            ax.bar(list(xs), tuned, width, label="tuned baseline", color="#cbd2d9")
+            ax.bar([x + width for x in xs], brain, width, label="Brain (REST)", color="#2f6fde")
             for x, lv in zip(xs, levels, strict=True):
                 ax.annotate(
                     f"{lv['ratio']:.2f}x",
-                    (x + width / 2, lv["brain"]["runs_per_s"]),
+                    (x + width, lv["brain"]["runs_per_s"]),
                     ha="center",
                     va="bottom",
                     fontsize=9,
@@ -64,11 +64,13 @@ def _panels(axrow: Any, result: dict[str, Any], db: str) -> None:
                 ("baseline Update", d["baseline_update"], "#9aa5b1"),
                 ("baseline Signal", d["baseline_signal"], "#cbd2d9"),
             ]
+            if d.get("tuned_update"):
+                paths.append(("tuned baseline Update", d["tuned_update"], "#e4e7eb"))
             pcts = ("p50_ms", "p95_ms", "p99_ms")
-            w = 0.27
+            w = 0.8 / len(paths)
             for i, (name, s, color) in enumerate(paths):
                 ax.bar(
-                    [x + (i - 1) * w for x in range(3)],
+                    [x + (i - (len(paths) - 1) / 2) * w for x in range(3)],
                     [s[p] for p in pcts],
                     w,
                     label=name,

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import report_more, report_sections
+from bench import report_more, report_paths, report_sections
 from bench.plot import plot
 from bench.report_sections import name
 
@@ -62,7 +62,11 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
         "a scratch database per run, migrated by its owner, the API and worker acting as the "
         "row-level-security role `brain_app` as in production. Brain runs with its audit "
         "writes, row-level security, and one webhook subscriber (a real HTTP receiver for the "
-        "auto tenant's `run.completed` events); no Redis (no policy cache).",
+        "auto tenant's `run.completed` events); no Redis (no policy cache). A second reference, "
+        "the tuned baseline (`bench/baseline_tuned.py`: the bare baseline with its database "
+        "step a local activity and every run started eagerly, through a door in its worker's "
+        "process), shows how far both are from what Temporal can do here; the targets stay "
+        "relative to the bare baseline.",
         "",
         "## Machine",
         "",
@@ -71,7 +75,7 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
         f"| {m['cores']} | {m['memory_gb']} GB | {m['cpu']} | {m['os']} | {m['python']} | "
         f"{m['temporalio']} | {result.get('api_workers', 1)} |",
         "",
-        "Every process (dev server, two workers, API, database, load generator) shares these "
+        "Every process (dev server, three workers, API, database, load generator) shares these "
         "cores.",
         "",
         "## Targets (issue 15)",
@@ -88,7 +92,8 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
         out += ["", f"![Brain against the baseline]({png})"]
     out += report_sections.throughput(dbs)
     out += report_more.decisions(dbs) + report_more.parked(dbs) + report_more.insights(dbs)
-    out += report_sections.round_trips(dbs) + report_more.profile(dbs)
+    out += report_sections.round_trips(dbs) + report_paths.section(dbs)
+    out += report_more.profile(dbs)
     if ANALYSIS.exists():
         out += ["", ANALYSIS.read_text().rstrip()]
     return "\n".join(out) + "\n"

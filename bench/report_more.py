@@ -12,19 +12,22 @@ def decisions(dbs: Dbs) -> list[str]:
         ("Brain: REST approve response alone", "brain_rest_approve_response"),
         ("baseline: Update to run completed", "baseline_update"),
         ("baseline: Signal to run completed", "baseline_signal"),
+        ("tuned baseline: Update to run completed", "tuned_update"),
     )
     out = [
         "",
         "## 2. Decision latency",
         "",
-        "One decision at a time on a parked run, the three paths interleaved.",
+        "One decision at a time on a parked run, the paths interleaved.",
         "",
         *head("database", "path", "n", "p50 ms", "p95 ms", "p99 ms"),
     ]
     for db, per in dbs.items():
         d = per.get("decision_latency")
         for label, key in labels if d else ():
-            v = d[key]
+            v = d.get(key)
+            if not v:
+                continue
             pcts = (ms(v, p) for p in ("p50_ms", "p95_ms", "p99_ms"))
             out.append(row(name(db), label, v["n"], *pcts))
     hist_rows = []
@@ -32,7 +35,7 @@ def decisions(dbs: Dbs) -> list[str]:
     for db, per in dbs.items():
         hist = (per.get("decision_latency") or {}).get("history") or {}
         if hist and all(hist.values()):
-            keys = [k for k in next(iter(hist.values())) if k != "runs_sampled"]
+            keys = [k for k in next(iter(hist.values())) if k not in ("runs_sampled", "hops")]
             hist_rows += [row(name(db), path, *(h[k] for k in keys)) for path, h in hist.items()]
     if hist_rows:
         out += [

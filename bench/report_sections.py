@@ -54,26 +54,33 @@ def throughput(dbs: Dbs) -> list[str]:
         "Brain: `POST /workflows/lead_scoring` (HITL off, threshold 0) on the tenant with one "
         "webhook subscriber (its `run.completed` events go to a real HTTP receiver in the load "
         "generator), then the run's result from Temporal. Baseline: `client.start_workflow`, "
-        "then the result. Each client starts its next run when its last one completed.",
+        "then the result. Tuned baseline: a start through the door in its worker's process "
+        "(eager: the server hands the first workflow task straight back; `eager` counts the "
+        "starts it did so), then the result. Each client starts its next run when its last "
+        "one completed.",
         "",
         *head(
-            "database", "concurrency", "runs", "baseline runs/s", "Brain runs/s",
-            "Brain / baseline", "baseline p50 ms", "Brain p50 ms", "Brain p99 ms",
-            "REST start p50 ms",
+            "database", "concurrency", "runs", "baseline runs/s", "tuned runs/s", "eager",
+            "Brain runs/s", "Brain / baseline", "Brain / tuned", "baseline p50 ms",
+            "tuned p50 ms", "Brain p50 ms", "Brain p99 ms", "REST start p50 ms",
         ),
     ]  # fmt: skip
     for db, per in dbs.items():
         for lv in per.get("throughput", {}).get("levels", []):
-            b, r = lv["baseline"], lv["brain"]
+            b, r, t = lv["baseline"], lv["brain"], lv.get("tuned") or {}
             out.append(
                 row(
                     name(db),
                     lv["concurrency"],
                     r["runs"],
                     f"{b['runs_per_s']:.1f}",
+                    f"{t['runs_per_s']:.1f}" if t else "-",
+                    f"{t['eager_starts']} / {t['runs']}" if t else "-",
                     f"{r['runs_per_s']:.1f}",
                     f"{lv['ratio']:.2f}",
+                    f"{lv['tuned_ratio']:.2f}" if t else "-",
                     ms(b["start_to_completed"], "p50_ms"),
+                    ms(t.get("start_to_completed"), "p50_ms"),
                     ms(r["start_to_completed"], "p50_ms"),
                     ms(r["start_to_completed"], "p99_ms"),
                     ms(r["rest_start"], "p50_ms"),
@@ -122,7 +129,10 @@ def _webhooks(dbs: Dbs) -> list[str]:
 
 
 def _cpu(dbs: Dbs) -> list[str]:
-    keys = ("api", "brain_worker", "baseline_worker", "temporal", "db", "stack", "load_generator")
+    keys = (
+        "api", "brain_worker", "baseline_worker", "tuned_worker", "temporal", "db", "stack",
+        "load_generator",
+    )  # fmt: skip
     out = [
         "",
         "CPU per completed run at the top concurrency (ms, user + system, from each process's "
@@ -136,7 +146,10 @@ def _cpu(dbs: Dbs) -> list[str]:
         top = _top(per)
         if not top:
             continue
-        runs = [("baseline", top["baseline"]), ("Brain", top["brain"])]
+        runs = [("baseline", top["baseline"])]
+        if "tuned" in top:
+            runs.append(("tuned baseline", top["tuned"]))
+        runs.append(("Brain", top["brain"]))
         if "brain_no_subscriber" in top:
             runs.append(("Brain, no subscriber", top["brain_no_subscriber"]))
         for label, measured in runs:
@@ -151,7 +164,7 @@ def _history(dbs: Dbs) -> list[str]:
         top = _top(per)
         if not top or not top["baseline"].get("history") or not top["brain"].get("history"):
             continue
-        keys = [k for k in top["baseline"]["history"] if k != "runs_sampled"]
+        keys = [k for k in top["baseline"]["history"] if k not in ("runs_sampled", "hops")]
         if not out:
             out += [
                 "",
@@ -161,8 +174,11 @@ def _history(dbs: Dbs) -> list[str]:
                 "",
                 *head("database", "", *keys),
             ]
-        for label, side in (("baseline", top["baseline"]), ("Brain", top["brain"])):
-            out.append(row(name(db), label, *(side["history"][k] for k in keys)))
+        sides = [("baseline", top["baseline"]), ("tuned baseline", top.get("tuned")),
+                 ("Brain", top["brain"])]  # fmt: skip
+        for label, side in sides:
+            if side and side.get("history"):
+                out.append(row(name(db), label, *(side["history"].get(k, "-") for k in keys)))
     return out
 
 

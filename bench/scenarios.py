@@ -93,19 +93,21 @@ async def setup(api: BrainApi, receiver: Receiver) -> None:
     await api.subscribe(AUTO_TENANT, receiver.url, ["run.completed"])
 
 
-async def warmup(stack: Stack, api: BrainApi, baseline: Baseline, runs: int) -> None:
+async def warmup(stack: Stack, api: BrainApi, baselines: tuple[Baseline, ...], runs: int) -> None:
     """Import, sandbox and connection costs are paid here, not in the first measurement."""
 
     async def brain(i: int) -> None:
         wid, _t = await api.start(AUTO_TENANT if i % 2 else QUIET_TENANT)
         await result_of(stack.client.get_workflow_handle(wid))
 
-    async def bare(_: int) -> None:
-        handle, _t = await baseline.start()
-        await result_of(handle)
-
     await pool(max(runs, 2), 5, brain)
-    await pool(runs, 5, bare)
+    for baseline in baselines:
+
+        async def bare(_: int, baseline: Baseline = baseline) -> None:
+            handle, _t = await baseline.start()
+            await result_of(handle)
+
+        await pool(runs, 5, bare)
 
 
 def cpu_ms_per_run(before: dict[str, float], after: dict[str, float], runs: int) -> dict:
@@ -134,6 +136,10 @@ class Counted:
 
     def per_run(self, runs: int, baseline_runs: int = 0) -> dict[str, Any]:
         return dbcounts.both(self.db0, self.db1, runs, baseline_runs)
+
+    def side(self, side: str, runs: int) -> dict[str, Any]:
+        """Per run, the work of one side's processes (``dbcounts.SIDES``)."""
+        return dbcounts.per_run(self.db0, self.db1, runs, dbcounts.SIDES[side])
 
     def cpu(self, runs: int) -> dict[str, float]:
         return cpu_ms_per_run(self.cpu0, self.cpu1, runs)

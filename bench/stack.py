@@ -1,7 +1,7 @@
 """The stack the bench measures, all on this machine: an in-memory Temporal dev server, a
-Brain worker and a baseline worker (each in its own process), and the API in processes of
-its own (``brain api --workers N``), so that the load generator never shares an event loop
-with what it measures."""
+Brain worker, a baseline worker and a tuned-baseline worker with its door (each in its own
+process), and the API in processes of its own (``brain api --workers N``), so that the load
+generator never shares an event loop with what it measures."""
 
 import asyncio
 import contextlib
@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from bench.baseline import create_table
 from store import statement_counts
 from store.db import make_engine, make_sessionmaker, migrate
 from store.scratch import scratch_postgres
@@ -120,7 +121,10 @@ class Stack:
     workdir: Path
     brain_worker: Proc
     baseline_worker: Proc
+    tuned_worker: Proc
     api: Proc
+    # The tuned baseline's door (bench/tuned_door.py): its runs start in its worker's process.
+    tuned_url: str = ""
     procs: list[Proc] = field(default_factory=list)
     temporal_pid: int = 0
     # Where each process writes its database counters (bench/dbcounts.py).
@@ -140,6 +144,7 @@ class Stack:
             "api": self.api.cpu_seconds(),
             "brain_worker": self.brain_worker.cpu_seconds(),
             "baseline_worker": self.baseline_worker.cpu_seconds(),
+            "tuned_worker": self.tuned_worker.cpu_seconds(),
             "temporal": _cpu(self.temporal_pid) if self.temporal_pid else 0.0,
             "db": db,
             "load_generator": sum(psutil.Process().cpu_times()[:2]),
@@ -173,6 +178,17 @@ async def _wait_http(url: str, proc: Proc, within: float = 60.0) -> None:
     raise RuntimeError(f"{proc.name} did not answer {url} within {within} s:\n{proc.tail()}")
 
 
+async def _baseline_table(db_url: str) -> None:
+    """The baselines' table, created once here: two workers creating it at once would race
+    (PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one)."""
+    # Not Brain's: no tenants, so the owner's plain connection.
+    engine = make_engine(db_url, app_role=False)
+    try:
+        await create_table(engine)
+    finally:
+        await engine.dispose()
+
+
 @contextlib.asynccontextmanager
 async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[Stack]:
     """``database``: ``postgres`` (a fresh database on 127.0.0.1:5432, migrated by its
@@ -185,11 +201,15 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
     else:
         db_url = f"sqlite+aiosqlite:///{workdir / 'brain.db'}"
     await migrate(db_url)
+    await _baseline_table(db_url)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         data_converter=pydantic_data_converter,
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_log_level="error",
+        # The tuned baseline's eager starts (on by default in recent servers; said here so a
+        # server that defaults it off cannot quietly turn the tuned column into the bare one).
+        dev_server_extra_args=["--dynamic-config-value", "system.enableEagerWorkflowStart=true"],
     )
     procs: list[Proc] = []
     finished = False
@@ -220,11 +240,17 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
         procs.append(brain_worker)
         baseline_worker = _spawn("baseline-worker", ["-m", "bench.baseline"], child_env, workdir)
         procs.append(baseline_worker)
+        tuned_port = free_port()
+        tuned_args = ["-m", "bench.baseline_tuned", str(tuned_port)]
+        tuned_worker = _spawn("tuned-worker", tuned_args, child_env, workdir)
+        procs.append(tuned_worker)
         api_args = ["-m", "bench.api_server", str(api_workers), str(port)]
         api = _spawn("api", api_args, child_env, workdir)
         procs.append(api)
         api_url = f"http://127.0.0.1:{port}/api/brain"
         await _wait_http(f"{api_url}/health", api)
+        tuned_url = f"http://127.0.0.1:{tuned_port}"
+        await _wait_http(f"{tuned_url}/health", tuned_worker)
         stack = Stack(
             client=env.client,
             temporal_address=address,
@@ -234,7 +260,9 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
             workdir=workdir,
             brain_worker=brain_worker,
             baseline_worker=baseline_worker,
+            tuned_worker=tuned_worker,
             api=api,
+            tuned_url=tuned_url,
             procs=procs,
             temporal_pid=_temporal_pid(),
             counts_dir=workdir / "sqlcounts",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import report
+from bench import hops, paths, report
 
 pytestmark = pytest.mark.postgres
 
@@ -74,6 +74,11 @@ def test_bench_smoke(tmp_path: Path) -> None:
         assert [lv["concurrency"] for lv in levels] == [1, 2]
         for level in levels:
             assert level["brain"]["runs_per_s"] > 0 and level["baseline"]["runs_per_s"] > 0
+            assert level["tuned"]["runs_per_s"] > 0
+            # The tuned baseline's door starts in its worker's process: the server hands
+            # the first task back (with at most two runs at once, a slot is always free).
+            assert level["tuned"]["eager_starts"] == level["tuned"]["runs"]
+            assert level["tuned"]["database"]["commits"] == 1
             # The subscriber heard of every run of the subscribed tenant.
             assert level["brain"]["webhooks"]["all_delivered"]
             # The database's work was counted: Brain writes its rows, the baseline its one.
@@ -81,7 +86,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
             assert level["baseline"]["database"]["commits"] == 1
         assert "brain_no_subscriber" in levels[-1]
         decisions = per["decision_latency"]
-        for path in ("brain_rest_approve", "baseline_update", "baseline_signal"):
+        for path in ("brain_rest_approve", "baseline_update", "baseline_signal", "tuned_update"):
             assert decisions[path]["n"] == 2
         parked = per["parked"]
         assert parked["flip_released"] == 2
@@ -89,12 +94,52 @@ def test_bench_smoke(tmp_path: Path) -> None:
         assert parked["worker_rss_mb_parked"] > 0
         assert per["baseline_parking"]["park_runs_per_s"] > 0
         assert {t["key"] for t in per["targets"]} == TARGETS
+        _per_path(per)
     text = doc.read_text()
     assert "## Targets" in text and "| cores |" in text
     assert "| target | goal | PostgreSQL |  |" in text
     assert "## Database work per run" in text
+    assert "## Per path: hops and round trips" in text
+    assert "| auto | tuned baseline |" in text and "| release | Brain (policy flip) |" in text
     # The report's second column, from the same measurements under SQLite's name.
     result["databases"]["sqlite"] = copy.deepcopy(result["databases"]["postgres"])
     both = tmp_path / "BOTH.md"
     report.write(result, both, source=result_file)
     assert "| target | goal | PostgreSQL |  | SQLite |  |" in both.read_text()
+
+
+# What the baselines' code asks of Temporal, by construction (bench/baseline.py): a broken
+# counter (bench/hops.py) or a lost sample shows here. Brain's own counts are its code's to
+# change, so only their presence is checked.
+_BASELINE_HOPS = {
+    ("auto", "baseline"): {"workflow_tasks": 3, "activities": 2, "local_activities": 0},
+    ("auto", "tuned baseline"): {"workflow_tasks": 2, "activities": 1, "local_activities": 1},
+    ("park", "baseline"): {"workflow_tasks": 2, "activities": 1, "timers": 0},
+    ("decide", "baseline (Update)"): {"updates": 1, "signals": 0, "activities": 1},
+    ("decide", "baseline (Signal)"): {"updates": 0, "signals": 1, "activities": 1},
+    ("decide", "tuned baseline (Update)"): {"workflow_tasks": 1, "local_activities": 1},
+}
+
+
+def _per_path(per: dict) -> None:
+    rows = {(r["path"], r["side"]): r for r in paths.collect(per)}
+    for (path, side), want in _BASELINE_HOPS.items():
+        found = rows[(path, side)]["hops"]
+        assert {k: found[k] for k in want} == want, (path, side, found)
+        assert found["search_attribute_upserts"] == 0 and found["patch_markers"] == 0
+        assert found["payloads"] >= 1 and found["payload_bytes"] > found["payloads"]
+    for path, side in (
+        ("auto", "Brain"),
+        ("park", "Brain"),
+        ("decide", "Brain (REST approve)"),
+        ("release", "Brain (policy flip)"),
+    ):
+        found = rows[(path, side)]["hops"]
+        assert set(found) == set(hops.KEYS), (path, found)
+        assert found["workflow_tasks"] >= 1 and found["events"] >= 1, (path, found)
+    assert rows[("decide", "Brain (REST approve)")]["hops"]["updates"] == 1
+    # Released by the policy change's signal: its history from that signal on.
+    assert rows[("release", "Brain (policy flip)")]["hops"]["signals"] >= 1
+    # A read starts nothing in Temporal; it asks the database.
+    read = rows[("GET /workflows/{id}", "Brain")]
+    assert read["hops"] is None and read["database"]["round_trips"] > 0
