@@ -1,8 +1,8 @@
 """The audit log: each decision (or cancel) written once, keyed by its approval id."""
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import inspect
+from sqlalchemy import Table, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activity_io import RunRef
@@ -85,7 +85,7 @@ async def _insert(session: AsyncSession, **values: Any) -> bool:
     return bool(rowcount(await session.execute(stmt, values)))
 
 
-_TABLE = inspect(DecisionRow).local_table
+_TABLE = cast(Table, inspect(DecisionRow).local_table)
 
 
 @built_once
