@@ -192,7 +192,7 @@ class Settings(BaseSettings):
         ``database_url_for_display``."""
         if not self.database_url:
             return f"sqlite+aiosqlite:///{(self.home / 'brain.db').resolve()}"
-        if not self.database_url.startswith("postgresql"):
+        if "://" in self.database_url and not self.database_url.startswith("postgresql"):
             # Only PostgreSQL's URL takes settings of its own; a CLI command that never
             # opens the database does not pay for SQLAlchemy's import to know that.
             return self.database_url

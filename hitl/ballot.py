@@ -262,6 +262,8 @@ def claim(
     state.unaudited.append(state.decision)
     if action is Action.APPROVE:
         state.proposal = final
+        # From this moment, in this very activation, a decision for the next gate waits.
+        state.between_gates = state.more_gates
     return state.decision
 
 

@@ -102,7 +102,7 @@ class GatedWorkflow:
         verdict = s.ahead.pop(0)
         if not verdict.applies:
             return
-        s.enter(index, verdict)
+        s.enter(index, verdict, more=index + 1 < len(self.definition.gates))
         if verdict.approval is None:
             ballot.claim(s, Action.APPROVE, actor="brain", channel=Channel.AUTO, now=workflow.now())
             self.show()
@@ -116,7 +116,6 @@ class GatedWorkflow:
         # are now and the proposal as this gate approved it.
         s.ahead = []
         if s.decision.action is Action.APPROVE:
-            s.between_gates = index + 1 < len(self.definition.gates)
             self.set_state(RunState.RUNNING, searchable=False)
 
     async def _end_without_applying(self, state: RunState, error: str | None) -> None:

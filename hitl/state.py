@@ -63,16 +63,19 @@ class GateState:
     wake: bool = False
     # A gate was approved and the next one is being opened: decisions wait for it.
     between_gates: bool = False
+    # Whether gates follow the current one (an approval there moves the run between gates).
+    more_gates: bool = False
     # Policy signals that reached a run from before gate 5 (hitl/versions.py).
     policy_signals: int = 0
 
     def ignore(self, reason: str) -> None:
         self.ignored = [*self.ignored, reason[:500]][-MAX_IGNORED:]
 
-    def enter(self, index: int, verdict: GateVerdict) -> None:
+    def enter(self, index: int, verdict: GateVerdict, *, more: bool = False) -> None:
         """Move to gate ``index``: its policy and, when a person must look, its approval."""
         self.gate_index, self.gate = index, verdict.gate
         self.policy, self.approval = verdict.policy, verdict.approval
         self.approval_id = verdict.approval_id
         self.decision, self.edits, self.between_gates = None, {}, False
+        self.more_gates = more
         self.reminders_sent, self.escalated, self.wake = 0, False, False

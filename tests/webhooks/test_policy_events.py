@@ -12,7 +12,7 @@ from activities.webhooks.outbox import Outbox
 from activities.webhooks.policy_events import PolicyEvents
 from activities.webhooks.store import WebhookStore
 from models.events import EventType
-from models.hitl import GLOBAL_TENANT
+from models.hitl import GLOBAL_TENANT, PolicyFields
 from models.processes import Process
 from models.webhook_tables import WebhookDeliveryRow
 from services.webhooks import create_subscription
@@ -51,7 +51,9 @@ async def test_a_global_change_tells_each_subscribed_tenant_its_own_policy(
     await _subscribe(database, plain, [EventType.POLICY_CHANGED, EventType.RUN_FAILED])
     await _subscribe(database, elsewhere, [EventType.RUN_COMPLETED])
     policies = PolicyStore(database.sessions)
-    await policies.set(PROCESS, overriding, changed_by="tester", confidence_threshold=0.55)
+    await policies.set(
+        PROCESS, overriding, PolicyFields(confidence_threshold=0.55), changed_by="tester"
+    )
     queue = f"policy-events-{run}"
     events = PolicyEvents(policies, Outbox(queue))
 
@@ -60,9 +62,9 @@ async def test_a_global_change_tells_each_subscribed_tenant_its_own_policy(
     changed = await policies.set(
         PROCESS,
         GLOBAL_TENANT,
+        PolicyFields(approval_timeout_seconds=current.approval_timeout_seconds),
         changed_by="root",
         then=events.write,
-        approval_timeout_seconds=current.approval_timeout_seconds,
     )
 
     queued = await _queued(database, queue)
@@ -88,8 +90,12 @@ async def test_a_refused_change_queues_nothing(database: Database) -> None:
         raise RuntimeError("the write fails after queueing its event")
 
     with pytest.raises(RuntimeError):
-        await policies.set(PROCESS, tenant, changed_by="tester", then=then_fail, min_approvals=2)
+        await policies.set(
+            PROCESS, tenant, PolicyFields(min_approvals=2), changed_by="tester", then=then_fail
+        )
     assert await _queued(database, queue) == {}
     # The same change, saved: told once.
-    await policies.set(PROCESS, tenant, changed_by="tester", then=events.write, min_approvals=2)
+    await policies.set(
+        PROCESS, tenant, PolicyFields(min_approvals=2), changed_by="tester", then=events.write
+    )
     assert list(await _queued(database, queue)) == [tenant]
