@@ -30,7 +30,14 @@ from hitl.versions import gate_version, signed_policy_change
 from hitl.waiting import await_decision
 
 with workflow.unsafe.imports_passed_through():
-    from models.hitl import DecideOutcome, DecideRequest, DecisionPayload, PolicyChange, RunStatus
+    from models.hitl import (
+        DecideOutcome,
+        DecideRequest,
+        Decision,
+        DecisionPayload,
+        PolicyChange,
+        RunStatus,
+    )
     from models.processes import Action, Channel, Process, RunState
     from models.workflow_io import ProcessResult, ProcessStart
     from processes.kit.definition import ProcessDefinition
@@ -104,8 +111,8 @@ class GatedWorkflow:
             return
         s.enter(index, verdict, more=index + 1 < len(self.definition.gates))
         if verdict.approval is None:
+            # Passed on its own: the details are drawn once the run reaches its next state.
             ballot.claim(s, Action.APPROVE, actor="brain", channel=Channel.AUTO, now=workflow.now())
-            self.show()
             self.release_early_signals()
             return
         self.set_state(RunState.AWAITING_APPROVAL)
@@ -137,9 +144,15 @@ class GatedWorkflow:
             tenant=s.run.tenant,
             state=s.state,
             decision=s.decision,
-            decisions=s.decisions if s.version >= 5 else [],
+            decisions=self._gate_decisions(),
             result=s.result,
         )
+
+    def _gate_decisions(self) -> list[Decision]:
+        """Every gate's decision, for a process with several gates (with one, ``decision``
+        says it all: the result carries it once)."""
+        s = self._gate
+        return s.decisions if s.version >= 5 and len(self.definition.gates) > 1 else []
 
     # ----- decisions: the Update (REST, Slack, CLI) ------------------------------------
 
@@ -329,7 +342,7 @@ class GatedWorkflow:
             policy=s.policy,
             approval=s.approval if s.decision is None else None,
             decision=s.decision,
-            decisions=s.decisions if s.version >= 5 else [],
+            decisions=self._gate_decisions(),
             result=s.result,
             ignored_signals=s.ignored,
         )

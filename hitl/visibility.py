@@ -39,7 +39,10 @@ def set_state(s: GateState, process: str, state: RunState, *, searchable: bool =
     if not searchable or not carries_brain_attributes():
         return
     updates: list[SearchAttributeUpdate[Any]] = [BRAIN_STATE.value_set(state.value)]
-    if s.ai is not None:
+    known = workflow.info().typed_search_attributes
+    if s.ai is not None and (s.version < 5 or known.get(BRAIN_CONFIDENCE) is None):
+        # Set once: the AI's confidence never changes after its step (runs before gate 5
+        # wrote it at every change, and replay as they ran).
         updates.append(BRAIN_CONFIDENCE.value_set(s.ai.confidence))
     if s.version >= 5 and carries_inbox_attributes():
         # In the same write as the state: where it waits, and until when; gone once not.
@@ -48,7 +51,7 @@ def set_state(s: GateState, process: str, state: RunState, *, searchable: bool =
             updates.append(BRAIN_GATE.value_set(s.gate))
         if waiting and s.approval is not None:
             updates.append(BRAIN_DEADLINE.value_set(s.approval.expires_at))
-        elif workflow.info().typed_search_attributes.get(BRAIN_DEADLINE) is not None:
+        elif known.get(BRAIN_DEADLINE) is not None:
             updates.append(BRAIN_DEADLINE.value_unset())
     workflow.upsert_search_attributes(updates)
 

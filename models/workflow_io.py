@@ -57,7 +57,7 @@ class ProcessResult(BaseModel):
     tenant: str
     state: RunState
     decision: Decision | None = None
-    # Every gate's decision, in order (``decision`` is the last).
+    # Every gate's decision, in order, for a process with several (``decision`` is the last).
     decisions: list[Decision] = Field(default_factory=list)
     # What the apply step wrote (the business row), when it ran.
     result: dict[str, Any] | None = None
