@@ -5,9 +5,9 @@ import secrets
 from collections.abc import Sequence
 
 from models.events import EventType
-from models.processes import Process
 from models.webhook_tables import WebhookSubscriptionRow
 from models.webhooks import WebhookFormat
+from processes import registry
 from services.webhook_signing import generate_secret, validate_secret
 from services.webhook_targets import Resolver, UnsafeTarget, check_subscription_url, system_resolver
 from store.webhooks import WebhookStore
@@ -74,9 +74,9 @@ def _process(name: str | None) -> str | None:
     if name is None:
         return None
     try:
-        return Process.parse(name).value
+        return registry.parse(name).value
     except ValueError:
-        known = ", ".join(p.value for p in Process)
+        known = ", ".join(registry.processes())
         raise InvalidSubscription("process", f"unknown process {name!r}; one of {known}") from None
 
 
