@@ -103,7 +103,7 @@ class Brain:
     tenant: str = field(default_factory=lambda: f"t-{uuid.uuid4().hex[:8]}")
 
     async def start(
-        self, process: Process = Process.LEAD_SCORING, body: dict | None = None, **kw: Any
+        self, process: Process = Process("lead_scoring"), body: dict | None = None, **kw: Any
     ) -> WorkflowHandle:
         started = await start_process(
             self.client,
@@ -118,7 +118,7 @@ class Brain:
         return self.client.get_workflow_handle(started.workflow_id, result_type=ProcessResult)
 
     async def set_policy(
-        self, process: Process = Process.LEAD_SCORING, gate: str | None = None, **fields: Any
+        self, process: Process = Process("lead_scoring"), gate: str | None = None, **fields: Any
     ) -> Policy:
         return await self.policies.set(
             process, self.tenant, PolicyFields(**fields), changed_by="admin", gate=gate
@@ -127,9 +127,9 @@ class Brain:
     async def policy_changed(self, handle: WorkflowHandle, policy: Policy | None) -> None:
         """Signal the run that its tenant's policy is at its current version, carrying
         ``policy`` as the broadcast would (or nothing), from "root", signed as Brain signs."""
-        own = await self.policies.effective(Process.LEAD_SCORING, self.tenant)
+        own = await self.policies.effective(Process("lead_scoring"), self.tenant)
         change = PolicyChange(
-            process=Process.LEAD_SCORING,
+            process=Process("lead_scoring"),
             tenant=self.tenant,
             version=own.version,
             changed_by="root",

@@ -41,7 +41,7 @@ from tests.webui.ui import (
     send_signal,
     signal_list,
 )
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 NAMESPACE = "default"
 PROPOSAL = {"score": 77, "tier": "warm", "rationale": "mid-size company, referral"}
