@@ -219,12 +219,10 @@ async def decide(
 
 async def parked(handle: WorkflowHandle) -> RunStatus:
     """Wait until the run holds a pending approval; return its status."""
-    from workflows.lead_scoring_workflow import (
-        LeadScoringWorkflow,  # the gate's query, shared by every process
-    )
+    from hitl.gate import GatedWorkflow  # the gate's query, the same for every process
 
     async def check() -> RunStatus | None:
-        status = await handle.query(LeadScoringWorkflow.status)
+        status = await handle.query(GatedWorkflow.status)
         return status if status.state is RunState.AWAITING_APPROVAL else None
 
     return await eventually(check)
