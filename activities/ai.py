@@ -13,7 +13,7 @@ from temporalio import activity
 
 from models.ai import AIResult
 from models.processes import Process
-from processes import DEFINITIONS
+from processes import registry
 from processes.kit.definition import ProcessDefinition
 from temporal import retry
 
@@ -45,7 +45,7 @@ class AIActivities:
         self._provider = provider
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [self._activity_for(d) for d in DEFINITIONS]
+        return [self._activity_for(d) for d in registry.definitions()]
 
     def _activity_for(self, definition: ProcessDefinition) -> Callable[..., Any]:
         process = Process(definition.name)

@@ -19,7 +19,7 @@ from activities.webhooks.events import EventSink, RunEvents
 from core.gate_metrics import GateMetrics, default_metrics
 from models.activity_io import ApplyRequest
 from models.processes import Channel, RunState
-from processes import DEFINITIONS
+from processes import registry
 from processes.kit.definition import ProcessDefinition
 from store import audit, business, runs
 
@@ -42,7 +42,7 @@ class ApplyActivities:
         self._events = RunEvents(events)
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [self._activity_for(d) for d in DEFINITIONS]
+        return [self._activity_for(d) for d in registry.definitions()]
 
     def _activity_for(self, definition: ProcessDefinition) -> Callable[..., Any]:
         async def apply(req: ApplyRequest) -> dict[str, Any]:

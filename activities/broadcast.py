@@ -29,6 +29,7 @@ from models.broadcast import SignalReport, SignalStaleRuns
 from models.hitl import GLOBAL_TENANT, Policy, PolicyChange
 from models.processes import Process, RunState
 from models.tables import RunRow, utcnow
+from processes import registry
 from store.policies import PolicyStore
 from store.tenancy import ALL_TENANTS, tenant_scope
 from temporal import door
@@ -134,7 +135,7 @@ class BroadcastActivities:
 def _at_gate(change: PolicyChange) -> ColumnElement[bool]:
     """Runs parked at the changed gate; a row with no gate (a run from before gates had
     names) is at its process's first gate."""
-    first = Process(change.process).definition.gates[0].name
+    first = registry.definition(change.process).gates[0].name
     gate = change.gate or first
     if gate == first:
         return or_(col(RunRow.gate) == gate, col(RunRow.gate).is_(None))

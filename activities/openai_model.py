@@ -22,6 +22,7 @@ from activities.openai_errors import to_application_error
 from core.settings import Settings
 from models.ai import AIResult, ModelCall
 from models.processes import Process
+from processes import registry
 from processes.kit.definition import AnswerSignals
 
 
@@ -54,7 +55,7 @@ class OpenAIModel:
         self._client = client
         self._default_model = default_model
         # Keys may be API names or seed aliases; an unknown one fails at startup, not mid-run.
-        self._models = {Process.parse(name): model for name, model in (models or {}).items()}
+        self._models = {registry.parse(name): model for name, model in (models or {}).items()}
         # Off by default: some servers reject ``logprobs`` together with structured output.
         self._request_logprobs = request_logprobs
 
@@ -67,7 +68,7 @@ class OpenAIModel:
 
     async def propose(self, process: Process, run_input: BaseModel) -> AIResult:
         model = self.model_for(process)
-        definition = Process(process).definition
+        definition = registry.definition(process)
         prompt_version, system_prompt = definition.prompt()
         extra: dict[str, Any] = {"logprobs": True} if self._request_logprobs else {}
         started = time.monotonic()
@@ -143,7 +144,7 @@ def judge(
     except json.JSONDecodeError as exc:
         reason = f"the model's answer is not valid JSON ({exc.msg} at char {exc.pos})"
         return review(reason, {"schema_valid": 0.0})
-    definition = Process(process).definition
+    definition = registry.definition(process)
     try:
         answer = definition.answer_model.model_validate(data)
     except ValidationError as exc:

@@ -20,7 +20,8 @@ from models.activity_io import (
     RefreshPolicy,
 )
 from models.hitl import PendingApproval, Policy
-from models.processes import Channel, Process, RunState
+from models.processes import Channel, RunState
+from processes import registry
 from store import audit, runs
 from store.db import sqlite_immediate
 from store.policies import PolicyStore
@@ -97,7 +98,7 @@ class PolicyActivities:
         whose id dedupes a repeat). Run as a regular activity after a person decided a gate,
         scheduled by the committed task that took the decision: then ``req.record`` holds
         the decisions to audit, in the same transaction as the run's new row."""
-        definition = Process(req.run.process).definition
+        definition = registry.definition(req.run.process)
         gates = definition.gates[req.first :]
         run_input = definition.parse_input(req.run_input) if req.run_input is not None else None
         async with database_step(), self._sessions.begin() as session:

@@ -4,6 +4,7 @@ from pydantic import BaseModel
 
 from models.ai import AIResult
 from models.processes import Process
+from processes import registry
 from processes.kit.rules import RULES_MODEL_NAME
 
 
@@ -13,6 +14,6 @@ class RulesModel:
     name = RULES_MODEL_NAME
 
     async def propose(self, process: Process, run_input: BaseModel) -> AIResult:
-        definition = Process(process).definition
+        definition = registry.definition(process)
         # Inputs that crossed a Temporal boundary may arrive as another model or a dict.
         return definition.rules(definition.parse_input(run_input))

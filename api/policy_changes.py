@@ -9,6 +9,7 @@ from api.auth import Principal
 from api.state import AppState
 from models.hitl import GLOBAL_TENANT, Policy, PolicyFields
 from models.processes import Process
+from processes import registry
 from services.policies import BroadcastNotStarted
 from services.policies import change_policy as _change_policy
 
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def parse_process(name: str) -> Process:
     try:
-        return Process.parse(name)
+        return registry.parse(name)
     except ValueError:
         raise errors.UnknownProcess(f"unknown process {name!r}") from None
 
@@ -26,7 +27,7 @@ def check_gate(process: Process, gate: str | None) -> str | None:
     """``gate`` if the process has it (422 naming the query parameter otherwise)."""
     if gate is None:
         return None
-    names = [g.name for g in process.definition.gates]
+    names = [g.name for g in registry.definition(process).gates]
     if gate not in names:
         raise errors.ValidationFailed(
             [

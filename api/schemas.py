@@ -16,24 +16,24 @@ from pydantic import (
 from api.auth import TENANT_PATTERN
 from models.ai import ModelCall
 from models.hitl import Decision, PendingApproval, PolicyFields, checked_edits, checked_text
-from models.processes import PROCESS_NAMES, AuditDecision, Channel, Process, RunState
+from models.processes import AuditDecision, Channel, Process, RunState
 from models.timestamps import Timestamp
+from processes import registry
 
 
 def _process(value: Any) -> Process:
-    if isinstance(value, Process):
-        return value
     try:
-        return Process.parse(str(value))
-    except ValueError:
-        raise ValueError(f"unknown process; known: {', '.join(PROCESS_NAMES)}") from None
+        return registry.parse(str(value))
+    except registry.UnknownProcess:
+        raise ValueError(f"unknown process; known: {', '.join(registry.names())}") from None
 
 
-# A process named by its API name or a seed alias (SPEC §1), parsed to its ``Process``.
+# A process named by its API name or a seed alias (SPEC §1), parsed to its ``Process``; the
+# installed ones (plugins too) are listed in the OpenAPI document.
 ProcessName = Annotated[
     Process,
     BeforeValidator(_process),
-    WithJsonSchema({"type": "string", "enum": list(PROCESS_NAMES)}),
+    WithJsonSchema({"type": "string", "enum": list(registry.names())}),
 ]
 _TENANT_OR_GLOBAL = r"^(\*|" + TENANT_PATTERN.pattern[1:-1] + r")$"
 T = TypeVar("T")

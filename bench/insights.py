@@ -24,6 +24,7 @@ from sqlalchemy import insert
 from bench.stats import summary_ms
 from models.processes import Process
 from models.tables import DecisionRow, RunRow
+from processes import registry
 from services.insights import decision_insights
 from store.db import is_sqlite, make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
@@ -54,7 +55,7 @@ def _as_tenant(tenant: str) -> AbstractContextManager[None]:
 def _rows(count: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     rng = random.Random(seed)
     now = datetime.now(UTC)
-    processes = [p.value for p in Process]
+    processes = [p.value for p in registry.processes()]
     weights = [w for *_, w in _MIX]
     decisions, runs = [], []
     for i in range(count):

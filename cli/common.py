@@ -72,12 +72,12 @@ def default_actor() -> str:
 
 
 def parse_process(name: str) -> "Process":
-    from models.processes import Process
+    from processes import registry
 
     try:
-        return Process.parse(name)
-    except ValueError:
-        known = ", ".join(p.value for p in Process)
+        return registry.parse(name)
+    except registry.UnknownProcess:
+        known = ", ".join(registry.processes())
         raise typer.BadParameter(
             f"unknown process {name!r}; one of {known} (or a seed alias)"
         ) from None

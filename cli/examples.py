@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cli.common import echo_json, fail, parse_process
+from processes import registry
 
 
 def example(
@@ -23,7 +24,7 @@ def example(
     ] = "unsure",
 ) -> None:
     """Print one of the process's example start bodies (JSON), e.g. for curl -d @-."""
-    examples = parse_process(process).definition.examples
+    examples = registry.definition(parse_process(process)).examples
     if kind not in examples:
         fail("UnknownExample", f"{process} has the examples {sorted(examples)}")
     echo_json(examples[kind])

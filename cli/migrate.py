@@ -19,5 +19,7 @@ def migrate() -> None:
     """Upgrade the database (BRAIN_DATABASE_URL) to this version's schema; idempotent."""
     settings = get_settings()
     asyncio.run(checked_migrate(settings.effective_database_url))
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    echo_json({"database": settings.database_url_for_display, "revision": head})
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    # One head per branch: Brain's, and each installed plugin's (ProcessDefinition.migrations).
+    revision = " ".join(sorted(heads))
+    echo_json({"database": settings.database_url_for_display, "revision": revision})

@@ -21,6 +21,7 @@ from temporalio.worker import Replayer
 from cli.common import echo_json, fail, parse_process, run, temporal
 from cli.home import settings as cli_settings
 from models.processes import Process
+from processes import registry
 from temporal.sandbox import WORKFLOW_RUNNER
 from workers.registry import WORKFLOWS
 
@@ -107,7 +108,7 @@ async def _histories(
         yield await client.get_workflow_handle(workflow_id).fetch_history()
         return
     assert process is not None
-    query = f"WorkflowType = '{process.workflow_type}'"
+    query = f"WorkflowType = '{registry.definition(process).workflow_type}'"
     async for history in client.list_workflows(query, limit=limit).map_histories():
         yield history
 

@@ -29,6 +29,7 @@ from hitl.gate import GatedWorkflow
 from models.hitl import DecideOutcome, DecideRequest
 from models.processes import Action, Channel, Process
 from models.workflow_io import ProcessResult
+from processes import registry
 from services.starting import IdempotencyConflict, start_process
 from temporal import errors
 
@@ -64,7 +65,7 @@ def start(
     if (input_file is None) == (example is None):
         fail("BadArguments", "give exactly one of --input FILE and --example NAME")
     if example is not None:
-        examples = proc.definition.examples
+        examples = registry.definition(proc).examples
         if example not in examples:
             fail("UnknownExample", f"{proc.value} has the examples {sorted(examples)}")
         body: dict[str, Any] = dict(examples[example])

@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from models.hitl import Decision
-from models.processes import Action, Channel, Process
+from models.processes import Action, Channel, Process, registered_names
 
 # From a minute to a month: people decide in minutes, hours or weeks.
 _DECISION_BUCKETS = (
@@ -111,6 +111,6 @@ def parked_runs(counts: Mapping[str, int]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(
         "brain_parked_runs", "Runs waiting for a decision", labels=["process"]
     )
-    for process in Process:
-        family.add_metric([process.value], counts.get(process.value, 0))
+    for process in sorted(registered_names()):
+        family.add_metric([process], counts.get(process, 0))
     return family

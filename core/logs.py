@@ -16,12 +16,11 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from temporalio import activity, workflow
 
-from models.processes import Process
+from models.processes import registered_names
 
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _TEMPORAL_EXTRAS = ("temporal_activity", "temporal_workflow", "activity_info", "workflow_info")
-_PROCESSES = {p.value for p in Process}
 
 
 def business_key(workflow_id: str) -> tuple[str, str] | None:
@@ -29,7 +28,7 @@ def business_key(workflow_id: str) -> tuple[str, str] | None:
     parts = workflow_id.split(":")
     if parts[0] == "policy-broadcast":
         parts = parts[1:]
-    if len(parts) >= 3 and parts[0] in _PROCESSES:
+    if len(parts) >= 3 and parts[0] in registered_names():
         return parts[0], parts[1]
     return None
 

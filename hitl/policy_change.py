@@ -77,7 +77,7 @@ def _carried(s: GateState, change: PolicyChange) -> Policy | None:
     if (
         policy is None
         or policy.version < change.version
-        or policy.process is not s.run.process
+        or policy.process != s.run.process
         or policy.tenant != s.run.tenant
         or (s.version >= 5 and policy.gate != s.gate)
     ):

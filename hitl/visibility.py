@@ -11,7 +11,8 @@ from hitl.details import render_details
 from hitl.state import GateState
 
 with workflow.unsafe.imports_passed_through():
-    from models.processes import Process, RunState
+    from models.processes import RunState
+    from processes import registry
     from temporal.search_attributes import (
         BRAIN_CONFIDENCE,
         BRAIN_DEADLINE,
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
 def show(s: GateState, process: str) -> None:
     """Refresh the current details after anything a person should see changed."""
     info = workflow.info()
-    gates = len(Process(process).definition.gates)
+    gates = len(registry.definition(process).gates)
     workflow.set_current_details(
         render_details(info.workflow_id, process, s, gates=gates, namespace=info.namespace)
     )

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.ai import AIResult, ModelCall
 from models.processes import Action, Channel, Door, Process, RunState
+from models.safety import check_value
 from models.timestamps import Timestamp
-from processes.kit.safety import check_value
 
 GLOBAL_TENANT = "*"
 # Timeouts, reminders and escalations are measured in seconds, up to a year.

@@ -1,41 +1,68 @@
-"""Process names (derived from ``processes.DEFINITIONS``), run states, doors and actions."""
+"""Process names, run states, doors and actions: the words every layer shares.
 
+``models`` imports nothing of Brain's but ``models``: the set of processes is not known here.
+It is a registry (``processes/registry.py``), filled from the entry-point group
+``brain.processes`` (Brain's own in ``pyproject.toml``, a company's in its own package).
+"""
+
+import re
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
 
-from processes import DEFINITIONS
-from processes.kit.definition import ProcessDefinition
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
 
-_BY_NAME = {d.name: d for d in DEFINITIONS}
-_ALIASES = {alias: d.name for d in DEFINITIONS for alias in d.aliases}
+# A process name: in URLs, workflow ids, entry-point names and 64-character columns.
+PROCESS_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# Where processes are declared, name = "module:DEFINITION" (loaded by processes/registry.py).
+ENTRY_POINT_GROUP = "brain.processes"
 
 
-class _ProcessName(StrEnum):
-    """Methods of ``Process``; its members come from the process definitions."""
+@cache
+def registered_names() -> frozenset[str]:
+    """The API names of the installed processes, read from the packages' metadata alone,
+    importing no process: for code under ``processes`` in the layers (logging, metrics)
+    that needs the names and nothing else. The definitions: ``processes.registry``."""
+    return frozenset(entry_points(group=ENTRY_POINT_GROUP).names)
+
+
+class Process(str):
+    """A process's API name, e.g. ``"lead_scoring"``: a ``str`` of a checked form.
+
+    Not an enum: the names are whatever the registry holds, and a plugin adds its own
+    without touching Brain. ``processes.registry.parse`` turns user input (an API name or
+    a seed alias) into one, refusing names nobody registered;
+    ``processes.registry.definition`` gives its ``ProcessDefinition``. Constructing one
+    checks the form only, so a stored name of a process since uninstalled still reads.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, name: str) -> "Process":
+        if not isinstance(name, str) or not PROCESS_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a process name ({PROCESS_NAME.pattern})")
+        return super().__new__(cls, name)
+
+    def __repr__(self) -> str:
+        return f"Process({str(self)!r})"
 
     @property
-    def definition(self) -> ProcessDefinition:
-        return _BY_NAME[self.value]
-
-    @property
-    def workflow_type(self) -> str:
-        return self.definition.workflow_type
+    def value(self) -> str:
+        """The name as a plain ``str`` (as ``.value`` of the enum this type replaced)."""
+        return str.__str__(self)
 
     @classmethod
-    def parse(cls, name: str) -> "Process":
-        """Accept an API name or a seed alias; raise ``ValueError`` otherwise."""
-        return Process(_ALIASES.get(name, name))
-
-
-if TYPE_CHECKING:
-    # Members are not known to a type checker; code outside a process's own module never
-    # names one (it holds a ``Process`` value or a definition instead).
-    Process = _ProcessName
-else:
-    Process = _ProcessName("Process", [(d.name.upper(), d.name) for d in DEFINITIONS])
-
-# Every name a caller may use for a process: API names and seed aliases.
-PROCESS_NAMES: tuple[str, ...] = tuple(n for d in DEFINITIONS for n in d.names)
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        # Validated as a string of the form, kept a ``Process``; serialized as the string.
+        return core_schema.no_info_after_validator_function(
+            cls,
+            core_schema.str_schema(pattern=PROCESS_NAME.pattern),
+            serialization=core_schema.to_string_ser_schema(),
+        )
 
 
 class RunState(StrEnum):

@@ -10,7 +10,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from processes.kit.safety import check_value
+from models.safety import check_value
 
 # The actions block (Approve, Reject) and the comment input of an interactive message.
 ACTIONS_BLOCK = "brain_decide"

@@ -30,13 +30,14 @@ sys.path.insert(0, str(ROOT))
 from activities.rules_model import RulesModel  # noqa: E402
 from models.hitl import DecideRequest, PolicyChange, PolicyFields  # noqa: E402
 from models.processes import Action, Channel, Process  # noqa: E402
+from processes import registry  # noqa: E402
 from services.starting import start_process  # noqa: E402
 from store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from store.policies import PolicyStore  # noqa: E402
 from temporal.sandbox import WORKFLOW_RUNNER  # noqa: E402
 from temporal.search_attributes import ALL  # noqa: E402
 from workers.registry import WORKFLOWS, build_activities  # noqa: E402
-from workflows.lead_scoring_workflow import LeadScoringWorkflow  # noqa: E402
+from workflows.process_workflow import LeadScoringWorkflow  # noqa: E402
 
 OUT = ROOT / "tests" / "histories"
 
@@ -97,7 +98,7 @@ async def main() -> None:
     ):
 
         async def start(process: Process, example: str, tenant: str = "rec") -> WorkflowHandle:
-            body = dict(process.definition.examples[example])
+            body = dict(registry.definition(process).examples[example])
             run = await start_process(
                 client,
                 sessions,
@@ -117,7 +118,7 @@ async def main() -> None:
             )
             return handle
 
-        for process in Process:
+        for process in registry.processes():
             # HITL on for every process in tenant "rec": each one parks, then is approved.
             await policies.set(
                 process, "rec", PolicyFields(hitl_enabled=True), changed_by="recorder"
@@ -138,29 +139,29 @@ async def main() -> None:
 
         # Recorded after the gate made confidence searchable early (workflow.patched).
         if wanted("lead_scoring_patched_approved"):
-            handle = await approved(Process.LEAD_SCORING)
+            handle = await approved(Process("lead_scoring"))
             await _save(client, handle.id, "lead_scoring_patched_approved")
         # Ops (services/history.py): a run whose apply step failed, and a terminated one.
         if wanted("lead_scoring_apply_failed"):
             broken["apply"] = True
-            handle = await approved(Process.LEAD_SCORING)
+            handle = await approved(Process("lead_scoring"))
             await _save(client, handle.id, "lead_scoring_apply_failed", fails=True)
             broken["apply"] = False
         if wanted("lead_scoring_terminated"):
-            handle = await start(Process.LEAD_SCORING, "confident")
+            handle = await start(Process("lead_scoring"), "confident")
             await _wait_parked(handle)
             await handle.terminate(reason="recorded: terminated while parked")
             await _save(client, handle.id, "lead_scoring_terminated", fails=True)
 
         if wanted("lead_scoring_rejected_by_signal"):
-            handle = await start(Process.LEAD_SCORING, "unsure")
+            handle = await start(Process("lead_scoring"), "unsure")
             await _wait_parked(handle)
             await handle.signal(LeadScoringWorkflow.approve, "malformed")
             await handle.signal(LeadScoringWorkflow.reject, {"by": "ops", "comment": "not a fit"})
             await _save(client, handle.id, "lead_scoring_rejected_by_signal")
 
         if wanted("lead_scoring_approved_with_edits"):
-            handle = await start(Process.LEAD_SCORING, "unsure")
+            handle = await start(Process("lead_scoring"), "unsure")
             await _wait_parked(handle)
             await handle.execute_update(
                 LeadScoringWorkflow.decide,
@@ -179,18 +180,21 @@ async def main() -> None:
             if not wanted(name):
                 continue
             await policies.set(
-                Process.LEAD_SCORING, "flip", PolicyFields(hitl_enabled=True), changed_by="recorder"
+                Process("lead_scoring"),
+                "flip",
+                PolicyFields(hitl_enabled=True),
+                changed_by="recorder",
             )
-            handle = await start(Process.LEAD_SCORING, "confident", tenant="flip")
+            handle = await start(Process("lead_scoring"), "confident", tenant="flip")
             await _wait_parked(handle)
             policy = await policies.set(
-                Process.LEAD_SCORING,
+                Process("lead_scoring"),
                 "flip",
                 PolicyFields(hitl_enabled=False, confidence_threshold=0.5),
                 changed_by="recorder",
             )
             change = PolicyChange(
-                process=Process.LEAD_SCORING,
+                process=Process("lead_scoring"),
                 tenant="flip",
                 version=policy.version,
                 changed_by="recorder",
@@ -203,12 +207,12 @@ async def main() -> None:
         # (1 of 2), bob's edits restart the count (1 of 2), carol's signal completes it.
         if wanted("lead_scoring_quorum"):
             await policies.set(
-                Process.LEAD_SCORING,
+                Process("lead_scoring"),
                 "quorum",
                 PolicyFields(hitl_enabled=True, min_approvals=2, requester_may_approve=False),
                 changed_by="recorder",
             )
-            handle = await start(Process.LEAD_SCORING, "unsure", tenant="quorum")
+            handle = await start(Process("lead_scoring"), "unsure", tenant="quorum")
             await _wait_parked(handle)
             await handle.signal(LeadScoringWorkflow.approve, {"by": "recorder"})
             for by, edits in (("alice", None), ("bob", {"score": 90})):

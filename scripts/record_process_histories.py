@@ -32,6 +32,7 @@ from activities.rules_model import RulesModel  # noqa: E402
 from hitl.gate import GatedWorkflow  # noqa: E402
 from models.hitl import DecideRequest, PolicyChange, PolicyFields  # noqa: E402
 from models.processes import Action, Channel, Process  # noqa: E402
+from processes import registry  # noqa: E402
 from services.starting import start_process  # noqa: E402
 from store.db import make_engine, make_sessionmaker, migrate  # noqa: E402
 from store.policies import PolicyStore  # noqa: E402
@@ -63,7 +64,7 @@ class Recorder:
         self.client, self.policies, self.sessions, self.queue = client, policies, sessions, queue
 
     async def start(self, process: Process, tenant: str, example: str) -> WorkflowHandle:
-        body = dict(process.definition.examples[example])
+        body = dict(registry.definition(process).examples[example])
         if process.value == "content_generation":
             # Naming a competitor the draft mentions is a claim: legal's gate applies.
             body = {"brief": {**body["brief"], "competitors": ["autoscaling"]}}
@@ -81,7 +82,7 @@ class Recorder:
     async def later_gates(self, process: Process, tenant: str, *, people: bool) -> None:
         """Every gate after the first: a person's (``people``; the finance gate for any
         amount) or passing on its own."""
-        for gate in process.definition.gates[1:]:
+        for gate in registry.definition(process).gates[1:]:
             fields = (
                 PolicyFields(hitl_enabled=True, amount_over=0)
                 if people
@@ -146,7 +147,9 @@ class Recorder:
             elif shape == "rejected_at_second":
                 await handle.signal(GatedWorkflow.reject, {"by": "bob", "comment": "no"})
             else:
-                await self.release(handle, process, tenant, process.definition.gates[1].name)
+                await self.release(
+                    handle, process, tenant, registry.definition(process).gates[1].name
+                )
             return handle
         if shape == "auto":
             await self.policies.set(
@@ -170,7 +173,7 @@ class Recorder:
 
 async def record(recorder: Recorder, process: Process) -> dict[str, Any]:
     histories: dict[str, Any] = {}
-    gated = GATED_SHAPES if len(process.definition.gates) > 1 else ()
+    gated = GATED_SHAPES if len(registry.definition(process).gates) > 1 else ()
     for shape in (*SHAPES, *gated):
         handle = await recorder.shape(process, shape)
         await handle.result()
@@ -181,7 +184,7 @@ async def record(recorder: Recorder, process: Process) -> dict[str, Any]:
 
 
 async def main(wanted: list[str]) -> None:
-    processes = [Process.parse(n) for n in wanted] if wanted else list(Process)
+    processes = [registry.parse(n) for n in wanted] if wanted else list(registry.processes())
     missing = [p for p in processes if not bundle_path(p.value).exists()]
     if not missing:
         print("every bundle exists; nothing to record")

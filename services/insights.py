@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.hitl import GLOBAL_TENANT
 from models.insights import APPROVED_SHARE, MIN_SUPPORT, DecisionInsights, ProcessInsights
 from models.processes import Process
+from processes import registry
 from store import insights as sql
 from store.policies import PolicyStore
 
@@ -22,7 +23,7 @@ async def decision_insights(
 ) -> DecisionInsights:
     """``tenant``: one tenant's decisions, or ``*`` for every tenant's (then the current
     threshold is the global row's). ``since``: only decisions taken at or after it."""
-    processes = [process] if process is not None else list(Process)
+    processes = [process] if process is not None else list(registry.processes())
     since = _utc(since) if since is not None else None
     scope = sql.Scope(None if tenant == GLOBAL_TENANT else tenant, processes, since)
 
@@ -43,7 +44,8 @@ async def decision_insights(
     )
     current = {(p.process, p.gate): p.confidence_threshold for p in effective}
     items = []
-    for p, gate in ((proc, g.name) for proc in processes for g in proc.definition.gates):
+    gates = ((proc, g.name) for proc in processes for g in registry.definition(proc).gates)
+    for p, gate in gates:
         key = (p.value, gate)
         c = counted.get(key, sql.Counts())
         s = suggested.get(key, sql.Suggestion(0, None))

@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from models.processes import Process, RunState
 from models.tables import RunRow
+from processes import registry
 from services import history
 from temporal.search_attributes import BRAIN_PROCESS, BRAIN_TENANT
 
@@ -79,7 +80,7 @@ def _quoted(value: str) -> str:
 
 def _query(tenant: str | None, process: Process | None, status: str) -> str:
     # Built from enum values and checked tenants only; see _PLAIN.
-    types = ", ".join(_quoted(p.workflow_type) for p in Process)
+    types = ", ".join(_quoted(d.workflow_type) for d in registry.definitions())
     parts = [f"WorkflowType IN ({types})", status]
     if tenant is not None and _PLAIN.match(tenant):
         parts.append(f"{BRAIN_TENANT.name} = {_quoted(tenant)}")

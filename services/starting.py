@@ -27,6 +27,7 @@ from models.hitl import GLOBAL_TENANT
 from models.processes import Process, RunState
 from models.tables import RunRow
 from models.workflow_io import GATE_VERSION, ProcessStart
+from processes import registry
 from store import runs
 from store.db import single_statement
 from temporal.search_attributes import (
@@ -104,7 +105,7 @@ async def start_process(
     whole life."""
     if tenant == GLOBAL_TENANT:
         raise GlobalTenant("a run belongs to one tenant; '*' names the global policies")
-    run_input = process.definition.parse_input(body)
+    run_input = registry.definition(process).parse_input(body)
     subject = run_input.subject()[:300]
     start = ProcessStart(
         tenant=tenant,
@@ -118,7 +119,7 @@ async def start_process(
     workflow_id = workflow_id_for(process, tenant, idempotency_key)
     try:
         handle = await client.start_workflow(
-            process.workflow_type,
+            registry.definition(process).workflow_type,
             start,
             id=workflow_id,
             task_queue=task_queue,

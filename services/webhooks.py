@@ -15,9 +15,9 @@ from activities.webhooks.targets import (
     system_resolver,
 )
 from models.events import EventType
-from models.processes import Process
 from models.webhook_tables import WebhookSubscriptionRow
 from models.webhooks import WebhookFormat
+from processes import registry
 
 
 class InvalidSubscription(ValueError):
@@ -96,9 +96,9 @@ def _process(name: str | None) -> str | None:
     if name is None:
         return None
     try:
-        return Process.parse(name).value
+        return registry.parse(name).value
     except ValueError:
-        known = ", ".join(p.value for p in Process)
+        known = ", ".join(registry.processes())
         raise InvalidSubscription("process", f"unknown process {name!r}; one of {known}") from None
 
 

@@ -8,7 +8,9 @@ tells the database whose rows it may touch, the tenant of the caller's ``tenant_
 
 import asyncio
 import logging
+import os
 import threading
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -163,16 +165,34 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config(url: str | None = None) -> Config:
+    """Brain's migrations, and each installed process's that brings its own (a plugin's
+    business table: ``ProcessDefinition.migrations``), as branches of one history."""
     cfg = Config(str(_HERE / "alembic.ini"))
     cfg.set_main_option("script_location", str(_HERE / "migrations"))
+    # ``path_separator = os`` in alembic.ini: the locations are joined with os.pathsep.
+    cfg.set_main_option("version_locations", os.pathsep.join(version_locations()))
     if url:
         # ConfigParser interpolates '%', which URL-encoded passwords contain.
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
+def version_locations() -> list[str]:
+    """Folders of Alembic revisions: Brain's, then each plugin's, once each."""
+    from processes import registry  # loads every process: only when migrating
+
+    found = [str(_HERE / "migrations" / "versions")]
+    for definition in registry.definitions():
+        if definition.migrations is not None:
+            folder = str(resources.files(definition.migrations))
+            if folder not in found:
+                found.append(folder)
+    return found
+
+
 async def migrate(url: str) -> None:
-    """Upgrade the schema to head; idempotent and safe for several processes at once."""
+    """Upgrade the schema to every head (Brain's and each plugin's); idempotent and safe for
+    several processes at once."""
     # Alembic keeps its running context in module globals (alembic.context, alembic.op), so
     # two upgrades in one process must not interleave, not even on one event loop: serialize
     # them on a thread lock, each in a worker thread with its own loop.
@@ -212,7 +232,7 @@ def _upgrade(conn: Connection, url: str) -> None:
     cfg = alembic_config(url)
     # env.py uses this connection instead of opening its own (and its own event loop).
     cfg.attributes["connection"] = conn
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
     # Again after every upgrade: a table a later migration added without protecting it
     # gets its policy here, in the same transaction (a no-op when nothing is missing).
     if conn.dialect.name == "postgresql" and (changed := rls.secure(conn)):

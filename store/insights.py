@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.insights import APPROVED_SHARE, MIN_SUPPORT, SAMPLE_SIZE
 from models.processes import Action, Channel, Process
 from models.tables import DecisionRow
+from processes import registry
 
 _D = inspect(DecisionRow).local_table
 # Every door a person decides through.
@@ -57,7 +58,7 @@ Key = tuple[str, str]
 def _gate() -> ColumnElement[str]:
     """The row's gate; a row from before gates had names is at its process's first."""
     first = case(
-        *((_D.c.process == p.value, p.definition.gates[0].name) for p in Process),
+        *((_D.c.process == d.name, d.gates[0].name) for d in registry.definitions()),
         else_=literal("review"),
     )
     return func.coalesce(_D.c.gate, first)
@@ -129,7 +130,7 @@ async def suggestions(session: AsyncSession, scope: Scope) -> dict[Key, Suggesti
         .limit(SAMPLE_SIZE)
         .subquery()
         for process in scope.processes
-        for name in (g.name for g in process.definition.gates)
+        for name in (g.name for g in registry.definition(process).gates)
     ]
     # Each sample is its own subquery: SQLite refuses LIMIT on a bare compound member.
     parts = [select(*s.c) for s in samples]

@@ -17,6 +17,7 @@ from sqlmodel import col
 from models.hitl import GLOBAL_TENANT, Policy, PolicyChange, PolicyFields
 from models.processes import Process
 from models.tables import PolicyChangeRow, PolicyRow, utcnow
+from processes import registry
 from store.db import single_statement, sqlite_immediate
 from store.sql import insert
 
@@ -48,7 +49,7 @@ def cache_key(process: Process, tenant: str, gate: str) -> str:
 def gate_name(process: Process, gate: str | None) -> str:
     """``gate`` checked against the process's gates; ``None`` is its first. Raises
     ``KeyError`` for a gate the process does not have."""
-    return Process(process).definition.gate(gate).name
+    return registry.definition(process).gate(gate).name
 
 
 class PolicyStore:
@@ -307,11 +308,11 @@ async def _global_row(session: AsyncSession, process: Process, gate: str) -> Pol
 
 
 def _every_gate() -> Iterable[tuple[Process, str]]:
-    return [(p, g.name) for p in Process for g in p.definition.gates]
+    return [(Process(d.name), g.name) for d in registry.definitions() for g in d.gates]
 
 
 def _default_row(process: Process, gate: str) -> PolicyRow:
-    definition = Process(process).definition
+    definition = registry.definition(process)
     default = definition.default_policy
     declared = definition.gate(gate).hitl_by_default
     return PolicyRow(

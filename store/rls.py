@@ -106,14 +106,15 @@ class _Table:
 def app_tables(metadata: MetaData | None = None) -> dict[str, bool]:
     """Every app table, mapped to whether it is tenant-owned (has a ``tenant`` column)."""
     if metadata is None:
-        # Importing them registers every table, the processes' too.
+        # Importing them registers every table, the processes' too (plugins' included).
         from sqlmodel import SQLModel
 
         import models.slack_tables
         import models.tables
         import models.webhook_tables  # noqa: F401
-        import processes  # noqa: F401
+        from processes import registry
 
+        registry.definitions()
         metadata = SQLModel.metadata
     return {t.name: "tenant" in t.c for t in metadata.sorted_tables}
 

@@ -27,6 +27,7 @@ from models.hitl import (
 from models.processes import Action, Channel, Process, RunState
 from models.tables import DecisionRow, RunRow
 from models.workflow_io import ProcessResult
+from processes import registry
 from processes.kit.models import BusinessRow
 from services.starting import start_process
 from store.policies import PolicyStore
@@ -103,7 +104,7 @@ class Brain:
     tenant: str = field(default_factory=lambda: f"t-{uuid.uuid4().hex[:8]}")
 
     async def start(
-        self, process: Process = Process.LEAD_SCORING, body: dict | None = None, **kw: Any
+        self, process: Process = Process("lead_scoring"), body: dict | None = None, **kw: Any
     ) -> WorkflowHandle:
         started = await start_process(
             self.client,
@@ -118,7 +119,7 @@ class Brain:
         return self.client.get_workflow_handle(started.workflow_id, result_type=ProcessResult)
 
     async def set_policy(
-        self, process: Process = Process.LEAD_SCORING, gate: str | None = None, **fields: Any
+        self, process: Process = Process("lead_scoring"), gate: str | None = None, **fields: Any
     ) -> Policy:
         return await self.policies.set(
             process, self.tenant, PolicyFields(**fields), changed_by="admin", gate=gate
@@ -127,7 +128,7 @@ class Brain:
     async def later_gates_on_their_own(self, process: Process) -> None:
         """Every gate after the first passes on its own (the tests of one gate's behaviour
         on a process with several: legal would otherwise review a story's figures)."""
-        for gate in process.definition.gates[1:]:
+        for gate in registry.definition(process).gates[1:]:
             await self.set_policy(
                 process, gate=gate.name, hitl_enabled=False, confidence_threshold=0.0
             )
@@ -135,9 +136,9 @@ class Brain:
     async def policy_changed(self, handle: WorkflowHandle, policy: Policy | None) -> None:
         """Signal the run that its tenant's policy is at its current version, carrying
         ``policy`` as the broadcast would (or nothing), from "root", signed as Brain signs."""
-        own = await self.policies.effective(Process.LEAD_SCORING, self.tenant)
+        own = await self.policies.effective(Process("lead_scoring"), self.tenant)
         change = PolicyChange(
-            process=Process.LEAD_SCORING,
+            process=Process("lead_scoring"),
             tenant=self.tenant,
             version=own.version,
             changed_by="root",
@@ -239,12 +240,10 @@ async def decide(
 
 async def parked(handle: WorkflowHandle) -> RunStatus:
     """Wait until the run holds a pending approval; return its status."""
-    from workflows.lead_scoring_workflow import (
-        LeadScoringWorkflow,  # the gate's query, shared by every process
-    )
+    from hitl.gate import GatedWorkflow  # the gate's query, the same for every process
 
     async def check() -> RunStatus | None:
-        status = await handle.query(LeadScoringWorkflow.status)
+        status = await handle.query(GatedWorkflow.status)
         return status if status.state is RunState.AWAITING_APPROVAL else None
 
     return await eventually(check)

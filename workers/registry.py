@@ -1,12 +1,12 @@
 """What a Brain worker runs: the workflows and the activities bound to their clients.
 
-Derived from the process definitions (``processes.DEFINITIONS``): each process's workflow
-class is found in ``workflows/<process>_workflow.py`` and its AI and apply activities are
-built from its definition, so adding a process edits nothing here. Shared by the worker
-entry point, the dev stack, the benchmark and the tests, so they never drift apart.
+Derived from the registered processes (``processes.registry``): each process's workflow
+class is made from its definition (``workflows/process_workflow.py``) and its AI and apply
+activities are built from it, so adding a process, in Brain or in a plugin, edits nothing
+here. Shared by the worker entry point, the dev stack, the benchmark and the tests, so they
+never drift apart.
 """
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,31 +26,16 @@ from activities.webhooks.parts import WEBHOOK_WORKFLOWS
 from activities.webhooks.policy_events import PolicyEventActivities
 from core.gate_metrics import GateMetrics
 from hitl.gate import GatedWorkflow
-from processes import DEFINITIONS
+from processes import registry
 from store.policies import PolicyStore
 from temporal import door
 from workflows.policy_broadcast_workflow import PolicyBroadcastWorkflow
+from workflows.process_workflow import workflow_class
 from workflows.reconcile_runs_workflow import ReconcileRunsWorkflow
 
-
-def _process_workflows() -> tuple[type[GatedWorkflow], ...]:
-    found = []
-    for definition in DEFINITIONS:
-        module_name = f"workflows.{definition.name}_workflow"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            raise ImportError(
-                f"process {definition.name!r} has no workflow module {module_name}"
-            ) from err
-        cls = getattr(module, definition.workflow_type, None)
-        if not (isinstance(cls, type) and issubclass(cls, GatedWorkflow)):
-            raise ImportError(f"{module_name} defines no GatedWorkflow {definition.workflow_type}")
-        found.append(cls)
-    return tuple(found)
-
-
-PROCESS_WORKFLOWS: tuple[type[GatedWorkflow], ...] = _process_workflows()
+PROCESS_WORKFLOWS: tuple[type[GatedWorkflow], ...] = tuple(
+    workflow_class(d) for d in registry.definitions()
+)
 # Brain's own workflows run beside the processes' on the same task queue.
 WORKFLOWS: Sequence[type] = (
     *PROCESS_WORKFLOWS,

@@ -10,7 +10,7 @@ from api.deps import Admin, StateDep
 from api.errors import WorkflowNotFound, responses
 from api.ops_schemas import FailedRunView, ReplayBody, ReplayItemView, ReplayResponse
 from api.schemas import Page, ProcessName
-from models.processes import Process
+from processes import registry
 from services import ops, replay
 
 router = APIRouter(prefix="/ops", tags=["ops"])
@@ -50,7 +50,7 @@ async def replay_runs(principal: Admin, state: StateDep, body: ReplayBody) -> Re
             state.client,
             tenant=_scope(principal),
             workflow_id=body.workflow_id,
-            process=Process.parse(body.process) if body.process else None,
+            process=registry.parse(body.process) if body.process else None,
             dry_run=body.dry_run,
             sessions=state.sessions,
             requested_by=principal.sub,

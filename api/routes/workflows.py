@@ -15,7 +15,8 @@ from api.schemas import CancelResponse, Page, ProcessName, StartResponse, Workfl
 from api.scopes import TenantFilter, list_tenant
 from api.views import run_view
 from models.processes import Process, RunState
-from processes import DEFINITIONS
+from processes import registry
+from processes.kit.definition import ProcessDefinition
 from services.starting import GlobalTenant, IdempotencyConflict, start_process
 
 router = APIRouter(tags=["workflows"])
@@ -31,9 +32,10 @@ IdempotencyKey = Annotated[
 
 
 def _start_route(
-    process: Process,
+    definition: ProcessDefinition,
 ) -> Callable[..., Coroutine[Any, Any, StartResponse]]:
-    body_model: type[BaseModel] = process.definition.input_model
+    process = Process(definition.name)
+    body_model: type[BaseModel] = definition.input_model
 
     async def start(
         body: body_model,  # type: ignore[valid-type]
@@ -75,14 +77,13 @@ def _start_route(
     return start
 
 
-for _definition in DEFINITIONS:
-    _process = Process(_definition.name)
+for _definition in registry.definitions():
     router.add_api_route(
-        f"/workflows/{_process.value}",
-        _start_route(_process),
+        f"/workflows/{_definition.name}",
+        _start_route(_definition),
         methods=["POST"],
-        name=f"start_{_process.value}",
-        summary=f"Start a {_process.value} run",
+        name=f"start_{_definition.name}",
+        summary=f"Start a {_definition.name} run",
         status_code=status.HTTP_201_CREATED,
         responses={
             200: {"model": StartResponse, "description": "The run this Idempotency-Key started"},
@@ -93,7 +94,7 @@ for _definition in DEFINITIONS:
     for _alias in _definition.aliases:
         router.add_api_route(
             f"/workflows/{_alias}",
-            _start_route(_process),
+            _start_route(_definition),
             methods=["POST"],
             name=f"start_{_alias}",
             status_code=status.HTTP_201_CREATED,

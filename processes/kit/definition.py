@@ -1,10 +1,10 @@
 """``ProcessDefinition``: everything that makes a process, declared once, in its module.
 
-The engine derives every registry from the set of definitions (``processes.DEFINITIONS``):
-the ``Process`` names and aliases, the workflow types, the AI and apply activities a
-worker registers, the API's start routes and filters, the default policies, the answer
-schemas of the OpenAI path. ``tests/processes/test_completeness.py`` fails, naming the
-part, when a definition lacks one.
+The engine derives every registry from the set of definitions (``processes.registry``):
+the process names and aliases, the workflow types (``workflows/process_workflow.py``),
+the AI and apply activities a worker registers, the API's start routes and filters, the
+default policies, the answer schemas of the OpenAI path, the migrations to run.
+``processes.kit.completeness.missing_parts`` names the part a definition lacks.
 """
 
 from collections.abc import Callable, Mapping
@@ -14,11 +14,12 @@ from typing import Any, TypedDict
 from pydantic import BaseModel
 
 from models.ai import AIResult
+from models.processes import PROCESS_NAME
 from processes.kit.answers import Answer
 from processes.kit.edits import apply_edits, validate_proposal
 from processes.kit.gates import DEFAULT_GATE, Gate, approval_id, check_gates
 from processes.kit.models import BusinessRow, ProcessInput, Proposal
-from processes.kit.prompts import load_prompt
+from processes.kit.prompts import BRAIN_PROMPTS, load_prompt
 
 
 class AnswerSignals(TypedDict, total=False):
@@ -51,7 +52,7 @@ class ProcessDefinition:
     # The embedded model: explainable rules, offline and deterministic.
     rules: Callable[[Any], AIResult]
     # What an OpenAI-compatible model is asked to answer; its prompt is
-    # ``processes/prompts/<name>.v<N>.md``.
+    # ``<name>.v<N>.md`` in the package ``prompts``.
     answer_model: type[Answer]
     # The business table and the row the apply step writes there for an approved proposal
     # (``apply(run_input, final_proposal) -> column values``).
@@ -67,8 +68,15 @@ class ProcessDefinition:
     # Activity names. The first processes keep the names their recorded histories use.
     propose_activity: str = field(default="")
     apply_activity: str = field(default="")
+    # The package holding the prompts (``<name>.v<N>.md``): a plugin names its own.
+    prompts: str = BRAIN_PROMPTS
+    # The package holding the Alembic revisions that create and change ``table``, run by
+    # ``store.db.migrate`` beside Brain's own. ``None``: Brain's (store/migrations/versions).
+    migrations: str | None = None
 
     def __post_init__(self) -> None:
+        if not PROCESS_NAME.fullmatch(self.name):
+            raise ValueError(f"process name {self.name!r} must match {PROCESS_NAME.pattern}")
         check_gates(self.gates)
         if not self.propose_activity:
             object.__setattr__(self, "propose_activity", f"propose_{self.name}")
@@ -77,8 +85,8 @@ class ProcessDefinition:
 
     @property
     def workflow_type(self) -> str:
-        """``lead_scoring`` → ``LeadScoringWorkflow``: the class in
-        ``workflows/lead_scoring_workflow.py``."""
+        """``lead_scoring`` → ``LeadScoringWorkflow``: the Temporal workflow type, and the
+        name of the class ``workflows/process_workflow.py`` makes for the process."""
         return "".join(part.title() for part in self.name.split("_")) + "Workflow"
 
     def gate(self, name: str | None) -> Gate:
@@ -116,4 +124,4 @@ class ProcessDefinition:
 
     def prompt(self) -> tuple[str, str]:
         """``(prompt_version, text)`` of the newest prompt."""
-        return load_prompt(self.name)
+        return load_prompt(self.name, package=self.prompts)

@@ -14,8 +14,8 @@ from sqlalchemy import DateTime
 from sqlmodel import Field as TableField
 from sqlmodel import SQLModel
 
+from models.safety import check_value
 from models.timestamps import Timestamp
-from processes.kit.safety import check_value
 
 
 class _Checked(BaseModel):

@@ -11,9 +11,11 @@ from sqlmodel import SQLModel
 import models.slack_tables
 import models.tables
 import models.webhook_tables  # noqa: F401
-import processes  # noqa: F401  (and every process's business table)
+from processes import registry
 
 config = context.config
+# Every process's business table, a plugin's too (its revisions: store.db.alembic_config).
+registry.definitions()
 target_metadata = SQLModel.metadata
 
 

@@ -19,7 +19,7 @@ from models.workflow_io import ProcessStart
 from store import runs
 from store.tenancy import NO_TENANT, tenant_scope
 from tests.support import LEAD, Brain
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 
 @pytest_asyncio.fixture
@@ -36,7 +36,7 @@ async def waiting(brain: Brain) -> AsyncIterator[list[tuple[WorkflowHandle, str]
             id=wid,
             task_queue=nobody,
         )
-        run = RunRef(workflow_id=wid, run_id="r", tenant=tenant, process=Process.LEAD_SCORING)
+        run = RunRef(workflow_id=wid, run_id="r", tenant=tenant, process=Process("lead_scoring"))
         async with brain.db.sessions.begin() as session:
             await runs.upsert(session, run, state="awaiting_approval", policy_version=0)
         made.append((handle, tenant))
@@ -62,13 +62,16 @@ async def test_each_stale_run_is_told_once_with_its_tenants_policy(
     _, (_, tenant_b) = waiting
     # Tenant b overrides the threshold; the global change below is to the timeout.
     await brain.policies.set(
-        Process.LEAD_SCORING, tenant_b, PolicyFields(confidence_threshold=0.5), changed_by="admin"
+        Process("lead_scoring"),
+        tenant_b,
+        PolicyFields(confidence_threshold=0.5),
+        changed_by="admin",
     )
     # A global change reaches both tenants, each with its own effective policy. The global
     # row is shared by the session's tests: put it back afterwards.
-    before = await brain.policies.effective(Process.LEAD_SCORING, GLOBAL_TENANT)
+    before = await brain.policies.effective(Process("lead_scoring"), GLOBAL_TENANT)
     glob = await brain.policies.set(
-        Process.LEAD_SCORING,
+        Process("lead_scoring"),
         GLOBAL_TENANT,
         PolicyFields(approval_timeout_seconds=90000),
         changed_by="root",
@@ -77,7 +80,7 @@ async def test_each_stale_run_is_told_once_with_its_tenants_policy(
         await _one_pass_tells_each_once(brain, waiting, glob.version)
     finally:
         await brain.policies.set(
-            Process.LEAD_SCORING,
+            Process("lead_scoring"),
             GLOBAL_TENANT,
             PolicyFields(approval_timeout_seconds=before.approval_timeout_seconds),
             changed_by="root",
@@ -88,7 +91,7 @@ async def _one_pass_tells_each_once(
     brain: Brain, waiting: list[tuple[WorkflowHandle, str]], version: int
 ) -> None:
     _, (handle_b, _) = waiting
-    change = PolicyChange(process=Process.LEAD_SCORING, version=version, changed_by="root")
+    change = PolicyChange(process=Process("lead_scoring"), version=version, changed_by="root")
     acts = BroadcastActivities(brain.client, brain.db.sessions, brain.policies)
     env = ActivityEnvironment()
     # As on a worker: no tenant scope but the one the activity opens itself (on PostgreSQL,

@@ -23,6 +23,7 @@ from activities.providers import build_provider
 from activities.rules_model import RulesModel
 from core.settings import Settings
 from models.processes import Process
+from processes import registry
 from processes.campaign_tuning import CampaignTuningInput
 from processes.content_generation import ContentGenerationInput
 from processes.kit.text import keyword_coverage
@@ -136,14 +137,17 @@ async def test_sends_prompt_input_and_strict_schema_with_per_process_model(
 ) -> None:
     fake_openai.script(answer(GOOD_LEAD, usage=(120, 40)))
 
-    result = await model(openai_client).propose(Process.LEAD_SCORING, LEAD)
+    result = await model(openai_client).propose(Process("lead_scoring"), LEAD)
 
     [sent] = fake_openai.requests
     assert (sent.method, sent.path) == ("POST", "/v1/chat/completions")
     assert sent.headers["authorization"] == "Bearer test-key"
     assert sent.body["model"] == "lead-model"
     system, user = sent.body["messages"]
-    assert system == {"role": "system", "content": Process.LEAD_SCORING.definition.prompt()[1]}
+    assert system == {
+        "role": "system",
+        "content": registry.definition(Process("lead_scoring")).prompt()[1],
+    }
     assert user["role"] == "user"
     assert json.loads(user["content"]) == LEAD.model_dump(mode="json", exclude_none=True)
     response_format = sent.body["response_format"]
@@ -182,24 +186,26 @@ async def test_default_model_and_seed_alias_override(
     fake_openai.script(answer(), answer(GOOD_LEAD))
 
     # answer() without content: an example built from the schema the client sent.
-    content = await provider.propose(Process.CONTENT_GENERATION, CONTENT)
-    await provider.propose(Process.LEAD_SCORING, LEAD)
+    content = await provider.propose(Process("content_generation"), CONTENT)
+    await provider.propose(Process("lead_scoring"), LEAD)
 
     assert content.proposal is not None and not content.needs_review
     assert content.proposal["title"] == "example"
 
     assert [r.body["model"] for r in fake_openai.requests] == ["base-model", "base-model"]
-    assert provider.model_for(Process.CAMPAIGN_TUNING) == "tuner"
+    assert provider.model_for(Process("campaign_tuning")) == "tuner"
     assert provider.name == "openai:base-model"
     with pytest.raises(ValueError):
         OpenAIModel(openai_client, "m", {"no_such_process": "x"})
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(registry.processes()))
 def test_answer_schema_is_the_proposal_plus_confidence(process: Process) -> None:
-    answer_fields = set(process.definition.answer_model.model_fields)
-    assert answer_fields == set(process.definition.proposal_model.model_fields) | {"confidence"}
-    assert list(process.definition.answer_model.model_fields)[-1] == "confidence"
+    answer_fields = set(registry.definition(process).answer_model.model_fields)
+    assert answer_fields == set(registry.definition(process).proposal_model.model_fields) | {
+        "confidence"
+    }
+    assert list(registry.definition(process).answer_model.model_fields)[-1] == "confidence"
 
 
 # --- Confidence is checked, never trusted ----------------------------------------------------
@@ -210,7 +216,7 @@ async def test_tier_that_contradicts_the_score_halves_confidence(
 ) -> None:
     fake_openai.script(answer({**GOOD_LEAD, "tier": "cold", "confidence": 0.9}))
 
-    result = await model(openai_client).propose(Process.LEAD_SCORING, LEAD)
+    result = await model(openai_client).propose(Process("lead_scoring"), LEAD)
 
     assert result.confidence == pytest.approx(0.45)
     assert result.signals["consistency"] == 0.0
@@ -231,7 +237,7 @@ async def test_supplier_not_in_the_input_needs_review(
         )
     )
 
-    result = await model(openai_client).propose(Process.PRODUCT_SOURCING, SOURCING)
+    result = await model(openai_client).propose(Process("product_sourcing"), SOURCING)
 
     assert (result.proposal, result.confidence, result.needs_review) == (None, 0.0, True)
     assert result.error is not None and "NutsRUs" in result.error
@@ -255,7 +261,7 @@ async def test_wrong_supplier_price_is_recomputed_and_costs_confidence(
         )
     )
 
-    result = await model(openai_client).propose(Process.PRODUCT_SOURCING, SOURCING)
+    result = await model(openai_client).propose(Process("product_sourcing"), SOURCING)
 
     assert result.proposal is not None
     assert (result.proposal["unit_price"], result.proposal["total_cost"]) == (0.12, 120.0)
@@ -282,7 +288,7 @@ async def test_campaign_budgets_are_checked_against_the_total(
         answer({"rationale": "search converts", "budgets": budgets, "confidence": 0.85})
     )
 
-    result = await model(openai_client).propose(Process.CAMPAIGN_TUNING, CAMPAIGN)
+    result = await model(openai_client).propose(Process("campaign_tuning"), CAMPAIGN)
 
     assert result.needs_review is not valid
     if valid:
@@ -310,7 +316,7 @@ async def test_content_length_and_keywords_weigh_on_confidence(
         )
     )
 
-    result = await model(openai_client).propose(Process.CONTENT_GENERATION, CONTENT)
+    result = await model(openai_client).propose(Process("content_generation"), CONTENT)
 
     assert result.signals["length_ratio"] == 0.5
     assert result.signals["length_factor"] == 0.7
@@ -324,7 +330,9 @@ async def test_token_logprobs_cap_the_stated_confidence(
 ) -> None:
     fake_openai.script(answer(GOOD_LEAD, logprob=-0.5))
 
-    result = await model(openai_client, request_logprobs=True).propose(Process.LEAD_SCORING, LEAD)
+    result = await model(openai_client, request_logprobs=True).propose(
+        Process("lead_scoring"), LEAD
+    )
 
     assert fake_openai.requests[0].body["logprobs"] is True
     assert result.signals["token_prob"] == pytest.approx(math.exp(-0.5), abs=1e-4)
@@ -351,7 +359,7 @@ async def test_unusable_answer_needs_review(
 ) -> None:
     fake_openai.script(dataclasses.replace(reply, usage=(50, 7)))
 
-    result = await model(openai_client).propose(Process.LEAD_SCORING, LEAD)
+    result = await model(openai_client).propose(Process("lead_scoring"), LEAD)
 
     assert (result.proposal, result.confidence, result.needs_review) == (None, 0.0, True)
     assert result.error and result.rationale == result.error
@@ -364,7 +372,7 @@ async def test_unusable_answer_needs_review(
 
 async def propose_error(provider: OpenAIModel) -> ApplicationError:
     with pytest.raises(ApplicationError) as caught:
-        await provider.propose(Process.LEAD_SCORING, LEAD)
+        await provider.propose(Process("lead_scoring"), LEAD)
     return caught.value
 
 
@@ -477,7 +485,7 @@ async def test_client_from_settings_has_no_retries_and_works_keyless(
     assert (client.max_retries, client.timeout) == (0, 7.0)
     fake_openai.script(answer(GOOD_LEAD))
 
-    result = await OpenAIModel(client, settings.openai_model).propose(Process.LEAD_SCORING, LEAD)
+    result = await OpenAIModel(client, settings.openai_model).propose(Process("lead_scoring"), LEAD)
 
     assert result.model == "gpt-4o-mini"
     assert fake_openai.requests[0].headers["authorization"] == "Bearer not-needed"
@@ -502,10 +510,10 @@ async def test_build_provider_wires_the_openai_settings(
     )
     provider = build_provider(settings)
     assert isinstance(provider, OpenAIModel) and provider.name == "openai:base-model"
-    assert provider.model_for(Process.CAMPAIGN_TUNING) == "campaign-model"
+    assert provider.model_for(Process("campaign_tuning")) == "campaign-model"
     fake_openai.script(answer(GOOD_LEAD))
 
-    await provider.propose(Process.LEAD_SCORING, LEAD)
+    await provider.propose(Process("lead_scoring"), LEAD)
 
     [sent] = fake_openai.requests
     assert sent.body["model"] == "base-model"
@@ -520,7 +528,7 @@ async def test_attempt_comes_from_the_activity_context(
     env.info = dataclasses.replace(env.info, attempt=3)
     fake_openai.script(answer(GOOD_LEAD))
 
-    result = await env.run(model(openai_client).propose, Process.LEAD_SCORING, LEAD)
+    result = await env.run(model(openai_client).propose, Process("lead_scoring"), LEAD)
 
     assert result.call is not None and result.call.attempts == 3
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from activities.rules_model import RulesModel
 from models.ai import AIResult
 from models.processes import Process
+from processes import registry
 from processes.campaign_tuning import CampaignTuningInput, tune_campaign
 from processes.content_generation import ContentGenerationInput, generate_content
 from processes.kit.rules import RULES_MODEL_NAME
@@ -34,15 +35,18 @@ PROPERTY_SETTINGS = settings(
 
 
 def _example(process: Process, kind: str) -> BaseModel:
-    return process.definition.parse_input(process.definition.examples[kind])
+    return registry.definition(process).parse_input(registry.definition(process).examples[kind])
 
 
 def _threshold(process: Process) -> float:
-    return process.definition.default_policy.confidence_threshold
+    return registry.definition(process).default_policy.confidence_threshold
 
 
 def test_default_policies_are_the_specs() -> None:
-    found = {p.value: (p.definition.default_policy.hitl_enabled, _threshold(p)) for p in Process}
+    found = {
+        p.value: (registry.definition(p).default_policy.hitl_enabled, _threshold(p))
+        for p in registry.processes()
+    }
     assert found == SPEC_POLICIES
 
 
@@ -57,13 +61,13 @@ def _check_result(process: Process, run_input: BaseModel, res: AIResult) -> None
     assert res.call.prompt_version == "rules-v1"
     assert not res.needs_review
     assert res.proposal is not None and res.proposal["rationale"]
-    assert process.definition.validate_proposal(run_input, res.proposal) == res.proposal
+    assert registry.definition(process).validate_proposal(run_input, res.proposal) == res.proposal
 
 
 # --- examples -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(registry.processes()))
 def test_confident_example_clears_default_threshold(process: Process) -> None:
     run_input = _example(process, "confident")
     res = _propose(process, run_input)
@@ -71,7 +75,7 @@ def test_confident_example_clears_default_threshold(process: Process) -> None:
     assert res.confidence >= _threshold(process)
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(registry.processes()))
 def test_unsure_example_stays_below_default_threshold(process: Process) -> None:
     run_input = _example(process, "unsure")
     res = _propose(process, run_input)
@@ -79,18 +83,18 @@ def test_unsure_example_stays_below_default_threshold(process: Process) -> None:
     assert res.confidence < _threshold(process)
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(registry.processes()))
 @pytest.mark.parametrize("kind", ["confident", "unsure"])
 def test_deterministic(process: Process, kind: str) -> None:
     run_input = _example(process, kind)
-    rules = process.definition.rules
+    rules = registry.definition(process).rules
     first = rules(run_input)
-    again = rules(process.definition.input_model.model_validate(run_input.model_dump()))
+    again = rules(registry.definition(process).input_model.model_validate(run_input.model_dump()))
     assert first == again
     assert first.model_dump_json() == again.model_dump_json()
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(registry.processes()))
 def test_propose_accepts_a_plain_dict(process: Process) -> None:
     run_input = _example(process, "confident")
     assert _propose(process, run_input.model_dump(mode="json")) == _propose(process, run_input)
@@ -185,7 +189,7 @@ def test_lead_property(
         engagement=engagement,
     )
     res = score_lead(run_input)
-    _check_result(Process.LEAD_SCORING, run_input, res)
+    _check_result(Process("lead_scoring"), run_input, res)
     assert res.proposal is not None
     assert res.proposal["tier"] == tier_for(res.proposal["score"])
 
@@ -234,7 +238,7 @@ def test_no_eligible_supplier_gives_least_bad_with_low_confidence() -> None:
         ],
     )
     res = source_product(run_input)
-    _check_result(Process.PRODUCT_SOURCING, run_input, res)
+    _check_result(Process("product_sourcing"), run_input, res)
     assert res.proposal is not None
     assert res.proposal["supplier"] == "Slightly Over"
     assert res.confidence <= 0.3
@@ -297,7 +301,7 @@ def test_sourcing_property(
         suppliers=suppliers,
     )
     res = source_product(run_input)
-    _check_result(Process.PRODUCT_SOURCING, run_input, res)
+    _check_result(Process("product_sourcing"), run_input, res)
     if res.signals["eligible_suppliers"] == 0:
         assert res.confidence <= 0.3
 
@@ -336,7 +340,7 @@ def test_budgets_follow_performance_and_stay_within_total() -> None:
         ],
     )
     res = tune_campaign(run_input)
-    _check_result(Process.CAMPAIGN_TUNING, run_input, res)
+    _check_result(Process("campaign_tuning"), run_input, res)
     _assert_budgets(run_input, res)
     budgets = res.proposal["budgets"] if res.proposal else {}
     assert budgets["search"] > budgets["social"]
@@ -380,7 +384,7 @@ _channels = st.lists(
 def test_campaign_property(channels: list[dict], total: float) -> None:
     run_input = CampaignTuningInput(campaign_id="p", total_budget=total, channels=channels)
     res = tune_campaign(run_input)
-    _check_result(Process.CAMPAIGN_TUNING, run_input, res)
+    _check_result(Process("campaign_tuning"), run_input, res)
     _assert_budgets(run_input, res)
 
 
@@ -451,7 +455,7 @@ def test_content_property(
         channel=channel,
     )
     res = generate_content(run_input)
-    _check_result(Process.CONTENT_GENERATION, run_input, res)
+    _check_result(Process("content_generation"), run_input, res)
     assert res.proposal is not None
     body = res.proposal["body"]
     # Keywords are written as given, never re-cased.

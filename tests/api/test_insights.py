@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from models.processes import Process
 from models.tables import DecisionRow, RunRow
+from processes import registry
 from tests.api.support import Api, new_tenant
 
 INSIGHTS = "/insights/decisions"
@@ -108,7 +108,7 @@ async def _insights(api: Api, role: str = "admin", tenant: str | None = None, **
     assert r.status_code == 200, r.text
     found = {}
     for item in r.json()["items"]:
-        first = Process(item["process"]).definition.gates[0].name
+        first = registry.definition(item["process"]).gates[0].name
         key = item["process"] if item["gate"] == first else f"{item['process']}:{item['gate']}"
         found[key] = item
     return found
@@ -119,7 +119,7 @@ async def test_insights_from_a_seeded_audit_log(api: Api) -> None:
     await api.brain.set_policy(confidence_threshold=0.7)
     since = (NOW - timedelta(days=30)).isoformat()
     found = await _insights(api, since=since)
-    assert set(found) >= {p.value for p in Process}
+    assert set(found) >= {p.value for p in registry.processes()}
     lead = found["lead_scoring"]
     # 51 human + 8 auto + 2 timeouts + 1 policy release; 53 waited for a person or the clock.
     assert lead == {

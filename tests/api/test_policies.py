@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from core.settings import Settings
 from models.hitl import Policy, PolicyChange
 from models.processes import Process
+from processes import registry
 from store.policies import PolicyStore
 from temporal.sandbox import WORKFLOW_RUNNER
 from tests.api.conftest import close_api, open_api
@@ -25,7 +26,7 @@ from workflows.policy_broadcast_workflow import workflow_id_for
 async def test_read_policies(api: Api) -> None:
     mine = await api.http.get("/workflows/policies", headers=api.auth("viewer"))
     items = mine.json()["items"]
-    assert {p["process"] for p in items} == {p.value for p in Process}
+    assert {p["process"] for p in items} == {p.value for p in registry.processes()}
     assert {p["tenant"] for p in items} == {api.tenant}
     autonomous = await api.http.get("/workflows/autonomous", headers=api.auth("viewer"))
     assert {p["process"] for p in autonomous.json()["items"]} == {
@@ -45,7 +46,7 @@ async def test_toggle_and_threshold_for_a_tenant(api: Api) -> None:
     )
     assert r.status_code == 200, r.text
     flipped = Policy.model_validate(r.json())
-    assert flipped.process is Process.LEAD_SCORING and not flipped.hitl_enabled
+    assert flipped.process == Process("lead_scoring") and not flipped.hitl_enabled
     assert flipped.tenant == api.tenant
     r = await api.http.put(
         "/workflows/confidence/lead_scoring",
@@ -56,7 +57,7 @@ async def test_toggle_and_threshold_for_a_tenant(api: Api) -> None:
     assert r.json()["version"] > flipped.version
     autonomous = await api.http.get("/workflows/autonomous", headers=api.auth("viewer"))
     assert "lead_scoring" in {p["process"] for p in autonomous.json()["items"]}
-    [change, *_] = await api.state.policies.changes(Process.LEAD_SCORING)
+    [change, *_] = await api.state.policies.changes(Process("lead_scoring"))
     assert (change.changed_by, change.tenant, change.new) == (
         "root",
         api.tenant,
@@ -156,7 +157,7 @@ async def test_a_run_parking_just_after_the_change_is_released_too(
     ):
         api = await open_api(brain, settings, task_queue=queue)
         try:
-            stale.pinned = await stale.effective(Process.LEAD_SCORING, brain.tenant)  # HITL on
+            stale.pinned = await stale.effective(Process("lead_scoring"), brain.tenant)  # HITL on
             r = await api.http.post(
                 "/workflows/hitl/lead_scoring/toggle",
                 json={"enabled": False, "tenant": brain.tenant},
@@ -192,6 +193,8 @@ async def test_global_change_reaches_every_tenant(api: Api) -> None:
         # The other database's session reuses these versions (and so the broadcasts' ids);
         # this test's worker is about to go, so do not leave its broadcasts running.
         for version in versions:
-            change = PolicyChange(process=Process.LEAD_SCORING, version=version, changed_by="root")
+            change = PolicyChange(
+                process=Process("lead_scoring"), version=version, changed_by="root"
+            )
             with contextlib.suppress(RPCError):
                 await api.brain.client.get_workflow_handle(workflow_id_for(change)).terminate()

@@ -23,20 +23,22 @@ async def _changes(api: Api) -> tuple[str, int]:
     store = api.state.policies
     other = new_tenant()
     await store.set(
-        Process.LEAD_SCORING, api.tenant, PolicyFields(min_approvals=2), changed_by="root"
-    )
-    await store.set(Process.LEAD_SCORING, other, PolicyFields(min_approvals=4), changed_by="root")
-    await store.set(
-        Process.CONTENT_GENERATION, "*", PolicyFields(on_timeout="reject"), changed_by="root"
+        Process("lead_scoring"), api.tenant, PolicyFields(min_approvals=2), changed_by="root"
     )
     await store.set(
-        Process.LEAD_SCORING,
+        Process("lead_scoring"), other, PolicyFields(min_approvals=4), changed_by="root"
+    )
+    await store.set(
+        Process("content_generation"), "*", PolicyFields(on_timeout="reject"), changed_by="root"
+    )
+    await store.set(
+        Process("lead_scoring"),
         api.tenant,
         PolicyFields(min_approvals=3, remind_every_seconds=60),
         changed_by="ops",
     )
     last = await store.set(
-        Process.PRODUCT_SOURCING,
+        Process("product_sourcing"),
         api.tenant,
         PolicyFields(requester_may_approve=False),
         changed_by="ops",

@@ -17,7 +17,7 @@ YEAR = 366 * 86400
 
 
 async def test_put_sets_every_field_for_a_tenant(api: Api) -> None:
-    before = await api.state.policies.effective(Process.LEAD_SCORING, api.tenant)
+    before = await api.state.policies.effective(Process("lead_scoring"), api.tenant)
     body = {
         "hitl_enabled": False,
         "confidence_threshold": 0.7,
@@ -38,9 +38,9 @@ async def test_put_sets_every_field_for_a_tenant(api: Api) -> None:
     policy = r.json()
     assert {k: policy[k] for k in body} == body
     assert policy["process"] == "lead_scoring" and policy["version"] > before.version
-    stored = await api.state.policies.effective(Process.LEAD_SCORING, api.tenant)
+    stored = await api.state.policies.effective(Process("lead_scoring"), api.tenant)
     assert stored.model_dump(mode="json") == policy
-    [change, *_] = await api.state.policies.changes(Process.LEAD_SCORING, tenant=api.tenant)
+    [change, *_] = await api.state.policies.changes(Process("lead_scoring"), tenant=api.tenant)
     assert (change.changed_by, change.version) == ("root", policy["version"])
     assert change.new == {k: v for k, v in body.items() if k != "tenant"}
 
@@ -54,7 +54,7 @@ async def test_null_turns_a_reminder_or_escalation_off(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert (r.json()["remind_every_seconds"], r.json()["escalate_after_seconds"]) == (None, None)
     # Off for this tenant, whatever the global row says (a NULL there would inherit it).
-    policy = await api.state.policies.effective(Process.LEAD_SCORING, api.tenant)
+    policy = await api.state.policies.effective(Process("lead_scoring"), api.tenant)
     assert policy.remind_every_seconds is None and policy.escalate_after_seconds is None
     log = await api.http.get(
         "/workflows/policies/changes",
@@ -124,7 +124,7 @@ async def test_a_threshold_that_is_not_a_number_is_422(api: Api, value: str) -> 
 
 
 async def test_nothing_changes_when_a_write_is_refused(api: Api) -> None:
-    before = await api.state.policies.changes(Process.LEAD_SCORING, tenant=api.tenant)
+    before = await api.state.policies.changes(Process("lead_scoring"), tenant=api.tenant)
     r = await api.http.put(
         "/workflows/policies/astrology",
         json={"min_approvals": 2, "tenant": api.tenant},
@@ -133,7 +133,7 @@ async def test_nothing_changes_when_a_write_is_refused(api: Api) -> None:
     assert r.status_code == 404 and r.json()["error"] == "UnknownProcess", r.text
     r = await api.http.put(POLICY, json={"tenant": api.tenant}, headers=api.auth("super_admin"))
     assert r.status_code == 422
-    assert await api.state.policies.changes(Process.LEAD_SCORING, tenant=api.tenant) == before
+    assert await api.state.policies.changes(Process("lead_scoring"), tenant=api.tenant) == before
 
 
 # (method, path, body, lowest role that may): the routes of issue 12.

@@ -20,7 +20,8 @@ from temporalio.worker import Worker
 
 from activities.rules_model import RulesModel
 from hitl.gate import GatedWorkflow
-from models.processes import Process, RunState
+from models.processes import RunState
+from processes import registry
 from store.db import make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
 from temporal.sandbox import WORKFLOW_RUNNER
@@ -35,7 +36,7 @@ PARK_TIMEOUT = 30
 
 def example(process: str, kind: str) -> dict[str, Any]:
     """A start body from the process's definition (what `brain example` prints)."""
-    return dict(Process.parse(process).definition.examples[kind])
+    return dict(registry.definition(registry.parse(process)).examples[kind])
 
 
 @dataclass

@@ -111,7 +111,7 @@ async def test_policy_set_changes_and_audits_the_policy(cli: CliEnv) -> None:
     assert done.code == 0, done
     assert done.json()["hitl_enabled"] is True
 
-    policy = await cli.policies.effective(Process.CAMPAIGN_TUNING, tenant)
+    policy = await cli.policies.effective(Process("campaign_tuning"), tenant)
     assert policy.hitl_enabled is True
     assert policy.confidence_threshold == 0.6
     assert (policy.approval_timeout_seconds, policy.on_timeout) == (120, "approve")

@@ -16,7 +16,7 @@ async def test_four_eyes_and_a_quorum_from_the_cli(cli: CliEnv) -> None:
         "--by", "admin",
     )  # fmt: skip
     assert done.code == 0, done
-    policy = await cli.policies.effective(Process.LEAD_SCORING, tenant)
+    policy = await cli.policies.effective(Process("lead_scoring"), tenant)
     assert (policy.requester_may_approve, policy.min_approvals) == (False, 2)
     assert (policy.remind_every_seconds, policy.escalate_after_seconds) == (3600, None)
 

@@ -15,7 +15,7 @@ from processes.lead_scoring import LeadRow
 from tests.api.support import BODIES, Api
 from tests.faults.conftest import Proxied
 from tests.support import eventually
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 pytestmark = pytest.mark.postgres
 

@@ -74,7 +74,7 @@ async def test_a_worker_killed_under_load_loses_no_run_and_repeats_none(
 
         async def start() -> str:
             started = await start_process(
-                client, database.sessions, process=Process.CAMPAIGN_TUNING, tenant=tenant,
+                client, database.sessions, process=Process("campaign_tuning"), tenant=tenant,
                 requested_by="load", body=CAMPAIGN_TUNING.examples["confident"],
                 task_queue=task_queue,
             )  # fmt: skip

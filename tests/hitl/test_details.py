@@ -17,14 +17,14 @@ WHY = "Score 18/100 <b>bold</b> *stars* `tick`"
 
 
 def _state(**kw: object) -> GateState:
-    policy = Policy(process=Process.LEAD_SCORING, hitl_enabled=True, confidence_threshold=0.85)
+    policy = Policy(process=Process("lead_scoring"), hitl_enabled=True, confidence_threshold=0.85)
     ai = AIResult(proposal=PROPOSAL, confidence=0.64, rationale=WHY, model="rules")
     approval = PendingApproval(
-        approval_id=f"{WID}:1", process=Process.LEAD_SCORING, proposal=PROPOSAL,
+        approval_id=f"{WID}:1", process=Process("lead_scoring"), proposal=PROPOSAL,
         confidence=0.64, threshold=0.85, hitl_enabled=True, rationale=WHY,
         requested_at=NOW, expires_at=NOW + timedelta(days=1),
     )  # fmt: skip
-    run = RunRef(workflow_id=WID, run_id="r", tenant="acme", process=Process.LEAD_SCORING,
+    run = RunRef(workflow_id=WID, run_id="r", tenant="acme", process=Process("lead_scoring"),
                  subject="Sam <Lee>")  # fmt: skip
     state = GateState(run=run, ai=ai, policy=policy, approval=approval)
     for key, value in kw.items():

@@ -15,7 +15,7 @@ from models.workflow_io import ProcessResult, ProcessStart
 from temporal.handlers import POLICY_CHANGED_SIGNAL
 from tests.support import LEAD as LEAD_INPUT
 from tests.support import Brain, ai_result, decide, eventually, parked, signed_change
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 LEAD = Process("lead_scoring")
 

@@ -8,7 +8,7 @@ from temporalio.client import WorkflowHandle
 from models.processes import RunState
 from processes.lead_scoring import LeadRow
 from tests.support import Brain, eventually, parked
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 
 async def _ignored(handle: WorkflowHandle, count: int) -> list[str]:

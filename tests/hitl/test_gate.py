@@ -14,7 +14,7 @@ from processes.lead_scoring import LeadRow
 from temporal import errors
 from temporal.handlers import POLICY_CHANGED_SIGNAL
 from tests.support import LEAD, Brain, ai_result, decide, eventually, parked, signed_change
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 
 async def test_confident_proposal_on_autonomous_policy_applies_without_a_person(
@@ -154,7 +154,7 @@ async def test_policy_change_releases_a_parked_run(brain: Brain) -> None:
     handle = await brain.start()
     await parked(handle)
     await brain.set_policy(hitl_enabled=False, confidence_threshold=0.9)
-    policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
+    policy = await brain.policies.effective(Process("lead_scoring"), brain.tenant)
     change = {"process": "lead_scoring", "tenant": brain.tenant}
     # Still below the threshold: re-evaluated, still parked.
     await handle.signal(
@@ -164,7 +164,7 @@ async def test_policy_change_releases_a_parked_run(brain: Brain) -> None:
     await asyncio.sleep(0.5)
     assert (await handle.query(LeadScoringWorkflow.status)).policy.version == policy.version
     await brain.set_policy(confidence_threshold=0.7)
-    policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
+    policy = await brain.policies.effective(Process("lead_scoring"), brain.tenant)
     await handle.signal(
         POLICY_CHANGED_SIGNAL,
         signed_change(handle.id, {**change, "version": policy.version, "changed_by": "root"}),

@@ -147,7 +147,7 @@ async def test_a_policy_change_reaches_a_parked_runs_reminders(
         hooked.client,
         hooked.policies,
         task_queue=hooked.task_queue,
-        process=Process.LEAD_SCORING,
+        process=Process("lead_scoring"),
         tenant=hooked.tenant,
         changed_by="root",
         patch=PolicyFields(remind_every_seconds=1),

@@ -5,8 +5,9 @@ one without an approval id between two gates is refused with the reason."""
 from typing import Any
 
 from models.processes import Action, Process, RunState
+from processes import registry
 from tests.support import Brain, ai_result, decide, eventually, parked
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 SOURCING = Process("product_sourcing")
 ORDER = {
@@ -69,4 +70,4 @@ async def test_a_rejection_at_the_second_gate_keeps_the_first_gates_audit(brain:
     assert result.state is RunState.REJECTED and result.decision.gate == "finance"
     audit = {a.gate: (a.decision, a.actor) for a in await brain.audit(handle.id)}
     assert audit == {"buyer": ("approve", "bea"), "finance": ("reject", "fin")}
-    assert await brain.rows(SOURCING.definition.table, handle.id) == []
+    assert await brain.rows(registry.definition(SOURCING).table, handle.id) == []

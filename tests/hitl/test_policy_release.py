@@ -8,7 +8,7 @@ from temporalio.client import WorkflowHandle
 
 from models.processes import Process, RunState
 from tests.support import Brain, ai_result, eventually, parked
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 
 async def _local_activities(handle: WorkflowHandle) -> list[str]:
@@ -29,7 +29,7 @@ async def test_a_carried_policy_releases_the_run_without_reading_it(brain: Brain
     handle = await brain.start()
     await parked(handle)
     await brain.set_policy(hitl_enabled=False, confidence_threshold=0.7)
-    policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
+    policy = await brain.policies.effective(Process("lead_scoring"), brain.tenant)
     await brain.policy_changed(handle, policy)
     assert (await handle.result()).state is RunState.COMPLETED
     [audit] = await brain.audit(handle.id)
@@ -63,7 +63,7 @@ async def test_a_policy_for_another_tenant_is_not_trusted(brain: Brain) -> None:
     handle = await brain.start()
     await parked(handle)
     await brain.set_policy(approval_timeout_seconds=7200)  # a new version; HITL still on
-    own = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
+    own = await brain.policies.effective(Process("lead_scoring"), brain.tenant)
     foreign = own.model_copy(
         update={"tenant": "someone-else", "hitl_enabled": False, "confidence_threshold": 0.0}
     )
@@ -92,7 +92,7 @@ async def test_a_change_that_keeps_the_run_parked_updates_its_row(brain: Brain) 
     await brain.set_policy(
         hitl_enabled=False, confidence_threshold=0.9, approval_timeout_seconds=600
     )
-    policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
+    policy = await brain.policies.effective(Process("lead_scoring"), brain.tenant)
     await brain.policy_changed(handle, policy)
 
     async def row_updated() -> object:

@@ -24,7 +24,7 @@ from processes.lead_scoring import LeadRow
 from temporal import errors
 from tests.api.support import CAMPAIGN
 from tests.support import Brain, eventually, parked
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 # (payload, what the ignored reason must name)
 BAD_SIGNALS: list[tuple[dict[str, Any], tuple[str, ...]]] = [

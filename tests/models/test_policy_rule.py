@@ -5,10 +5,11 @@ from hypothesis import strategies as st
 
 from models.hitl import Policy
 from models.processes import Process
+from processes import registry
 
 policies = st.builds(
     Policy,
-    process=st.sampled_from(list(Process)),
+    process=st.sampled_from(list(registry.processes())),
     hitl_enabled=st.booleans(),
     confidence_threshold=st.floats(0, 1),
 )
@@ -44,6 +45,6 @@ def test_untrusted_confidence_needs_a_person(policy: Policy, confidence: float |
 
 
 def test_threshold_is_inclusive_for_autonomy() -> None:
-    policy = Policy(process=Process.LEAD_SCORING, hitl_enabled=False, confidence_threshold=0.8)
+    policy = Policy(process=Process("lead_scoring"), hitl_enabled=False, confidence_threshold=0.8)
     assert not policy.needs_human(0.8)
     assert policy.needs_human(0.7999)

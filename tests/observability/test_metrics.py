@@ -13,9 +13,9 @@ from core.settings import Settings
 from models.processes import Process
 from temporal.client import connect
 from tests.observability.conftest import SQLITE_ONLY, Observed
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
-LEAD = Process.LEAD_SCORING.value
+LEAD = Process("lead_scoring").value
 
 
 def _free_port() -> int:
@@ -107,7 +107,7 @@ async def test_the_api_endpoint_takes_an_admin_token(observed: Observed) -> None
 
 async def test_worker_endpoint_serves_brain_and_sdk_metrics(settings: Settings) -> None:
     registry = CollectorRegistry()
-    GateMetrics(registry).approval_requested(Process.CAMPAIGN_TUNING)
+    GateMetrics(registry).approval_requested(Process("campaign_tuning"))
     port = _free_port()
     runtime, stop = worker_telemetry(port, registry=registry)
     try:

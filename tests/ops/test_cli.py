@@ -69,7 +69,7 @@ async def test_ops_failed_and_replay_from_the_cli(cli: CliEnv) -> None:
     guard, tenant = Guard(), f"t-{uuid.uuid4().hex[:8]}"
     queue = f"ops-cli-{uuid.uuid4().hex[:8]}"
     await cli.policies.set(
-        Process.LEAD_SCORING, tenant, PolicyFields(hitl_enabled=True), changed_by="ops"
+        Process("lead_scoring"), tenant, PolicyFields(hitl_enabled=True), changed_by="ops"
     )
     activities = build_activities(cli.sessions, cli.policies, RulesModel(), apply_guard=guard)
     async with Worker(
@@ -83,7 +83,7 @@ async def test_ops_failed_and_replay_from_the_cli(cli: CliEnv) -> None:
         started = await start_process(
             cli.client,
             cli.sessions,
-            process=Process.LEAD_SCORING,
+            process=Process("lead_scoring"),
             tenant=tenant,
             requested_by="ops",
             body=body,

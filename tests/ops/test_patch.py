@@ -10,7 +10,7 @@ from temporalio.worker import Replayer
 
 from hitl.versions import CONFIDENCE_EARLY
 from temporal.sandbox import WORKFLOW_RUNNER
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 

@@ -20,6 +20,7 @@ from models.processes import Process, RunState
 from models.reconcile import PassReport, ReconcilePass, ReconcileRuns
 from models.tables import RunRow
 from models.workflow_io import ProcessStart
+from processes import registry
 from services import closed_runs, replay
 from services.reconcile import ensure_reconciler, reconciler_id
 from store import runs
@@ -131,14 +132,14 @@ async def test_a_run_whose_execution_timeout_passes_shows_timed_out(brain: Brain
     wid = f"lead_scoring:{brain.tenant}:{uuid.uuid4().hex}"
     # Started as an outside client could: with an execution timeout Brain never sets.
     handle = await brain.client.start_workflow(
-        Process.LEAD_SCORING.workflow_type,
+        registry.definition(Process("lead_scoring")).workflow_type,
         ProcessStart(tenant=brain.tenant, requested_by="tester", input=LEAD),
         id=wid,
         task_queue=brain.task_queue,
         execution_timeout=timedelta(seconds=3),
         search_attributes=TypedSearchAttributes(
             [
-                SearchAttributePair(BRAIN_PROCESS, Process.LEAD_SCORING.value),
+                SearchAttributePair(BRAIN_PROCESS, Process("lead_scoring").value),
                 SearchAttributePair(BRAIN_TENANT, brain.tenant),
                 SearchAttributePair(BRAIN_STATE, RunState.RUNNING.value),
             ]
@@ -150,7 +151,7 @@ async def test_a_run_whose_execution_timeout_passes_shows_timed_out(brain: Brain
             workflow_id=wid,
             run_id=handle.result_run_id or "",
             tenant=brain.tenant,
-            process=Process.LEAD_SCORING.value,
+            process=Process("lead_scoring").value,
             state=RunState.RUNNING.value,
             requested_by="tester",
         )

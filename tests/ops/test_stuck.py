@@ -28,7 +28,7 @@ from temporal.devserver import REPORTED_PROBLEMS_SETTING
 from temporal.search_attributes import ALL
 from tests.support import LEAD, ScriptedModel
 from workers.registry import build_activities
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 BUG = {"on": True}
 
@@ -74,7 +74,7 @@ async def test_a_stuck_run_is_listed_and_replayed(
     policies = PolicyStore(sessions)
     # Autonomous, so the replayed run completes on its own.
     await policies.set(
-        Process.LEAD_SCORING,
+        Process("lead_scoring"),
         tenant,
         PolicyFields(hitl_enabled=False, confidence_threshold=0.5),
         changed_by="t",
@@ -92,7 +92,7 @@ async def test_a_stuck_run_is_listed_and_replayed(
             started = await start_process(
                 client,
                 sessions,
-                process=Process.LEAD_SCORING,
+                process=Process("lead_scoring"),
                 tenant=tenant,
                 requested_by="t",
                 body=LEAD,

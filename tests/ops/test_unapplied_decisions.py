@@ -38,7 +38,7 @@ async def test_a_policy_release_whose_apply_fails_is_audited(brain: Brain, guard
     handle = await brain.start()
     await parked(handle)
     await brain.set_policy(hitl_enabled=False, confidence_threshold=0.7)
-    policy = await brain.policies.effective(Process.LEAD_SCORING, brain.tenant)
+    policy = await brain.policies.effective(Process("lead_scoring"), brain.tenant)
     await brain.policy_changed(handle, policy)
     await _failed(brain, handle)
     [audit] = await brain.audit(handle.id)

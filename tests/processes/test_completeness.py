@@ -1,10 +1,14 @@
 """Every process is whole (docs/ADDING_A_PROCESS.md): a missing part fails here with its name,
 not quietly at run time (a 422 on a filter, a run that parks for ever, a table that is not
-there). ``missing_parts`` is shown to catch each gap on deliberately incomplete definitions."""
+there). ``missing_parts`` is shown to catch each gap on deliberately incomplete definitions.
+
+What a definition can prove itself is ``processes.kit.completeness``, for every registered
+process and for the plugin under tests/plugins; a process in Brain's tree also needs its
+tests and its recorded histories here (a plugin keeps those in its own repository).
+"""
 
 import asyncio
 import dataclasses
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,12 +18,15 @@ from pydantic import BaseModel
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hitl.gate import GatedWorkflow
-from models.processes import PROCESS_NAMES, Process
-from processes import DEFINITIONS
+from models.processes import Process
+from processes import registry
+from processes.kit import completeness
 from processes.kit.definition import ProcessDefinition
-from processes.kit.prompts import prompt_versions
 from store.db import migrate
+from tests.plugins.package import NAME as PLUGIN
+from tests.plugins.package import TABLE as PLUGIN_TABLE
+from tests.plugins.package import run_probe
+from workflows.process_workflow import workflow_class
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPES = ("auto", "approved", "rejected", "edited", "released_by_policy")
@@ -29,23 +36,9 @@ GATED_SHAPES = ("both_gates", "rejected_at_second", "released_at_second")
 
 def missing_parts(d: ProcessDefinition, root: Path = ROOT) -> list[str]:
     """What ``d`` lacks, each named so a newcomer knows which file to write."""
-    gaps: list[str] = []
-    if not prompt_versions(d.name):
-        gaps.append(f"prompt: processes/prompts/{d.name}.v1.md")
-    gaps += _workflow_gaps(d)
-    gaps += _example_gaps(d)
-    policy = d.default_policy
-    if policy is None or not 0 <= policy.confidence_threshold <= 1:
-        gaps.append("default policy: DefaultPolicy(hitl_enabled=..., confidence_threshold=0..1)")
-    if d.table is None or not getattr(d.table, "__tablename__", None):
-        gaps.append("business table: a BusinessRow subclass with table=True")
-    if not callable(d.apply):
-        gaps.append("apply step: apply(input, proposal) -> the business row's columns")
-    answer = list(d.answer_model.model_fields) if d.answer_model else []
-    if not answer or answer[-1] != "confidence":
-        gaps.append("answer model: the proposal's fields, then confidence last")
-    elif set(answer) != set(d.proposal_model.model_fields) | {"confidence"}:
-        gaps.append("answer model: its fields must be the proposal's plus confidence")
+    gaps = completeness.missing_parts(d)
+    if not in_tree(d):
+        return gaps
     if not (root / "tests" / "processes" / f"test_{d.name}.py").exists() and d.name not in _FIRST:
         gaps.append(f"tests: tests/processes/test_{d.name}.py")
     shapes = (*SHAPES, *GATED_SHAPES) if len(d.gates) > 1 else SHAPES
@@ -57,47 +50,13 @@ def missing_parts(d: ProcessDefinition, root: Path = ROOT) -> list[str]:
     return gaps
 
 
+def in_tree(d: ProcessDefinition) -> bool:
+    """A process of Brain's own (``processes/<name>.py``), not a plugin's."""
+    return d.input_model.__module__.startswith("processes.")
+
+
 # The first four processes predate the recipe; their tests live across the suite.
 _FIRST = {"lead_scoring", "product_sourcing", "campaign_tuning", "content_generation"}
-
-
-def _workflow_gaps(d: ProcessDefinition) -> list[str]:
-    module = f"workflows.{d.name}_workflow"
-    try:
-        cls = getattr(importlib.import_module(module), d.workflow_type, None)
-    except ModuleNotFoundError:
-        return [f"workflow: workflows/{d.name}_workflow.py with class {d.workflow_type}"]
-    if not (isinstance(cls, type) and issubclass(cls, GatedWorkflow)):
-        return [f"workflow: {module} must define {d.workflow_type}(GatedWorkflow)"]
-    if cls.definition is not d:
-        return [f"workflow: {d.workflow_type}.definition must be processes.{d.name}.DEFINITION"]
-    return []
-
-
-def _example_gaps(d: ProcessDefinition) -> list[str]:
-    gaps = []
-    for kind in ("confident", "unsure"):
-        if kind not in d.examples:
-            gaps.append(f"example: examples[{kind!r}]")
-            continue
-        try:
-            result = d.rules(d.parse_input(d.examples[kind]))
-        except Exception as err:  # anything wrong with it is a gap to name
-            gaps.append(f"example {kind!r} fails: {type(err).__name__}: {err}")
-            continue
-        threshold = d.default_policy.confidence_threshold if d.default_policy else 0.5
-        clears = result.confidence >= threshold
-        if clears != (kind == "confident"):
-            gaps.append(
-                f"example {kind!r}: the rules model's confidence {result.confidence} must be "
-                f"{'at least' if kind == 'confident' else 'below'} the default threshold"
-            )
-        elif result.proposal is not None and callable(d.apply) and d.table is not None:
-            row = d.apply(d.parse_input(d.examples[kind]), result.proposal)
-            unknown = set(row) - set(d.table.model_fields)
-            if unknown:
-                gaps.append(f"apply step: columns {sorted(unknown)} are not in the table")
-    return gaps
 
 
 def _histories_cover(folder: Path, name: str, shapes: tuple[str, ...]) -> bool:
@@ -107,18 +66,44 @@ def _histories_cover(folder: Path, name: str, shapes: tuple[str, ...]) -> bool:
     return False
 
 
-@pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.name)
+@pytest.mark.parametrize("definition", registry.definitions(), ids=lambda d: d.name)
 def test_every_process_is_whole(definition: ProcessDefinition) -> None:
     assert missing_parts(definition) == []
 
 
+def test_a_plugin_process_is_whole_and_its_migration_creates_its_table(
+    plugin_site: Path, tmp_path: Path
+) -> None:
+    """The same check for a process from another package, installed beside Brain (in a
+    process of its own: tests/plugins/probe.py): what its definition can prove, its prompt
+    and its revisions in its own package; its tests and histories are its repository's."""
+    done = run_probe(plugin_site, f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["gaps"] == {name: [] for name in [*registry.processes(), PLUGIN]}
+    assert seen["gaps_without_migrations"] == [
+        "migrations: the package brain_returns.nowhere with the table's Alembic revision"
+    ]
+    assert PLUGIN_TABLE in seen["tables"]
+
+
+@pytest.mark.parametrize("definition", registry.definitions(), ids=lambda d: d.name)
+def test_every_process_has_its_workflow_made_from_its_definition(
+    definition: ProcessDefinition,
+) -> None:
+    cls = workflow_class(definition)
+    assert cls.__name__ == definition.workflow_type and cls.definition is definition
+    assert workflow_class(definition) is cls
+
+
 def test_names_workflows_and_activities_are_derived_once_each() -> None:
-    assert [p.value for p in Process] == [d.name for d in DEFINITIONS]
-    names = [n for d in DEFINITIONS for n in d.names]
-    assert len(names) == len(set(names)) and set(names) == set(PROCESS_NAMES)
-    activities = [a for d in DEFINITIONS for a in (d.propose_activity, d.apply_activity)]
+    definitions = registry.definitions()
+    assert list(registry.processes()) == [d.name for d in definitions]
+    names = [n for d in definitions for n in d.names]
+    assert len(names) == len(set(names)) and set(names) == set(registry.names())
+    activities = [a for d in definitions for a in (d.propose_activity, d.apply_activity)]
     assert len(activities) == len(set(activities))
-    assert Process.parse("client_success_story") is Process("testimonial_generation")
+    assert registry.parse("client_success_story") == Process("testimonial_generation")
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
@@ -134,12 +119,13 @@ def test_every_business_table_is_created_by_a_migration(tmp_path: Path, backend:
         return found
 
     created = asyncio.run(tables())
-    missing = [d.table.__tablename__ for d in DEFINITIONS if d.table.__tablename__ not in created]
+    tables = [d.table.__tablename__ for d in registry.definitions()]
+    missing = [t for t in tables if t not in created]
     assert missing == [], f"no migration creates {missing} (docs/ADDING_A_PROCESS.md, step 4)"
 
 
 def _incomplete(**changes: Any) -> ProcessDefinition:
-    base = Process("testimonial_generation").definition
+    base = registry.definition("testimonial_generation")
     return dataclasses.replace(base, **changes)
 
 
@@ -150,8 +136,7 @@ class _NoConfidence(BaseModel):
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
-        ({"name": "never_written"}, "prompt: processes/prompts/never_written.v1.md"),
-        ({"name": "never_written"}, "workflow: workflows/never_written_workflow.py"),
+        ({"name": "never_written"}, "prompt: never_written.v1.md in the package processes.prompts"),
         ({"name": "never_written"}, "recorded histories"),
         ({"name": "never_written"}, "tests: tests/processes/test_never_written.py"),
         ({"examples": {"confident": {}}}, "example 'confident' fails"),
@@ -162,7 +147,7 @@ class _NoConfidence(BaseModel):
         ({"answer_model": _NoConfidence}, "answer model"),
         # A second gate needs the recorded paths through it (lead scoring has one gate).
         (
-            {"name": "lead_scoring", "gates": Process("product_sourcing").definition.gates},
+            {"name": "lead_scoring", "gates": registry.definition("product_sourcing").gates},
             "recorded histories",
         ),
     ],

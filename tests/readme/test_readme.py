@@ -14,7 +14,7 @@ from typing import Any
 import pytest_asyncio
 
 from core.settings import Settings
-from processes import DEFINITIONS
+from processes import registry
 from tests.cli.conftest import clean_env
 from tests.cli.up import brain_up as running_brain_up
 from tests.readme.snippets import json_documents, script, snippets
@@ -70,7 +70,7 @@ def test_the_default_policies_table_says_what_the_definitions_say() -> None:
     """Every row is true of its process. A process added later needs no row (adding one
     edits no shared file): `brain policy list` and GET /workflows/policies list them all."""
     rows = {row[0].strip("`"): row for row in _rows(_section("Processes and their defaults"))}
-    by_name = {d.name: d for d in DEFINITIONS}
+    by_name = {d.name: d for d in registry.definitions()}
     assert set(rows) <= set(by_name), f"not processes: {sorted(set(rows) - set(by_name))}"
     for name, row in rows.items():
         d = by_name[name]

@@ -98,7 +98,7 @@ async def workspace(
         assert r.status_code == 200, r.text
     if policy:
         await api.state.policies.set(
-            Process.LEAD_SCORING, tenant, PolicyFields(**policy), changed_by="admin"
+            Process("lead_scoring"), tenant, PolicyFields(**policy), changed_by="admin"
         )
     await create_subscription(
         WebhookStore(api.state.sessions),

@@ -9,11 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.redis import make_redis
 from models.hitl import Policy, PolicyFields
 from models.processes import Process
+from processes import registry
 from store.db import make_sessionmaker
 from store.policies import PolicyStore, cache_key
 from store.policy_cache import RedisPolicyCache
 
-LEAD = Process.LEAD_SCORING
+LEAD = Process("lead_scoring")
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
@@ -29,7 +30,7 @@ async def test_effective_defaults(store: PolicyStore) -> None:
     )
     # One policy per gate of every process, in the gates' order.
     assert [(x.process, x.gate) for x in await store.effective_all("acme")] == [
-        (p, g.name) for p in Process for g in p.definition.gates
+        (p, g.name) for p in registry.processes() for g in registry.definition(p).gates
     ]
 
 
@@ -53,7 +54,7 @@ async def test_tenant_override_inherits_unset_fields(store: PolicyStore) -> None
     [row] = await store.rows("acme")
     assert (row.hitl_enabled, row.on_timeout, row.updated_by) == (None, None, "alice")
     # A global row per gate (a gate without one shows its default) and acme's.
-    gates = sum(len(p.definition.gates) for p in Process)
+    gates = sum(len(registry.definition(p).gates) for p in registry.processes())
     assert len(await store.rows()) == gates + 1
 
 
@@ -68,7 +69,7 @@ async def test_versions_are_monotonic_per_process_across_tenants(store: PolicySt
     assert (await store.effective(LEAD, "t1")).version == 5
     # Another process keeps its own sequence.
     other = await store.set(
-        Process.CAMPAIGN_TUNING, "t1", PolicyFields(hitl_enabled=True), changed_by="a"
+        Process("campaign_tuning"), "t1", PolicyFields(hitl_enabled=True), changed_by="a"
     )
     assert other.version == 2
 
@@ -82,14 +83,14 @@ async def test_change_log_records_old_and_new(store: PolicyStore) -> None:
         changed_by="bob",
     )
     await store.set(
-        Process.CAMPAIGN_TUNING, "*", PolicyFields(hitl_enabled=True), changed_by="carol"
+        Process("campaign_tuning"), "*", PolicyFields(hitl_enabled=True), changed_by="carol"
     )
     newest, older = await store.changes(LEAD)
     assert (newest.changed_by, newest.tenant, newest.version) == ("bob", "acme", 3)
     assert newest.old == {"confidence_threshold": 0.6, "approval_timeout_seconds": None}
     assert newest.new == {"confidence_threshold": 0.7, "approval_timeout_seconds": 60}
     assert (older.old, older.new) == ({"confidence_threshold": None}, {"confidence_threshold": 0.6})
-    [glob] = await store.changes(Process.CAMPAIGN_TUNING)
+    [glob] = await store.changes(Process("campaign_tuning"))
     assert (glob.old, glob.new) == ({"hitl_enabled": False}, {"hitl_enabled": True})
     assert len(await store.changes()) == 3
     assert len(await store.changes(limit=1)) == 1
@@ -147,14 +148,14 @@ async def test_a_process_without_a_global_row_runs_on_its_default(
 
     async with make_sessionmaker(engine)() as s, s.begin():
         await s.execute(delete(PolicyRow).where(PolicyRow.process == LEAD.value))
-    default = LEAD.definition.default_policy
+    default = registry.definition(LEAD).default_policy
     got = await store.effective(LEAD, "acme")
     assert (got.hitl_enabled, got.confidence_threshold, got.version) == (
         default.hitl_enabled,
         default.confidence_threshold,
         1,
     )
-    assert {p.process for p in await store.effective_all("acme")} == set(Process)
+    assert {p.process for p in await store.effective_all("acme")} == set(registry.processes())
     assert any(r.process == LEAD.value and r.tenant == "*" for r in await store.rows())
     changed = await store.set(LEAD, "acme", PolicyFields(confidence_threshold=0.5), changed_by="a")
     assert changed.version == 2 and changed.hitl_enabled is default.hitl_enabled
@@ -186,12 +187,12 @@ async def test_redis_cache_read_through_and_invalidation(engine: AsyncEngine, re
     # min_version skips a cached value older than one the caller has seen.
     assert (await store.effective(LEAD, "acme", min_version=2)).confidence_threshold == 0.85
     await store.effective(LEAD, "other")
-    await store.effective(Process.CAMPAIGN_TUNING, "acme")
+    await store.effective(Process("campaign_tuning"), "acme")
     # A global change invalidates every tenant of that process, and only that process.
     changed = await store.set(LEAD, "*", PolicyFields(confidence_threshold=0.4), changed_by="root")
     assert await redis.get(cache_key(LEAD, "acme", "review")) is None
     assert await redis.get(cache_key(LEAD, "other", "review")) is None
-    assert await redis.get(cache_key(Process.CAMPAIGN_TUNING, "acme", "review")) is not None
+    assert await redis.get(cache_key(Process("campaign_tuning"), "acme", "review")) is not None
     assert (await store.effective(LEAD, "acme")).confidence_threshold == 0.4
     assert (await store.effective(LEAD, "acme")).version == changed.version
 

@@ -17,10 +17,10 @@ from store.tenancy import ALL_TENANTS, current_tenant, tenant_scope
 from temporal.tenant_scope import TenantScopeInterceptor, tenant_of
 
 RUN = RunRef(
-    workflow_id="lead_scoring:acme:k", run_id="r", tenant="acme", process=Process.LEAD_SCORING
+    workflow_id="lead_scoring:acme:k", run_id="r", tenant="acme", process=Process("lead_scoring")
 )
 EVENT = Event(id="e", type=EventType.RUN_COMPLETED, created_at=datetime.now(UTC), tenant="globex")
-CHANGE = PolicyChange(process=Process.LEAD_SCORING, version=2, changed_by="root")
+CHANGE = PolicyChange(process=Process("lead_scoring"), version=2, changed_by="root")
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from services.webhooks import create_subscription
 from store.policies import PolicyStore
 from tests.conftest import Database
 
-PROCESS = Process.CAMPAIGN_TUNING
+PROCESS = Process("campaign_tuning")
 URL = "http://127.0.0.1:9/never-posted"  # no deliverer serves this test's queue
 
 

@@ -46,7 +46,7 @@ from tests.webui.ui import (
     show_inbox_columns,
     signal_list,
 )
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 NAMESPACE = "default"
 PROPOSAL = {"score": 77, "tier": "warm", "rationale": "mid-size company, referral"}

@@ -18,7 +18,7 @@ from services.starting import start_process
 from tests.cli.conftest import BRAIN, clean_env, example
 from tests.conftest import Database
 from tests.support import Brain, eventually
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 
 def _spawn_worker(client: Client, db: Database, task_queue: str, home: Path):
@@ -66,7 +66,7 @@ async def test_killed_worker_loses_nothing_and_applies_once(
                 await start_process(
                     client,
                     database.sessions,
-                    process=Process.LEAD_SCORING,
+                    process=Process("lead_scoring"),
                     tenant=tenant,
                     requested_by="tester",
                     body=body,

@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 
 from models.processes import Channel, Process, RunState
 from models.workflow_io import ProcessResult
+from processes import registry
 from processes.lead_scoring import LeadRow
 from store.policies import PolicyStore
 from temporal.sandbox import WORKFLOW_RUNNER
@@ -35,7 +36,7 @@ async def slow_brain(skipping_env: WorkflowEnvironment, database: Database) -> A
 
 async def _start(brain: Brain) -> ProcessResult:
     handle = await brain.client.start_workflow(
-        Process.LEAD_SCORING.workflow_type,
+        registry.definition(Process("lead_scoring")).workflow_type,
         {"tenant": brain.tenant, "requested_by": "tester", "input": LEAD},
         id=f"lead_scoring:{brain.tenant}:{uuid.uuid4().hex}",
         task_queue=brain.task_queue,

@@ -19,6 +19,7 @@ from core.settings import Settings
 from models.ai import ModelCall
 from models.hitl import Decision, RunStatus
 from models.processes import Action, Channel, Process, RunState
+from processes import registry
 from processes.campaign_tuning import CampaignChangeRow
 from processes.content_generation import ContentRow
 from processes.lead_scoring import LeadRow
@@ -39,7 +40,7 @@ from tests.fakes.openai_server import (
     unauthorized,
 )
 from tests.support import Brain, decide, parked
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 # The model's HTTP path, its retries and its errors do not depend on the app database: on
 # PostgreSQL, the production one (the SQLite path runs the same workflows in test_processes).
@@ -59,7 +60,7 @@ _BODY = " ".join(
 
 # process: (a good answer for its example input, the business table it writes)
 GOOD: dict[Process, tuple[dict[str, Any], Any]] = {
-    Process.LEAD_SCORING: (
+    Process("lead_scoring"): (
         {
             "rationale": "VP at an 850-person firm, referred, asked for a demo.",
             "score": 88,
@@ -68,7 +69,7 @@ GOOD: dict[Process, tuple[dict[str, Any], Any]] = {
         },
         LeadRow,
     ),
-    Process.PRODUCT_SOURCING: (
+    Process("product_sourcing"): (
         {
             "rationale": "Cheapest supplier that meets the quantity, deadline and rating.",
             "supplier": "Ningbo Everbright Housewares",
@@ -78,7 +79,7 @@ GOOD: dict[Process, tuple[dict[str, Any], Any]] = {
         },
         PurchaseOrderDraftRow,
     ),
-    Process.CAMPAIGN_TUNING: (
+    Process("campaign_tuning"): (
         {
             "rationale": "Shift spend to the channels with the best return.",
             "budgets": [
@@ -91,7 +92,7 @@ GOOD: dict[Process, tuple[dict[str, Any], Any]] = {
         },
         CampaignChangeRow,
     ),
-    Process.CONTENT_GENERATION: (
+    Process("content_generation"): (
         {
             "rationale": "Covers every keyword at the requested length.",
             "title": "Cutting cloud costs without slowing down",
@@ -104,22 +105,22 @@ GOOD: dict[Process, tuple[dict[str, Any], Any]] = {
 
 # process: (an unusable answer, what the reason must say, edits that form a full proposal)
 UNUSABLE: dict[Process, tuple[Reply, str, dict[str, Any]]] = {
-    Process.LEAD_SCORING: (
+    Process("lead_scoring"): (
         refusal("I can't help with profiling people."),
         "the model refused: I can't help with profiling people.",
         {"score": 45, "rationale": "checked by hand"},
     ),
-    Process.PRODUCT_SOURCING: (
+    Process("product_sourcing"): (
         truncated(),
         "cut off at its token limit (finish_reason=length)",
         {"supplier": "Pacific Bottle Co.", "rationale": "fastest delivery"},
     ),
-    Process.CAMPAIGN_TUNING: (
+    Process("campaign_tuning"): (
         schema_violation(),
         "does not match the campaign_tuning schema",
         {"budgets": {"google_search": 12000, "email": 8000}, "rationale": "by hand"},
     ),
-    Process.CONTENT_GENERATION: (
+    Process("content_generation"): (
         malformed('{"rationale": "ok", "title": "Cloud costs", "body": '),
         "not valid JSON",
         {"title": "Cloud costs", "body": "Written by a person.", "rationale": "by hand"},
@@ -144,7 +145,7 @@ async def openai_brain(brain: Brain, fake_openai: FakeOpenAIServer) -> AsyncIter
 
 
 def _body(process: Process) -> dict:
-    return dict(process.definition.examples["confident"])
+    return dict(registry.definition(process).examples["confident"])
 
 
 async def _status(handle: WorkflowHandle) -> RunStatus:
@@ -172,15 +173,18 @@ async def test_good_answer_applies_on_its_own_with_the_call_accounted(
     assert result.result["id"] == row.id
     # What the client actually sent: the process's model, prompt, input and answer schema.
     [sent] = fake_openai.requests
-    model = CONTENT_MODEL if process is Process.CONTENT_GENERATION else MODEL
-    version, prompt = process.definition.prompt()
+    model = CONTENT_MODEL if process == Process("content_generation") else MODEL
+    version, prompt = registry.definition(process).prompt()
     system, user = sent.body["messages"]
     assert sent.body["model"] == model
     assert (system["role"], system["content"]) == ("system", prompt)
-    run_input = process.definition.input_model.model_validate(body)
+    run_input = registry.definition(process).input_model.model_validate(body)
     assert json.loads(user["content"]) == run_input.model_dump(mode="json", exclude_none=True)
     schema = sent.body["response_format"]["json_schema"]
-    assert schema["name"] == process.definition.answer_model.__name__ and schema["strict"] is True
+    assert (
+        schema["name"] == registry.definition(process).answer_model.__name__
+        and schema["strict"] is True
+    )
     # Per-step accounting, in the status and in the audit row.
     status = await _status(handle)
     assert status.ai.model == model and status.ai.confidence >= status.policy.confidence_threshold
@@ -214,7 +218,7 @@ async def test_unusable_answer_parks_with_the_reason_and_a_person_supplies_the_p
     assert len(fake_openai.requests) == 1  # an unusable answer is not retried
     meta = await handle.query("__temporal_workflow_metadata")  # what the Web UI shows
     assert f"**Needs review:** {approval.error}" in meta.current_details
-    assert f"prompt {process.definition.prompt()[0]}" in meta.current_details
+    assert f"prompt {registry.definition(process).prompt()[0]}" in meta.current_details
     incomplete = {k: v for k, v in edits.items() if k != "rationale"}
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await decide(handle, Action.APPROVE, by="alice", edits=incomplete)
@@ -227,7 +231,7 @@ async def test_unusable_answer_parks_with_the_reason_and_a_person_supplies_the_p
     assert decision.original_proposal is None and decision.final_proposal["rationale"]
     [row] = await openai_brain.rows(GOOD[process][1], handle.id)
     assert result.result["id"] == row.id
-    first_gate = process.definition.gates[0].name
+    first_gate = registry.definition(process).gates[0].name
     [audit] = [a for a in await openai_brain.audit(handle.id) if a.gate == first_gate]
     assert (audit.channel, audit.actor, audit.edits) == ("api", "alice", edits)
 
@@ -241,9 +245,9 @@ def _gaps(server: FakeOpenAIServer) -> list[float]:
 
 
 async def _completes_after(openai_brain: Brain, server: FakeOpenAIServer, *faults: Reply) -> Any:
-    server.script(*faults, answer(GOOD[Process.LEAD_SCORING][0]))
-    await openai_brain.set_policy(Process.LEAD_SCORING, hitl_enabled=False)
-    handle = await openai_brain.start(Process.LEAD_SCORING, _body(Process.LEAD_SCORING))
+    server.script(*faults, answer(GOOD[Process("lead_scoring")][0]))
+    await openai_brain.set_policy(Process("lead_scoring"), hitl_enabled=False)
+    handle = await openai_brain.start(Process("lead_scoring"), _body(Process("lead_scoring")))
     result = await handle.result()
     assert result.state is RunState.COMPLETED and result.decision.channel is Channel.AUTO
     assert len(server.requests) == len(faults) + 1
@@ -281,9 +285,9 @@ async def test_a_rejected_key_parks_for_review_after_one_request(
     openai_brain: Brain, fake_openai: FakeOpenAIServer
 ) -> None:
     fake_openai.script(unauthorized())
-    await openai_brain.set_policy(Process.LEAD_SCORING, hitl_enabled=False)
+    await openai_brain.set_policy(Process("lead_scoring"), hitl_enabled=False)
 
-    handle = await openai_brain.start(Process.LEAD_SCORING, _body(Process.LEAD_SCORING))
+    handle = await openai_brain.start(Process("lead_scoring"), _body(Process("lead_scoring")))
     status = await parked(handle)
 
     assert len(fake_openai.requests) == 1  # non-retryable: no second attempt
@@ -303,9 +307,9 @@ async def test_retries_are_bounded_and_then_the_run_parks_with_the_last_error(
     # A short Retry-After keeps this fast; the attempt limit is the real policy's.
     attempts = retry.AI_STEP_RETRY.maximum_attempts
     fake_openai.script(*[rate_limited(retry_after="0.1")] * attempts)
-    await openai_brain.set_policy(Process.LEAD_SCORING, hitl_enabled=False)
+    await openai_brain.set_policy(Process("lead_scoring"), hitl_enabled=False)
 
-    handle = await openai_brain.start(Process.LEAD_SCORING, _body(Process.LEAD_SCORING))
+    handle = await openai_brain.start(Process("lead_scoring"), _body(Process("lead_scoring")))
     status = await parked(handle)
 
     assert len(fake_openai.requests) == attempts

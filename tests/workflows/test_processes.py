@@ -10,30 +10,31 @@ from temporalio.exceptions import ApplicationError
 from activities.rules_model import RulesModel
 from models.hitl import Decision
 from models.processes import Action, Channel, Process, RunState
+from processes import registry
 from processes.campaign_tuning import CampaignChangeRow
 from processes.content_generation import ContentRow
 from processes.lead_scoring import LeadRow
 from processes.product_sourcing import PurchaseOrderDraftRow
 from temporal import errors
 from tests.support import Brain, decide, parked
-from workflows.lead_scoring_workflow import LeadScoringWorkflow
+from workflows.process_workflow import LeadScoringWorkflow
 
 # process: (business table, valid edits, what the edits must produce, invalid edits)
 CASES: dict[Process, tuple[Any, dict, dict, dict]] = {
-    Process.LEAD_SCORING: (LeadRow, {"score": 45}, {"score": 45, "tier": "warm"}, {"tier": "x"}),
-    Process.PRODUCT_SOURCING: (
+    Process("lead_scoring"): (LeadRow, {"score": 45}, {"score": 45, "tier": "warm"}, {"tier": "x"}),
+    Process("product_sourcing"): (
         PurchaseOrderDraftRow,
         {"supplier": "Pacific Bottle Co."},
         {"supplier": "Pacific Bottle Co.", "unit_price": 6.2, "total_cost": 12400.0},
         {"supplier": "Nobody Ltd"},
     ),
-    Process.CAMPAIGN_TUNING: (
+    Process("campaign_tuning"): (
         CampaignChangeRow,
         {"budgets": {"google_search": 10000, "meta_ads": 8000, "linkedin": 4000, "email": 3000}},
         {"budgets": {"google_search": 10000, "meta_ads": 8000, "linkedin": 4000, "email": 3000}},
         {"budgets": {"google_search": 20000, "meta_ads": 8000}},
     ),
-    Process.CONTENT_GENERATION: (
+    Process("content_generation"): (
         ContentRow,
         {"title": "Edited by a person"},
         {"title": "Edited by a person"},
@@ -43,13 +44,13 @@ CASES: dict[Process, tuple[Any, dict, dict, dict]] = {
 
 
 def _body(process: Process, kind: str = "confident") -> dict:
-    return dict(process.definition.examples[kind])
+    return dict(registry.definition(process).examples[kind])
 
 
 def _case(process: Process) -> tuple[Any, dict, dict, dict]:
     """The cases above, or for any other process an edit of the rationale."""
     edit = {"rationale": "Edited by a person."}
-    return CASES.get(process, (process.definition.table, edit, edit, {"rationale": ""}))
+    return CASES.get(process, (registry.definition(process).table, edit, edit, {"rationale": ""}))
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def rules_brain(brain: Brain) -> Brain:
     return brain
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(registry.processes()))
 async def test_confident_proposal_applies_on_its_own_when_autonomous(
     rules_brain: Brain, process: Process
 ) -> None:
@@ -72,7 +73,7 @@ async def test_confident_proposal_applies_on_its_own_when_autonomous(
     assert result.result["id"] == row.id
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(registry.processes()))
 async def test_unsure_proposal_parks_even_when_autonomous(
     rules_brain: Brain, process: Process
 ) -> None:
@@ -85,7 +86,7 @@ async def test_unsure_proposal_parks_even_when_autonomous(
     assert await rules_brain.rows(_case(process)[0], handle.id) == []
 
 
-@pytest.mark.parametrize("process", list(Process))
+@pytest.mark.parametrize("process", list(registry.processes()))
 async def test_person_approves_with_edits_and_invalid_edits_are_refused(
     rules_brain: Brain, process: Process
 ) -> None:
@@ -105,6 +106,6 @@ async def test_person_approves_with_edits_and_invalid_edits_are_refused(
     [row] = await rules_brain.rows(table, handle.id)
     columns = {k: v for k, v in expected.items() if k in table.model_fields}
     assert {k: getattr(row, k) for k in columns} == columns
-    first_gate = process.definition.gates[0].name
+    first_gate = registry.definition(process).gates[0].name
     [audit] = [a for a in await rules_brain.audit(handle.id) if a.gate == first_gate]
     assert audit.edits == edits and audit.final_proposal == decision.final_proposal

@@ -11,6 +11,7 @@ from temporalio.worker import Worker
 from models.events import Event, EventType
 from models.processes import Process, RunState
 from models.workflow_io import ProcessResult
+from processes import registry
 from store.policies import PolicyStore
 from temporal.sandbox import WORKFLOW_RUNNER
 from tests.conftest import Database
@@ -48,7 +49,7 @@ async def test_daily_reminders_one_escalation_then_the_timeout(
         workflow_runner=WORKFLOW_RUNNER,
     ):
         handle = await skipping_env.client.start_workflow(
-            Process.LEAD_SCORING.workflow_type,
+            registry.definition(Process("lead_scoring")).workflow_type,
             {"tenant": brain.tenant, "requested_by": "tester", "input": LEAD},
             id=f"lead_scoring:{brain.tenant}:{uuid.uuid4().hex}",
             task_queue=brain.task_queue,

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     # This module defines a workflow: the sandbox re-imports it, not these.
     from temporal.sandbox import WORKFLOW_RUNNER
     from workers.registry import WORKFLOWS
-    from workflows.lead_scoring_workflow import LeadScoringWorkflow
+    from workflows.process_workflow import LeadScoringWorkflow
 
 DIR = Path(__file__).parents[1] / "histories"
 

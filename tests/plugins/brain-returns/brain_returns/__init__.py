@@ -1,0 +1,1 @@
+"""Returns triage, a Brain process in a package of its own."""

@@ -1,0 +1,2 @@
+"""Alembic revisions of this package's tables, run by Brain's ``migrate`` as a branch of
+their own (``ProcessDefinition.migrations``)."""

@@ -1,0 +1,1 @@
+"""The prompts of ``returns_triage`` (``<process>.v<N>.md``)."""
