@@ -1,21 +1,32 @@
 """The AI step of every process, backed by whichever model provider is configured.
 
-One activity per process, named by its definition (``score_lead`` … for the first ones,
-``propose_<process>`` for the rest), built from the set of definitions.
+Runs from gate 5 on take ``propose_at_gates``: the model's proposal, then the policies of the
+process's gates read and judged against it (``activities.gates``), in one activity, so a run
+that passes every gate on its own needs no step of its own for the policy read. Runs from
+before keep one activity per process, named by its definition (``score_lead`` … for the
+first ones, ``propose_<process>`` for the rest), built from the set of definitions.
 """
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 
+from activities.gates import judge
+from models.activity_io import ProposeAtGates, Proposed
 from models.ai import AIResult
 from models.processes import Process
 from processes import registry
 from processes.kit.definition import ProcessDefinition
 from temporal import retry
+
+if TYPE_CHECKING:
+    from store.policies import PolicyStore
 
 
 class ModelProvider(Protocol):
@@ -40,9 +51,43 @@ async def _heartbeating(call: Awaitable[AIResult]) -> AIResult:
         task.cancel()  # the activity was cancelled (or timed out): stop the call too
 
 
+log = logging.getLogger(__name__)
+
+
 class AIActivities:
-    def __init__(self, provider: ModelProvider) -> None:
+    def __init__(self, provider: ModelProvider, policies: "PolicyStore | None" = None) -> None:
         self._provider = provider
+        self._policies = policies
+
+    @activity.defn
+    async def propose_at_gates(self, req: ProposeAtGates) -> Proposed:
+        """The proposal, and the verdicts of the process's gates on it. A policy read that
+        fails answers no verdicts rather than failing the step: the model is not asked
+        again for what the database could not do, and the run reads the policies itself."""
+        definition = registry.definition(req.run.process)
+        run_input = definition.parse_input(req.run_input)
+        ai = await _heartbeating(self._provider.propose(req.run.process, run_input))
+        if self._policies is None:
+            return Proposed(ai=ai)
+        try:
+            policies = await self._policies.effective_gates(
+                req.run.process, req.run.tenant, [g.name for g in definition.gates]
+            )
+        except (SQLAlchemyError, OSError) as err:
+            log.warning("policies not read with the proposal (%s); the gate reads them", err)
+            return Proposed(ai=ai)
+        verdicts = judge(
+            definition,
+            req.run,
+            ai,
+            ai.proposal,
+            run_input,
+            0,
+            policies,
+            datetime.now(UTC),
+            req.requested_by,
+        )
+        return Proposed(ai=ai, verdicts=verdicts)
 
     def activities(self) -> list[Callable[..., Any]]:
         return [self._activity_for(d) for d in registry.definitions()]

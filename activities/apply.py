@@ -67,14 +67,28 @@ class ApplyActivities:
                 req.run.workflow_id,
                 {"tenant": req.run.tenant, "approval_id": req.decision.approval_id, **values},
             )
-            await runs.set_fields(
-                session,
-                req.run.workflow_id,
-                state=RunState.COMPLETED.value,
-                decision=req.decision.model_dump(mode="json"),
-                result=row,
-                error=None,
-            )
+            outcome: dict[str, Any] = {
+                "state": RunState.COMPLETED.value,
+                "decision": req.decision.model_dump(mode="json"),
+                "result": row,
+                "error": None,
+            }
+            if req.ai is None:
+                await runs.set_fields(session, req.run.workflow_id, **outcome)
+            else:
+                # A run that passed every gate on its own has no other write: its row (made
+                # here if the run was started outside Brain) gets the AI step's result too.
+                await runs.upsert(
+                    session,
+                    req.run,
+                    proposal=req.ai.proposal,
+                    confidence=req.ai.confidence,
+                    ai=req.ai.model_dump(mode="json"),
+                    gate=req.gate,
+                    approval_id=req.decision.approval_id,
+                    subject=req.run.subject,
+                    **outcome,
+                )
             told = [events.run_completed(req.run, RunState.COMPLETED, req.decision, row)]
             if req.decision.channel is not Channel.AUTO:
                 told.insert(0, events.approval_decided(req.run, req.decision, RunState.COMPLETED))

@@ -8,15 +8,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.db_errors import database_step
+from activities.gates import judge
 from activities.webhooks import events
 from activities.webhooks.events import EventSink, RunEvents
 from core.gate_metrics import GateMetrics, default_metrics
 from models.activity_io import (
     GateOpened,
     GatesOpened,
-    GateVerdict,
     OpenGate,
     OpenGates,
+    ParkAt,
     RefreshPolicy,
 )
 from models.hitl import PendingApproval, Policy
@@ -107,27 +108,17 @@ class PolicyActivities:
             policies = await self._policies.effective_gates(
                 req.run.process, req.run.tenant, [g.name for g in gates], session=session
             )
-            verdicts: list[GateVerdict] = []
-            for offset, gate in enumerate(gates):
-                index = req.first + offset
-                policy = policies[gate.name]
-                applies = gate.applies(run_input, req.proposal, policy)
-                approval = (
-                    _approval_at(req, policy, definition.approval_id(req.run.workflow_id, index))
-                    if applies
-                    else None
-                )
-                verdicts.append(
-                    GateVerdict(
-                        gate=gate.name,
-                        approval_id=definition.approval_id(req.run.workflow_id, index),
-                        policy=policy,
-                        applies=applies,
-                        approval=approval,
-                    )
-                )
-                if approval is not None:
-                    break
+            verdicts = judge(
+                definition,
+                req.run,
+                req.ai,
+                req.proposal,
+                run_input,
+                req.first,
+                policies,
+                req.requested_at,
+                req.requested_by,
+            )
             parked = verdicts[-1].approval
             last = verdicts[-1]
             await runs.upsert(
@@ -169,6 +160,40 @@ class PolicyActivities:
         return GatesOpened(verdicts=verdicts)
 
     @activity.defn
+    async def park(self, req: ParkAt) -> None:
+        """Record the run as parked at the gate the AI step's verdicts stopped at: its row
+        (the inbox) and ``approval.requested``, in one transaction. A local activity: a
+        discarded task rewrites the same row and the event's id dedupes it, so what it
+        writes stays true whether or not that task happened."""
+        verdict, approval = req.verdict, req.verdict.approval
+        assert approval is not None
+        async with database_step(), self._sessions.begin() as session:
+            await runs.upsert(
+                session,
+                req.run,
+                state=RunState.AWAITING_APPROVAL.value,
+                proposal=req.proposal,
+                confidence=req.ai.confidence,
+                ai=req.ai.model_dump(mode="json"),
+                approval=approval.model_dump(mode="json"),
+                approval_id=verdict.approval_id,
+                gate=verdict.gate,
+                subject=req.run.subject,
+                requested_at=approval.requested_at,
+                policy_version=verdict.policy.version,
+                approval_sequence=None,
+            )
+            await self._events.write(session, events.approval_requested(req.run, approval))
+        self._metrics.approval_requested(req.run.process)
+        activity.logger.info(
+            "parked at gate %s: confidence %.2f, threshold %.2f, hitl %s",
+            verdict.gate,
+            req.ai.confidence,
+            verdict.policy.confidence_threshold,
+            verdict.policy.hitl_enabled,
+        )
+
+    @activity.defn
     async def refresh_policy(self, req: RefreshPolicy) -> Policy:
         """Re-read the policy for a parked run; never older than the change that woke it."""
         async with database_step():
@@ -194,37 +219,6 @@ class PolicyActivities:
                 approval=approval.model_dump(mode="json") if approval else None,
             )
         return policy
-
-
-def _approval_at(req: OpenGates, policy: Policy, approval_id: str) -> PendingApproval | None:
-    """The pending approval gate ``policy`` asks for; None: the gate passes on its own.
-    Only the first gate can meet a step that needs review (a later gate sees a proposal an
-    earlier one approved)."""
-    ai = req.ai
-    needs_review = ai.needs_review and req.first == 0
-    if not policy.needs_human(ai.confidence, needs_review):
-        return None
-    return PendingApproval(
-        approval_id=approval_id,
-        process=req.run.process,
-        proposal=req.proposal,
-        confidence=ai.confidence,
-        threshold=policy.confidence_threshold,
-        hitl_enabled=policy.hitl_enabled,
-        rationale=ai.rationale,
-        requested_at=req.requested_at,
-        expires_at=req.requested_at + timedelta(seconds=policy.approval_timeout_seconds),
-        needs_review=needs_review,
-        error=ai.error if needs_review else None,
-        policy_version=policy.version,
-        requested_by=req.requested_by,
-        min_approvals=policy.min_approvals,
-        requester_may_approve=policy.requester_may_approve,
-        gate=policy.gate,
-        approver_groups=policy.approver_groups,
-        approver_subjects=policy.approver_subjects,
-        doors=policy.doors,
-    )
 
 
 def _approval(req: OpenGate, policy: Policy) -> PendingApproval | None:

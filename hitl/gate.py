@@ -86,7 +86,10 @@ class GatedWorkflow:
     async def _run(self, start: ProcessStart) -> None:
         s = self._gate
         begin(self.definition, s, start)
-        s.ai = await steps.propose(self.definition, s)
+        # The AI step reads and judges the gates' policies with its proposal: a run that
+        # passes every gate on its own needs no step of its own until it applies.
+        proposed = await steps.propose_at_gates(self.definition, s)
+        s.ai, s.ahead, s.ahead_recorded = proposed.ai, proposed.verdicts, False
         s.proposal = s.ai.proposal
         for index in range(len(self.definition.gates)):
             await self._pass_gate(index)
@@ -97,7 +100,12 @@ class GatedWorkflow:
         assert s.decision is not None, "the first gate always applies"
         s.between_gates = False
         self.release_early_signals()
-        await steps.apply(self.definition, s)
+        # Applied within this task only when every gate passed on its own on verdicts the AI
+        # step returned: they are in history before this task began, so a retry of it takes
+        # the same decisions (verdicts from the gate's local step are not: a retry reads the
+        # policy again), and the step's writes are idempotent.
+        on_their_own = all(d.channel is Channel.AUTO for d in s.decisions)
+        await steps.apply(self.definition, s, local=on_their_own and not s.ahead_recorded)
         self.set_state(RunState.COMPLETED)
 
     async def _pass_gate(self, index: int) -> None:
@@ -106,15 +114,24 @@ class GatedWorkflow:
         s = self._gate
         if not s.ahead:
             s.ahead = (await steps.open_gates(self.definition, s, index)).verdicts
+            s.ahead_recorded = True  # the gate step wrote the run's row with them
         verdict = s.ahead.pop(0)
         if not verdict.applies:
             return
+        if verdict.approval is not None and not s.ahead_recorded:
+            # The AI step judged on its worker's clock: the wait is the workflow's, from now.
+            verdict = verdict.model_copy(
+                update={"approval": verdict.approval.asked_at(workflow.now(), verdict.policy)}
+            )
         s.enter(index, verdict, more=index + 1 < len(self.definition.gates))
         if verdict.approval is None:
             # Passed on its own: the details are drawn once the run reaches its next state.
             ballot.claim(s, Action.APPROVE, actor="brain", channel=Channel.AUTO, now=workflow.now())
             self.release_early_signals()
             return
+        if not s.ahead_recorded:
+            # Judged by the AI step, which wrote nothing: the inbox learns of it here.
+            await steps.park(s, verdict)
         self.set_state(RunState.AWAITING_APPROVAL)
         self.release_early_signals()
         await await_decision(s, self.show)

@@ -37,6 +37,9 @@ class GateState:
     # Verdicts of the gates ahead, read with the current gate's policy (one read for gates
     # that pass on their own); dropped once a person decides, since time has passed.
     ahead: list[GateVerdict] = field(default_factory=list)
+    # Whether a step wrote the run's row with the verdicts in ``ahead`` (the gate step
+    # does; the AI step, which judged them, does not).
+    ahead_recorded: bool = True
     # The pending approval; its proposal and votes change as people vote and edit.
     approval: PendingApproval | None = None
     approval_id: str = ""

@@ -16,6 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.ai import AIActivities
     from activities.audit import AuditActivities
     from activities.doors import DoorActivities
     from activities.policy import PolicyActivities
@@ -25,7 +26,11 @@ with workflow.unsafe.imports_passed_through():
         ApplyRequest,
         GateEvent,
         GatesOpened,
+        GateVerdict,
         OpenGates,
+        ParkAt,
+        ProposeAtGates,
+        Proposed,
         RecordDecision,
         RecordOutcome,
         RecordVote,
@@ -69,17 +74,56 @@ async def propose(definition: ProcessDefinition, state: GateState) -> AIResult:
         )
         return ai
     except ActivityError as err:
-        # Out of attempts: a person supplies the proposal instead of the run failing.
-        reason = str(err.cause or err)
-        workflow.logger.warning("AI step failed for good, parking for review: %s", reason)
-        return AIResult(
-            proposal=None,
-            confidence=0.0,
-            rationale=f"The AI step failed: {reason}",
-            model="unavailable",
-            needs_review=True,
-            error=reason,
+        return _needs_review(err)
+
+
+async def propose_at_gates(definition: ProcessDefinition, state: GateState) -> Proposed:
+    """The AI step with the gates' verdicts on its proposal (``AIActivities.propose_at_gates``);
+    when the model fails for good, a proposal that needs review and no verdicts (the gate
+    step reads the policies then)."""
+    assert state.input is not None and state.run is not None
+    try:
+        return await workflow.execute_activity_method(
+            AIActivities.propose_at_gates,
+            ProposeAtGates(
+                run=state.run,
+                run_input=state.input.model_dump(mode="json"),
+                requested_by=state.requested_by or None,
+            ),
+            start_to_close_timeout=retry.AI_STEP_START_TO_CLOSE,
+            schedule_to_close_timeout=retry.AI_STEP_SCHEDULE_TO_CLOSE,
+            heartbeat_timeout=retry.AI_STEP_HEARTBEAT,
+            retry_policy=retry.AI_STEP_RETRY,
         )
+    except ActivityError as err:
+        return Proposed(ai=_needs_review(err))
+
+
+def _needs_review(err: ActivityError) -> AIResult:
+    # Out of attempts: a person supplies the proposal instead of the run failing.
+    reason = str(err.cause or err)
+    workflow.logger.warning("AI step failed for good, parking for review: %s", reason)
+    return AIResult(
+        proposal=None,
+        confidence=0.0,
+        rationale=f"The AI step failed: {reason}",
+        model="unavailable",
+        needs_review=True,
+        error=reason,
+    )
+
+
+async def park(state: GateState, verdict: GateVerdict) -> None:
+    """Record the run as parked at the gate the AI step's verdicts stopped at (local: a
+    discarded task rewrites the same row; the event's id dedupes it)."""
+    assert state.run is not None and state.ai is not None
+    await workflow.execute_local_activity_method(
+        PolicyActivities.park,
+        ParkAt(run=state.run, ai=state.ai, proposal=state.proposal, verdict=verdict),
+        start_to_close_timeout=retry.DB_STEP_TIMEOUT,
+        schedule_to_close_timeout=retry.DB_STEP_SCHEDULE_TO_CLOSE,
+        retry_policy=retry.DB_STEP_RETRY,
+    )
 
 
 async def open_gates(definition: ProcessDefinition, state: GateState, first: int) -> GatesOpened:
@@ -176,7 +220,13 @@ async def record_votes(state: GateState) -> None:
         workflow.logger.warning("votes not shown on the run's row: %s", failed.cause or failed)
 
 
-async def apply(definition: ProcessDefinition, state: GateState) -> None:
+async def apply(definition: ProcessDefinition, state: GateState, *, local: bool = False) -> None:
+    """The apply step. ``local``: every decision was the gates' own, taken from verdicts in
+    history, so a retry of a discarded task takes them again and the step's idempotent
+    writes (keyed by the approval and the workflow) stay true either way: it runs in the
+    task that took them, with the run's first write of its row. A decision a person took
+    (an Update may be accepted in a task that is then discarded) is applied by a regular
+    activity, scheduled once that task was committed."""
     assert state.run is not None and state.decision is not None and state.input is not None
     request = ApplyRequest(
         run=state.run,
@@ -184,16 +234,30 @@ async def apply(definition: ProcessDefinition, state: GateState) -> None:
         run_input=state.input.model_dump(mode="json"),
         requested_at=state.approval.requested_at if state.approval else None,
         earlier=state.unaudited[:-1],
+        ai=state.ai if local else None,
+        gate=state.gate if local else None,
     )
-    step = asyncio.ensure_future(
-        workflow.execute_activity(
-            definition.apply_activity,
-            request,
-            result_type=dict,
-            start_to_close_timeout=retry.APPLY_STEP_TIMEOUT,
-            retry_policy=retry.APPLY_STEP_RETRY,
+    if local:
+        step = asyncio.ensure_future(
+            workflow.execute_local_activity(
+                definition.apply_activity,
+                request,
+                result_type=dict,
+                start_to_close_timeout=retry.APPLY_STEP_TIMEOUT,
+                schedule_to_close_timeout=retry.DB_STEP_SCHEDULE_TO_CLOSE,
+                retry_policy=retry.APPLY_STEP_RETRY,
+            )
         )
-    )
+    else:
+        step = asyncio.ensure_future(
+            workflow.execute_activity(
+                definition.apply_activity,
+                request,
+                result_type=dict,
+                start_to_close_timeout=retry.APPLY_STEP_TIMEOUT,
+                retry_policy=retry.APPLY_STEP_RETRY,
+            )
+        )
     try:
         state.result = await asyncio.shield(step)
     except asyncio.CancelledError:

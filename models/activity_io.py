@@ -69,6 +69,33 @@ class GatesOpened(BaseModel):
     verdicts: list[GateVerdict]
 
 
+class ProposeAtGates(BaseModel):
+    """The AI step, then the policies of the process's gates read and judged against its
+    proposal (the gates' policy read, at the gate: the next thing the run does)."""
+
+    run: RunRef
+    run_input: dict[str, Any]
+    requested_by: str | None = None
+
+
+class Proposed(BaseModel):
+    ai: AIResult
+    # The gates' verdicts from the first on (``activities.gates.judge``); empty when the AI
+    # step failed for good or the policies could not be read: the run's own gate step
+    # reads them then (``open_gates``).
+    verdicts: list[GateVerdict] = []
+
+
+class ParkAt(BaseModel):
+    """Record the run as parked at a gate the AI step's verdicts stopped at: its row (the
+    inbox) and the ``approval.requested`` event, in one transaction."""
+
+    run: RunRef
+    ai: AIResult
+    proposal: dict[str, Any] | None
+    verdict: GateVerdict
+
+
 class VerifySignal(BaseModel):
     """Whether Brain signed ``fields`` for this run (``temporal.door``): a local step, so the
     verdict is recorded and a replay never depends on the key."""
@@ -114,6 +141,10 @@ class ApplyRequest(BaseModel):
     requested_at: Timestamp | None = None
     # Decisions of earlier gates no step has audited yet (they passed on their own).
     earlier: list[Decision] = []
+    # The AI step's result and the last gate, when no earlier step wrote them to the run's
+    # row (a run that passed every gate on its own: the apply step is its only write).
+    ai: AIResult | None = None
+    gate: str | None = None
 
 
 class RecordOutcome(BaseModel):

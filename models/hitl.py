@@ -2,7 +2,7 @@
 
 import json
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -157,6 +157,11 @@ class PendingApproval(BaseModel):
     approver_groups: Names = Field(default_factory=list)
     approver_subjects: Names = Field(default_factory=list)
     doors: list[Door] = Field(default_factory=lambda: list(Door))
+
+    def asked_at(self, when: datetime, policy: Policy) -> "PendingApproval":
+        """This approval as asked for at ``when``: its deadline counts from then."""
+        expires = when + timedelta(seconds=policy.approval_timeout_seconds)
+        return self.model_copy(update={"requested_at": when, "expires_at": expires})
 
     def under(self, policy: Policy) -> "PendingApproval":
         """This approval as ``policy`` has it: threshold, deadline, quorum, four-eyes, who

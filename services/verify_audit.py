@@ -72,6 +72,12 @@ class Truth:
     status: WorkflowExecutionStatus
     state: RunState
     decision: Decision | None
+    # Every gate's decision, for a process with several (the last is ``decision``).
+    decisions: list[Decision] = field(default_factory=list)
+
+    def by_approval(self) -> dict[str, Decision]:
+        taken = self.decisions or ([self.decision] if self.decision is not None else [])
+        return {d.approval_id: d for d in taken}
 
 
 @dataclass
@@ -191,10 +197,10 @@ async def _truth(client: Client, workflow_id: str) -> Truth:
     try:
         if status is WorkflowExecutionStatus.COMPLETED:
             result = await current.result(follow_runs=False)
-            return Truth(status, result.state, result.decision)
+            return Truth(status, result.state, result.decision, result.decisions)
         # Open runs answer from the worker's cache; a closed one is replayed to its end.
         ran = await current.query(GatedWorkflow.status, rpc_timeout=_QUERY_TIMEOUT)
-        return Truth(status, ran.state, ran.decision)
+        return Truth(status, ran.state, ran.decision, ran.decisions)
     except (RPCError, WorkflowFailureError, WorkflowQueryFailedError) as err:
         raise Unverifiable(f"no answer from the workflow ({status.name}): {err}") from None
 
@@ -206,30 +212,41 @@ def _compare(
     canceled = truth.status is WorkflowExecutionStatus.CANCELED or (
         truth.state is RunState.CANCELED
     )
-    expected = None
+    # Each gate's decision has its row, keyed by its approval (one for a single gate).
+    taken = truth.by_approval()
+    seen: set[str] = set()
     for row in audit:
-        if row.decision == AuditDecision.CANCEL.value and decision is None:
+        if row.decision == AuditDecision.CANCEL.value and row.approval_id not in taken:
             if not canceled:
                 report.orphans.append(_orphan(row, _ORPHAN_CANCEL))
             continue
-        if decision is None:
+        match = taken.get(row.approval_id)
+        if match is None and len(taken) == 1 and decision is not None:
+            match = decision  # a single decision: an approval id that differs is a mismatch
+        if match is None:
             report.orphans.append(_orphan(row, _ORPHAN_DECISION))
             continue
-        if expected is not None:  # a second row for the same decision
+        if match.approval_id in seen:  # a second row for the same decision
             report.orphans.append(_orphan(row, "a second row for this workflow's decision"))
             continue
-        expected = row
-        differs = _differences(row, decision)
+        seen.add(match.approval_id)
+        differs = _differences(row, match)
         if differs:
             report.mismatches.append({**_who(run), "audit_id": row.id, "fields": differs})
-    if audit:
+    if decision is None:
+        if not audit and truth.status is WorkflowExecutionStatus.CANCELED:
+            report.missing.append(
+                {**_who(run), "state": RunState.CANCELED.value, "decision": "cancel"}
+            )
         return
-    if decision is not None and (
-        truth.state in _RECORDED_STATES or truth.status in _AUDITED_ON_CLOSE
-    ):
-        report.missing.append({**_who(run), "state": truth.state.value, **_summary(decision)})
-    elif decision is None and truth.status is WorkflowExecutionStatus.CANCELED:
-        report.missing.append({**_who(run), "state": RunState.CANCELED.value, "decision": "cancel"})
+    if not (truth.state in _RECORDED_STATES or truth.status in _AUDITED_ON_CLOSE):
+        return
+    for approval_id, taken_there in taken.items():
+        # A single decision with a row of its own was compared above, whatever its id.
+        if approval_id not in seen and not (audit and len(taken) == 1):
+            report.missing.append(
+                {**_who(run), "state": truth.state.value, **_summary(taken_there)}
+            )
 
 
 def _differences(row: DecisionRow, decision: Decision) -> dict[str, dict[str, Any]]:

@@ -64,11 +64,14 @@ def build_activities(
         door.configure(door_key)
     gate = PolicyActivities(sessions, policies, metrics, events)
     audit = AuditActivities(sessions, metrics, events)
+    ai = AIActivities(provider, policies)
     activities: list[Callable[..., Any]] = [
-        *AIActivities(provider).activities(),
+        ai.propose_at_gates,
+        *ai.activities(),
         *ApplyActivities(sessions, apply_guard, metrics, events).activities(),
         gate.open_gate,
         gate.open_gates,
+        gate.park,
         gate.refresh_policy,
         DoorActivities().verify_brain_signal,
         audit.record_decision,

@@ -36,7 +36,7 @@ async def test_a_carried_policy_releases_the_run_without_reading_it(brain: Brain
     assert (audit.channel, audit.actor, audit.policy_version) == ("policy", "root", policy.version)
     # No policy read on release (only the check that Brain signed the change), no separate
     # audit step before applying.
-    assert await _local_activities(handle) == ["open_gates", "verify_brain_signal"]
+    assert await _local_activities(handle) == ["park", "verify_brain_signal"]
     row = await brain.run_row(handle.id)
     assert row is not None and row.state == "completed"
     assert row.decision is not None and row.decision["channel"] == "policy"
@@ -50,7 +50,7 @@ async def test_without_a_carried_policy_the_run_reads_its_own(brain: Brain) -> N
     await brain.policy_changed(handle, None)
     assert (await handle.result()).state is RunState.COMPLETED
     assert await _local_activities(handle) == [
-        "open_gates",
+        "park",
         "verify_brain_signal",
         "refresh_policy",
     ]
@@ -76,7 +76,7 @@ async def test_a_policy_for_another_tenant_is_not_trusted(brain: Brain) -> None:
     status = await eventually(refreshed)
     assert status.state is RunState.AWAITING_APPROVAL and status.policy.hitl_enabled
     assert await _local_activities(handle) == [
-        "open_gates",
+        "park",
         "verify_brain_signal",
         "refresh_policy",
     ]

@@ -58,7 +58,7 @@ async def test_activity_lines_carry_the_run(observed: Observed, json_lines: io.S
     assert parked["run_id"] == run["run_id"]
     assert parked["tenant"] == api.tenant
     assert parked["process"] == "lead_scoring"
-    assert parked["activity_type"] == "open_gates"
+    assert parked["activity_type"] == "park"
     # In JSON the run is a field, not a dict appended to the message.
     assert "workflow_id" not in parked["message"]
     decided = next(line for line in mine if line["message"].startswith("decision approve"))

@@ -48,9 +48,9 @@ async def test_one_trace_from_http_start_to_approval(observed: Observed) -> None
     assert {
         "StartWorkflow:LeadScoringWorkflow",
         "RunWorkflow:LeadScoringWorkflow",
-        "StartActivity:score_lead",
-        "RunActivity:score_lead",
-        "StartActivity:open_gates",
+        "StartActivity:propose_at_gates",
+        "RunActivity:propose_at_gates",
+        "StartActivity:park",
         "HandleUpdate:decide",
         # The approval is audited by the apply step, in the business row's transaction.
         "StartActivity:apply_lead",
@@ -63,7 +63,8 @@ async def test_one_trace_from_http_start_to_approval(observed: Observed) -> None
     assert _parent(trace, started) is start
     ran = _one(trace, "RunWorkflow:LeadScoringWorkflow")
     assert _parent(trace, ran) is started
-    assert _parent(trace, _one(trace, "RunActivity:score_lead")).name == "StartActivity:score_lead"
+    ran = _one(trace, "RunActivity:propose_at_gates")
+    assert _parent(trace, ran).name == "StartActivity:propose_at_gates"
     assert _parent(trace, _one(trace, "RunActivity:apply_lead")).name == "StartActivity:apply_lead"
     for span in trace:
         if span.name.startswith(("RunWorkflow", "StartActivity", "HandleUpdate")):

@@ -270,3 +270,44 @@ async def test_rows_that_break_a_rule_are_found_even_where_the_workflow_agrees(
     assert (quorum.id, "quorum") not in {
         (v["workflow_id"], v["rule"]) for v in sensitive.violations
     }
+
+
+async def test_each_gate_has_its_row_and_a_forged_one_is_found(brain: Brain) -> None:
+    """A run of two gates audits each; a row for a gate the run never decided is found."""
+    sourcing = Process("product_sourcing")
+    brain.model.default = ai_result(
+        {"supplier": "Acme", "unit_price": 0.3, "total_cost": 300.0, "rationale": "r"}
+    )
+    await brain.set_policy(sourcing, gate="finance", amount_over=0)
+    handle = await brain.start(sourcing, SOURCING_ORDER)
+    await parked(handle)
+    await decide(handle, Action.APPROVE, by="bea", approval_id=f"{handle.id}:buyer:1")
+    await decide(handle, Action.APPROVE, by="fin", approval_id=f"{handle.id}:finance:2")
+    result = await finished(handle)
+    assert [d.gate for d in result.decisions] == ["buyer", "finance"]
+    await eventually(lambda: _rows(brain, handle.id, 2))
+    clean = await verify(brain.client, brain.db.sessions, tenant=brain.tenant)
+    assert clean.clean, clean.as_json()
+    [finance] = [a for a in await brain.audit(handle.id) if a.gate == "finance"]
+    async with brain.db.sessions.begin() as s:
+        row = await s.get(DecisionRow, finance.id)
+        assert row is not None
+        row.actor = "mallory"
+    report = await verify(brain.client, brain.db.sessions, tenant=brain.tenant)
+    [mismatch] = report.mismatches
+    assert mismatch["fields"]["actor"] == {"audit": "mallory", "workflow": "fin"}
+
+
+async def _rows(brain: Brain, workflow_id: str, n: int) -> list[DecisionRow] | None:
+    found = await brain.audit(workflow_id)
+    return found if len(found) == n else None
+
+
+SOURCING_ORDER = {
+    "product": "M6 bolts",
+    "quantity": 1000,
+    "suppliers": [
+        {"name": "Acme", "unit_price": 0.3, "lead_time_days": 5, "rating": 4.5,
+         "min_order_qty": 100},
+    ],
+}  # fmt: skip

@@ -132,7 +132,7 @@ PLAN = _Plan()
 class _FailAfterOpenGate(WorkflowOutboundInterceptor):
     def start_local_activity(self, input: StartLocalActivityInput) -> Any:
         handle = super().start_local_activity(input)
-        if input.activity != "open_gates":
+        if input.activity != "park":
             return handle
 
         async def then_fail() -> Any:
@@ -164,7 +164,7 @@ class FailAfterOpenGate(Interceptor):
 async def test_a_discarded_task_that_opened_the_gate_queues_the_event_once(
     client: Client, database: Database, receiver: Receiver
 ) -> None:
-    """``open_gates`` is a local activity: its transaction (the run's row and the
+    """``park`` is a local activity: its transaction (the run's row and the
     ``approval.requested`` row) commits even when its workflow task is then discarded, and
     the retried task runs it again. The event's id comes from the approval, so the second
     write adds nothing: one row, one delivery."""

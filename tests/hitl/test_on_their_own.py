@@ -1,0 +1,85 @@
+"""A run whose gates all pass on their own takes two workflow tasks: the AI step returns its
+proposal with the gates' verdicts, and the task that reads them applies the result as a
+local step. That write outlives a task that is then discarded, so it must stay true: the
+retried task takes the same decisions from the same history and writes nothing twice.
+Proven here by failing that task once, right after the apply step wrote."""
+
+import asyncio
+from typing import Any
+
+from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.worker import (
+    Interceptor,
+    StartLocalActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+
+from models.processes import Channel, Process, RunState
+from processes import registry
+from tests.conftest import Database
+from tests.support import running_brain
+
+LEAD = Process("lead_scoring")
+FAILURES = {"left": 0, "done": 0}
+
+
+class _FailAfterApply(WorkflowOutboundInterceptor):
+    def start_local_activity(self, input: StartLocalActivityInput) -> Any:
+        handle = super().start_local_activity(input)
+        if input.activity != registry.definition(LEAD).apply_activity:
+            return handle
+
+        async def then_fail() -> Any:
+            result = await handle
+            if FAILURES["left"] > 0 and not workflow.unsafe.is_replaying():
+                FAILURES["left"] -= 1
+                FAILURES["done"] += 1
+                # Not an ApplicationError: the whole task fails and is discarded, the local
+                # step's marker with it, after its transaction committed.
+                raise RuntimeError("injected: the task that applied fails")
+            return result
+
+        return asyncio.ensure_future(then_fail())
+
+
+class _Inbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_FailAfterApply(outbound))
+
+
+class FailAfterApply(Interceptor):
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        return _Inbound
+
+
+async def test_a_run_on_its_own_is_two_tasks_and_its_apply_survives_a_discarded_task(
+    client: Client, database: Database
+) -> None:
+    async with running_brain(client, database, interceptors=[FailAfterApply()]) as brain:
+        await brain.set_policy(hitl_enabled=False, confidence_threshold=0.5)
+        FAILURES["left"], FAILURES["done"] = 1, 0
+        handle = await brain.start()
+        result = await handle.result()
+        assert FAILURES["done"] == 1
+        assert result.state is RunState.COMPLETED
+        assert result.decision is not None and result.decision.channel is Channel.AUTO
+        [row] = await brain.rows(registry.definition(LEAD).table, handle.id)
+        assert result.result is not None and result.result["id"] == row.id
+        [audit] = await brain.audit(handle.id)
+        assert (audit.channel, audit.decision, audit.actor) == ("auto", "approve", "brain")
+        run = await brain.run_row(handle.id)
+        assert run is not None and run.state == "completed"
+        assert run.confidence == result.decision.confidence and run.proposal is not None
+        # The shape of the path: the AI step (with the verdicts), then one task that
+        # applied locally (the discarded attempt is a failed task, then it is retried).
+        history = await handle.fetch_history()
+        kinds = [e.event_type for e in history.events]
+        assert kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 1
+        assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1
+        assert kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED) == 1
