@@ -3,11 +3,13 @@ re-exports it, and the webhook tests use it without importing the worker registr
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    """Poll an async check until it returns something truthy."""
+async def eventually(check: Callable[[], Awaitable[T | None]], within: float = 10.0) -> T:
+    """Poll an async check until it returns something truthy; return that."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
         value = await check()

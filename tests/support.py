@@ -5,12 +5,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlmodel import col
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Interceptor, Worker
 
 from activities.ai import ModelProvider
@@ -41,6 +42,8 @@ from workers.registry import WORKFLOWS, build_activities
 
 # The JWT secret of the tests' API; the tests' workers derive the REST door's key from it.
 SECRET = "api-test-secret-" + "0123456789abcdef" * 4
+
+Row = TypeVar("Row", bound=BusinessRow)
 
 LEAD = {
     "lead": {
@@ -104,8 +107,11 @@ class Brain:
     tenant: str = field(default_factory=lambda: f"t-{uuid.uuid4().hex[:8]}")
 
     async def start(
-        self, process: Process = Process("lead_scoring"), body: dict | None = None, **kw: Any
-    ) -> WorkflowHandle:
+        self,
+        process: Process = Process("lead_scoring"),
+        body: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> WorkflowHandle[Any, ProcessResult]:
         started = await start_process(
             self.client,
             self.db.sessions,
@@ -156,7 +162,7 @@ class Brain:
         async with self.db.sessions() as s:
             return await s.get(RunRow, workflow_id)
 
-    async def rows(self, table: type[BusinessRow], workflow_id: str) -> list[BusinessRow]:
+    async def rows(self, table: type[Row], workflow_id: str) -> list[Row]:
         async with self.db.sessions() as s:
             result = await s.execute(select(table).where(col(table.workflow_id) == workflow_id))
             return list(result.scalars())
@@ -186,7 +192,7 @@ async def running_brain(
     extra: list[Any] = []
     hooks = None
     if webhooks:
-        settings = Settings(_env_file=None, task_queue=task_queue, webhook_allow_private=True)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, task_queue=task_queue, webhook_allow_private=True)
         hooks = webhook_parts(database.sessions, settings, schedule=FAST)
         extra = hooks.activities
         activities["events"] = hooks.outbox
@@ -234,8 +240,22 @@ async def decide(
     request = DecideRequest(action=action, by=by, **kw)
     if request.channel is Channel.API:
         request = signed(handle.id, request)
-    outcome = await handle.execute_update(GatedWorkflow.decide, request)
+    # The handler is async: the SDK types its result as the coroutine (api/decisions.py).
+    outcome = cast(DecideOutcome, await handle.execute_update(GatedWorkflow.decide, request))
     return outcome.decision if outcome.decision is not None else outcome
+
+
+async def decided(handle: WorkflowHandle, action: Action, by: str = "alice", **kw: Any) -> Decision:
+    """``decide`` when the request decides the approval (no quorum still to reach)."""
+    outcome = await decide(handle, action, by, **kw)
+    assert isinstance(outcome, Decision), outcome
+    return outcome
+
+
+def refusal(failure: WorkflowUpdateFailedError) -> ApplicationError:
+    """The gate's refusal behind a failed ``decide`` Update (its ``type`` names it)."""
+    assert isinstance(failure.cause, ApplicationError), failure.cause
+    return failure.cause
 
 
 async def parked(handle: WorkflowHandle) -> RunStatus:
