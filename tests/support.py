@@ -2,10 +2,10 @@
 chooses the confidence it needs (the rules and OpenAI models have their own tests)."""
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from models.hitl import (
 )
 from models.processes import Action, Channel, Process, RunState
 from models.tables import DecisionRow, RunRow
-from models.workflow_io import ProcessResult
+from models.workflow_io import ProcessResult, ProcessStart
 from processes import registry
 from processes.kit.models import BusinessRow
 from services.starting import start_process
@@ -40,10 +40,14 @@ from tests.conftest import Database
 from tests.polling import eventually
 from workers.registry import WORKFLOWS, build_activities
 
+if TYPE_CHECKING:
+    from hitl.gate import GatedWorkflow
+
 # The JWT secret of the tests' API; the tests' workers derive the REST door's key from it.
 SECRET = "api-test-secret-" + "0123456789abcdef" * 4
 
 Row = TypeVar("Row", bound=BusinessRow)
+ProcessRun = Callable[["GatedWorkflow", ProcessStart], Awaitable[ProcessResult]]
 
 LEAD = {
     "lead": {
@@ -55,6 +59,14 @@ LEAD = {
         "source": "referral",
     }
 }
+
+
+def run_of(workflow: "type[GatedWorkflow]") -> ProcessRun:
+    """A process workflow's ``run``, to start it by method reference: the class is made from
+    its definition (workflows/process_workflow.py), so a type checker sees only the gate it
+    extends. Temporal takes a ``run`` defined on the class itself, so it is in its ``vars``."""
+    run: ProcessRun = vars(workflow)["run"]
+    return run
 
 
 def signed_change(workflow_id: str, change: PolicyChange | dict[str, Any]) -> dict[str, Any]:
@@ -235,14 +247,20 @@ async def decide(
 ) -> Decision | DecideOutcome:
     """Decide through the ``decide`` Update as the REST door does (signed, channel ``api``,
     unless ``channel`` is given); the decision, or the votes so far under a quorum."""
-    from hitl.gate import GatedWorkflow
-
     request = DecideRequest(action=action, by=by, **kw)
     if request.channel is Channel.API:
         request = signed(handle.id, request)
-    # The handler is async: the SDK types its result as the coroutine (api/decisions.py).
-    outcome = cast(DecideOutcome, await handle.execute_update(GatedWorkflow.decide, request))
+    outcome = await send_decide(handle, request)
     return outcome.decision if outcome.decision is not None else outcome
+
+
+async def send_decide(handle: WorkflowHandle, request: DecideRequest) -> DecideOutcome:
+    """The ``decide`` Update with ``request`` as it is (signed or not)."""
+    from hitl.gate import GatedWorkflow
+
+    # The handler is async: the SDK types the Update's result as the coroutine, not what it
+    # returns (api/decisions.py casts alike).
+    return cast(DecideOutcome, await handle.execute_update(GatedWorkflow.decide, request))
 
 
 async def decided(handle: WorkflowHandle, action: Action, by: str = "alice", **kw: Any) -> Decision:

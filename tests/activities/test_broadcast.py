@@ -18,7 +18,7 @@ from models.processes import Process
 from models.workflow_io import ProcessStart
 from store import runs
 from store.tenancy import NO_TENANT, tenant_scope
-from tests.support import LEAD, Brain
+from tests.support import LEAD, Brain, run_of
 from workflows.process_workflow import LeadScoringWorkflow
 
 
@@ -31,7 +31,7 @@ async def waiting(brain: Brain) -> AsyncIterator[list[tuple[WorkflowHandle, str]
     for tenant in (brain.tenant, f"{brain.tenant}-b"):
         wid = f"lead_scoring:{tenant}:{uuid.uuid4().hex[:8]}"
         handle = await brain.client.start_workflow(
-            LeadScoringWorkflow.run,
+            run_of(LeadScoringWorkflow),
             ProcessStart(tenant=tenant, requested_by="tester", input=LEAD),
             id=wid,
             task_queue=nobody,

@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -13,7 +13,7 @@ from tests.support import LEAD, SECRET, Brain, ai_result, eventually
 
 ROLES = ("viewer", "operator", "approver", "admin", "super_admin")
 
-SOURCING = {
+SOURCING: dict[str, Any] = {
     "product": "M6 bolts",
     "quantity": 1000,
     "max_unit_price": 0.5,
@@ -34,7 +34,7 @@ SOURCING = {
         },
     ],
 }
-CAMPAIGN = {
+CAMPAIGN: dict[str, Any] = {
     "campaign_id": "spring",
     "total_budget": 1000,
     "channels": [
@@ -42,14 +42,16 @@ CAMPAIGN = {
         {"name": "social", "spend": 300, "clicks": 1200, "conversions": 10, "revenue": 600},
     ],
 }
-CONTENT = {"brief": {"topic": "Durable workflows", "audience": "CTOs", "keywords": ["temporal"]}}
-BODIES = {
+CONTENT: dict[str, Any] = {
+    "brief": {"topic": "Durable workflows", "audience": "CTOs", "keywords": ["temporal"]}
+}
+BODIES: dict[str, dict[str, Any]] = {
     "lead_scoring": LEAD,
     "product_sourcing": SOURCING,
     "campaign_tuning": CAMPAIGN,
     "content_generation": CONTENT,
 }
-PROPOSALS = {
+PROPOSALS: dict[str, dict[str, Any]] = {
     "lead_scoring": {"score": 82, "tier": "hot", "rationale": "senior title, referral"},
     "product_sourcing": {
         "supplier": "Acme",
@@ -81,7 +83,7 @@ class Api:
         groups: list[str] | None = None,
     ) -> dict[str, str]:
         tenant = tenant or self.tenant
-        extra = {"groups": groups} if groups is not None else {}
+        extra: dict[str, Any] = {"groups": groups} if groups is not None else {}
         token = mint_token(sub or f"{role}@{tenant}", tenant, role, 600, SECRET, **extra)
         return {"Authorization": f"Bearer {token}"}
 
@@ -103,12 +105,12 @@ class Api:
             f"/workflows/{process}", json=body or BODIES[process], headers=headers
         )
         assert r.status_code == 201, r.text
-        return r.json()
+        return cast(dict[str, Any], r.json())
 
     async def get(self, workflow_id: str, tenant: str | None = None) -> dict[str, Any]:
         r = await self.http.get(f"/workflows/{workflow_id}", headers=self.auth("viewer", tenant))
         assert r.status_code == 200, r.text
-        return r.json()
+        return cast(dict[str, Any], r.json())
 
     async def wait_state(
         self, workflow_id: str, *states: str, tenant: str | None = None, within: float = 10.0

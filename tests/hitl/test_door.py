@@ -10,14 +10,14 @@ from hitl.gate import GatedWorkflow
 from models.hitl import DecideRequest, Decision
 from models.processes import Action, Channel
 from temporal import door, errors
-from tests.support import Brain, decide, parked, signed
+from tests.support import Brain, decide, parked, send_decide, signed
 
 
 async def _refused(brain: Brain, request: DecideRequest) -> str:
     handle = await brain.start()
     await parked(handle)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(GatedWorkflow.decide, request)
+        await send_decide(handle, request)
     cause = refused.value.cause
     assert isinstance(cause, ApplicationError)
     await handle.signal(GatedWorkflow.reject, {"by": "ops"})
@@ -48,7 +48,7 @@ async def test_a_signature_for_another_request_or_run_is_refused(brain: Brain) -
         approve.model_copy(update={"door_signature": door.sign(b"k" * 32, handle.id, {})}),
     ):
         with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await handle.execute_update(GatedWorkflow.decide, forged)
+            await send_decide(handle, forged)
         assert isinstance(refused.value.cause, ApplicationError)
         assert refused.value.cause.type == errors.UNTRUSTED_DOOR
     # The genuine request goes through.

@@ -14,7 +14,17 @@ from models.processes import Action, Channel, Process, RunState
 from models.workflow_io import ProcessResult, ProcessStart
 from temporal.handlers import POLICY_CHANGED_SIGNAL
 from tests.support import LEAD as LEAD_INPUT
-from tests.support import Brain, ai_result, decide, eventually, parked, signed_change
+from tests.support import (
+    Brain,
+    ai_result,
+    decide,
+    decided,
+    eventually,
+    parked,
+    refusal,
+    send_decide,
+    signed_change,
+)
 from workflows.process_workflow import LeadScoringWorkflow
 
 LEAD = Process("lead_scoring")
@@ -34,6 +44,7 @@ async def test_a_forged_policy_signal_releases_nothing_and_writes_no_audit(brain
     await brain.set_policy(min_approvals=2, requester_may_approve=False)
     handle = await brain.start()
     status = await parked(handle)
+    assert status.policy is not None
     policy = status.policy.model_dump(mode="json") | {
         "hitl_enabled": False,
         "confidence_threshold": 0.0,
@@ -73,7 +84,8 @@ async def test_a_forged_policy_signal_releases_nothing_and_writes_no_audit(brain
     for voter in ("ann", "ben"):
         await decide(handle, Action.APPROVE, by=voter)
     result = await handle.result()
-    assert result.state is RunState.COMPLETED and result.decision.approvers == ["ann", "ben"]
+    assert result.state is RunState.COMPLETED and result.decision is not None
+    assert result.decision.approvers == ["ann", "ben"]
     await decide(other, Action.REJECT, by="ann")
 
 
@@ -81,21 +93,19 @@ async def test_doors_api_closes_the_temporal_side_doors(brain: Brain) -> None:
     await brain.set_policy(doors=["api"])
     handle = await brain.start()
     status = await parked(handle)
-    assert status.approval.doors == ["api"]
+    assert status.approval is not None and status.approval.doors == ["api"]
     await handle.signal(LeadScoringWorkflow.approve, {"by": "ops"})
     status = await _refused(handle, "DoorClosed")
     assert "only through: api" in status.ignored_signals[-1]
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await decide(handle, Action.APPROVE, by="ops", channel=Channel.CLI)
-    assert refused.value.cause.type == "DoorClosed"  # type: ignore[union-attr]
+    assert refusal(refused.value).type == "DoorClosed"
     # An unsigned claim to the REST door is refused before the door is even considered.
     with pytest.raises(WorkflowUpdateFailedError) as unsigned:
-        await handle.execute_update(
-            LeadScoringWorkflow.decide, DecideRequest(action=Action.APPROVE, by="ops")
-        )
-    assert unsigned.value.cause.type == "UntrustedDoor"  # type: ignore[union-attr]
-    decision = await decide(handle, Action.APPROVE, by="ada")
-    assert decision.channel is Channel.API  # type: ignore[union-attr]
+        await send_decide(handle, DecideRequest(action=Action.APPROVE, by="ops"))
+    assert refusal(unsigned.value).type == "UntrustedDoor"
+    decision = await decided(handle, Action.APPROVE, by="ada")
+    assert decision.channel is Channel.API
     assert (await handle.result()).state is RunState.COMPLETED
 
 
@@ -109,10 +119,11 @@ async def test_a_typed_name_counts_only_when_the_policy_names_that_person(brain:
     # Groups a Temporal-side caller claims are refused outright.
     with pytest.raises(WorkflowUpdateFailedError) as claimed:
         await decide(handle, Action.APPROVE, by="dave", channel=Channel.CLI, groups=["legal"])
-    assert claimed.value.cause.type == "UntrustedDoor"  # type: ignore[union-attr]
+    assert refusal(claimed.value).type == "UntrustedDoor"
     # The person named, typed in another case, is eligible.
     await handle.signal(LeadScoringWorkflow.approve, {"by": " carol"})
     result = await handle.result()
+    assert result.decision is not None
     assert (result.decision.actor, result.decision.channel) == (" carol", Channel.SIGNAL)
 
 
@@ -123,9 +134,9 @@ async def test_the_cli_door_decides_as_an_operator_named_by_the_policy(brain: Br
     await parked(handle)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await decide(handle, Action.REJECT, by="intern", channel=Channel.CLI)
-    assert refused.value.cause.type == "NotEligible"  # type: ignore[union-attr]
-    decision = await decide(handle, Action.REJECT, by="ops", channel=Channel.CLI)
-    assert decision.channel is Channel.CLI  # type: ignore[union-attr]
+    assert refusal(refused.value).type == "NotEligible"
+    decision = await decided(handle, Action.REJECT, by="ops", channel=Channel.CLI)
+    assert decision.channel is Channel.CLI
     assert (await handle.result()).state is RunState.REJECTED
     [audit] = await brain.audit(handle.id)
     assert (audit.actor, audit.channel, audit.decision) == ("ops", "cli", "reject")
@@ -145,6 +156,7 @@ async def test_a_run_parked_before_gate_5_checks_the_signature_of_later_changes(
         result_type=ProcessResult,
     )
     status = await parked(handle)
+    assert status.approval is not None
     assert status.approval.approval_id == f"{handle.id}:1" and status.approval.gate is None
     policy = await brain.set_policy(hitl_enabled=False, confidence_threshold=0.0)
     change = PolicyChange(

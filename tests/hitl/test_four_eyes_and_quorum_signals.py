@@ -1,8 +1,6 @@
 """Four-eyes and quorum over the signal door (SPEC §3): a refused vote is logged and
 ignored, never breaking the run, and shows in ``status().ignored_signals``."""
 
-from typing import Any
-
 from temporalio.client import WorkflowHandle
 
 from models.processes import RunState
@@ -12,7 +10,7 @@ from workflows.process_workflow import LeadScoringWorkflow
 
 
 async def _ignored(handle: WorkflowHandle, count: int) -> list[str]:
-    async def check() -> Any:
+    async def check() -> list[str] | None:
         status = await handle.query(LeadScoringWorkflow.status)
         return status.ignored_signals if len(status.ignored_signals) == count else None
 
@@ -23,12 +21,14 @@ async def test_the_requesters_signal_is_ignored_under_four_eyes(brain: Brain) ->
     await brain.set_policy(requester_may_approve=False)
     handle = await brain.start()  # requested by "tester"
     status = await parked(handle)
+    assert status.approval is not None
     assert status.requested_by == "tester" and not status.approval.requester_may_approve
 
     await handle.signal(LeadScoringWorkflow.approve, {"by": "tester", "comment": "mine"})
     [reason] = await _ignored(handle, 1)
     assert "FourEyes" in reason and "tester" in reason
     status = await handle.query(LeadScoringWorkflow.status)
+    assert status.approval is not None
     assert status.state is RunState.AWAITING_APPROVAL and status.approval.votes == []
 
     await handle.signal(LeadScoringWorkflow.approve, {"by": "ops"})
@@ -47,7 +47,7 @@ async def test_a_quorum_over_signals_counts_each_person_once(brain: Brain) -> No
     [reason] = await _ignored(handle, 1)
     assert "AlreadyVoted" in reason
     status = await handle.query(LeadScoringWorkflow.status)
-    assert [v.actor for v in status.approval.votes] == ["alice"]
+    assert status.approval is not None and [v.actor for v in status.approval.votes] == ["alice"]
     assert status.state is RunState.AWAITING_APPROVAL
 
     await handle.signal(LeadScoringWorkflow.approve, {"by": "bob"})

@@ -13,7 +13,18 @@ from models.workflow_io import ProcessResult, ProcessStart
 from processes.lead_scoring import LeadRow
 from temporal import errors
 from temporal.handlers import POLICY_CHANGED_SIGNAL
-from tests.support import LEAD, Brain, ai_result, decide, eventually, parked, signed_change
+from tests.support import (
+    LEAD,
+    Brain,
+    ai_result,
+    decide,
+    decided,
+    eventually,
+    parked,
+    refusal,
+    run_of,
+    signed_change,
+)
 from workflows.process_workflow import LeadScoringWorkflow
 
 
@@ -29,7 +40,8 @@ async def test_confident_proposal_on_autonomous_policy_applies_without_a_person(
     [lead] = await brain.rows(LeadRow, handle.id)
     assert (lead.score, lead.tier, lead.route) == (82, "hot", "sales")
     row = await brain.run_row(handle.id)
-    assert row is not None and row.state == "completed" and row.result["id"] == lead.id
+    assert row is not None and row.state == "completed"
+    assert row.result is not None and row.result["id"] == lead.id
 
 
 async def test_unsure_proposal_parks_and_an_api_approval_applies_once(brain: Brain) -> None:
@@ -37,13 +49,15 @@ async def test_unsure_proposal_parks_and_an_api_approval_applies_once(brain: Bra
     brain.model.default = ai_result(confidence=0.6)
     handle = await brain.start()
     status = await parked(handle)
+    assert status.approval is not None
     assert status.approval.threshold == 0.9 and status.approval.confidence == 0.6
     row = await brain.run_row(handle.id)
+    assert row is not None and row.approval is not None
     assert row.state == "awaiting_approval" and row.approval["approval_id"] == handle.id + ":1"
     desc = await handle.describe()
     assert desc.typed_search_attributes.get(_state_key()) == "awaiting_approval"
 
-    decision = await decide(handle, Action.APPROVE, comment="looks right")
+    decision = await decided(handle, Action.APPROVE, comment="looks right")
     assert decision.channel is Channel.API and decision.actor == "alice"
     result = await handle.result()
     assert result.state is RunState.COMPLETED
@@ -70,19 +84,21 @@ async def test_empty_signal_is_allowed_and_names_the_web_ui(brain: Brain) -> Non
     [audit] = await brain.audit(handle.id)
     assert (audit.actor, audit.decision) == ("temporal-ui", "reject")
     assert await brain.rows(LeadRow, handle.id) == []
-    assert (await brain.run_row(handle.id)).state == "rejected"
+    row = await brain.run_row(handle.id)
+    assert row is not None and row.state == "rejected"
 
 
 async def test_approve_with_edits_recomputes_derived_fields(brain: Brain) -> None:
     handle = await brain.start()
     await parked(handle)
-    decision = await decide(handle, Action.APPROVE, edits={"score": 35})
-    assert decision.final_proposal["tier"] == "cold"
+    decision = await decided(handle, Action.APPROVE, edits={"score": 35})
+    assert decision.final_proposal is not None and decision.final_proposal["tier"] == "cold"
     await handle.result()
     [lead] = await brain.rows(LeadRow, handle.id)
     assert (lead.score, lead.tier, lead.route) == (35, "cold", "marketing")
     [audit] = await brain.audit(handle.id)
-    assert audit.edits == {"score": 35} and audit.original_proposal["score"] == 82
+    assert audit.edits == {"score": 35}
+    assert audit.original_proposal is not None and audit.original_proposal["score"] == 82
 
 
 async def test_invalid_edits_are_refused_and_the_run_keeps_waiting(brain: Brain) -> None:
@@ -102,7 +118,7 @@ async def test_second_decision_and_stale_approval_are_refused(brain: Brain) -> N
     await parked(handle)
     with pytest.raises(WorkflowUpdateFailedError) as stale:
         await decide(handle, Action.APPROVE, approval_id="nope:1")
-    assert stale.value.cause.type == errors.STALE_APPROVAL
+    assert refusal(stale.value).type == errors.STALE_APPROVAL
 
     first, second = await asyncio.gather(
         decide(handle, Action.APPROVE, by="alice"),
@@ -115,7 +131,7 @@ async def test_second_decision_and_stale_approval_are_refused(brain: Brain) -> N
     # the loser reached it (a loaded machine), by the server for a closed workflow.
     loser = refused[0]
     if isinstance(loser, WorkflowUpdateFailedError):
-        assert loser.cause.type == errors.ALREADY_DECIDED
+        assert refusal(loser).type == errors.ALREADY_DECIDED
     else:
         closed = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
         assert isinstance(loser, RPCError) and loser.status in closed, loser
@@ -162,7 +178,8 @@ async def test_policy_change_releases_a_parked_run(brain: Brain) -> None:
         signed_change(handle.id, {**change, "version": policy.version, "changed_by": "x"}),
     )
     await asyncio.sleep(0.5)
-    assert (await handle.query(LeadScoringWorkflow.status)).policy.version == policy.version
+    status = await handle.query(LeadScoringWorkflow.status)
+    assert status.policy is not None and status.policy.version == policy.version
     await brain.set_policy(confidence_threshold=0.7)
     policy = await brain.policies.effective(Process("lead_scoring"), brain.tenant)
     await handle.signal(
@@ -182,12 +199,13 @@ async def test_needs_review_parks_whatever_the_policy_and_requires_edits(brain: 
     )
     handle = await brain.start()
     status = await parked(handle)
+    assert status.approval is not None
     assert status.approval.proposal is None and status.approval.error == "model refused"
     with pytest.raises(WorkflowUpdateFailedError) as bare:
         await decide(handle, Action.APPROVE)
-    assert bare.value.cause.type == errors.INVALID_EDITS
+    assert refusal(bare.value).type == errors.INVALID_EDITS
     edits = {"score": 75, "rationale": "checked by hand"}
-    decision = await decide(handle, Action.APPROVE, edits=edits)
+    decision = await decided(handle, Action.APPROVE, edits=edits)
     assert decision.final_proposal == {**edits, "tier": "hot"}
     await handle.result()
     [lead] = await brain.rows(LeadRow, handle.id)
@@ -198,6 +216,7 @@ async def test_ai_step_failing_for_good_parks_for_review(brain: Brain) -> None:
     brain.model.script = [ApplicationError("bad key", non_retryable=True, type="Nope")]
     handle = await brain.start()
     status = await parked(handle)
+    assert status.approval is not None and status.approval.error is not None
     assert status.approval.needs_review and "bad key" in status.approval.error
     await decide(handle, Action.REJECT)
     assert (await handle.result()).state is RunState.REJECTED
@@ -259,7 +278,7 @@ async def test_a_signal_before_the_gate_opens_is_held_not_lost(brain: Brain) -> 
     # history (signal-with-start here; after a worker crash in real life) decides it then.
     early = f"lead_scoring:{brain.tenant}:early"
     handle = await brain.client.start_workflow(
-        LeadScoringWorkflow.run,
+        run_of(LeadScoringWorkflow),
         ProcessStart(tenant=brain.tenant, requested_by="tester", input=LEAD),
         id=early,
         task_queue=brain.task_queue,

@@ -6,7 +6,9 @@ import json
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
+from models.hitl import RunStatus
 from models.processes import Process, RunState
+from models.tables import RunRow
 from tests.support import Brain, ai_result, eventually, parked
 from workflows.process_workflow import LeadScoringWorkflow
 
@@ -69,12 +71,15 @@ async def test_a_policy_for_another_tenant_is_not_trusted(brain: Brain) -> None:
     )
     await brain.policy_changed(handle, foreign)
 
-    async def refreshed() -> object:
+    async def refreshed() -> RunStatus | None:
         status = await handle.query(LeadScoringWorkflow.status)
-        return status if status.policy.version == own.version else None
+        return (
+            status if status.policy is not None and status.policy.version == own.version else None
+        )
 
     status = await eventually(refreshed)
-    assert status.state is RunState.AWAITING_APPROVAL and status.policy.hitl_enabled
+    assert status.state is RunState.AWAITING_APPROVAL
+    assert status.policy is not None and status.policy.hitl_enabled
     assert await _local_activities(handle) == [
         "park",
         "verify_brain_signal",
@@ -95,7 +100,7 @@ async def test_a_change_that_keeps_the_run_parked_updates_its_row(brain: Brain) 
     policy = await brain.policies.effective(Process("lead_scoring"), brain.tenant)
     await brain.policy_changed(handle, policy)
 
-    async def row_updated() -> object:
+    async def row_updated() -> RunRow | None:
         row = await brain.run_row(handle.id)
         ok = row is not None and row.approval and row.approval["threshold"] == 0.9
         return row if ok else None

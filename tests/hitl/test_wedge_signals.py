@@ -102,7 +102,8 @@ def _campaign(**changes: Any) -> dict[str, Any]:
     return {**CAMPAIGN, **changes}
 
 
-OUTSIDE_STARTS = {
+# A raw start (JSON, as the Temporal CLI sends it) and the fields its failure names.
+OUTSIDE_STARTS: dict[str, tuple[dict[str, Any], list[str]]] = {
     "NaN budget": ({"input": _campaign(total_budget=float("nan"))}, ["total_budget"]),
     "infinite revenue": (
         {
