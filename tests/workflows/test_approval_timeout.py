@@ -42,7 +42,8 @@ async def _start(brain: Brain) -> ProcessResult:
         task_queue=brain.task_queue,
         result_type=ProcessResult,
     )
-    return await handle.result()
+    result: ProcessResult = await handle.result()
+    return result
 
 
 @pytest.mark.parametrize(

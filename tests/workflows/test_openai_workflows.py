@@ -168,9 +168,10 @@ async def test_good_answer_applies_on_its_own_with_the_call_accounted(
     handle = await openai_brain.start(process, body)
     result = await handle.result()
 
-    assert result.state is RunState.COMPLETED and result.decision.channel is Channel.AUTO
+    assert result.state is RunState.COMPLETED
+    assert result.decision is not None and result.decision.channel is Channel.AUTO
     [row] = await openai_brain.rows(table, handle.id)
-    assert result.result["id"] == row.id
+    assert result.result is not None and result.result["id"] == row.id
     # What the client actually sent: the process's model, prompt, input and answer schema.
     [sent] = fake_openai.requests
     model = CONTENT_MODEL if process == Process("content_generation") else MODEL
@@ -187,8 +188,10 @@ async def test_good_answer_applies_on_its_own_with_the_call_accounted(
     )
     # Per-step accounting, in the status and in the audit row.
     status = await _status(handle)
+    assert status.ai is not None and status.policy is not None
     assert status.ai.model == model and status.ai.confidence >= status.policy.confidence_threshold
     call = status.ai.call
+    assert call is not None
     assert (call.model, call.prompt_version) == (model, version)
     assert (call.tokens_in, call.tokens_out, call.attempts) == (*USAGE, 1)
     assert call.latency_ms is not None and call.latency_ms > 0
@@ -212,8 +215,10 @@ async def test_unusable_answer_parks_with_the_reason_and_a_person_supplies_the_p
     status = await parked(handle)
 
     approval = status.approval
+    assert approval is not None and approval.error is not None
     assert approval.needs_review and approval.proposal is None and approval.confidence == 0
     assert reason in approval.error
+    assert status.ai is not None
     assert status.ai.call is not None and status.ai.call.attempts == 1
     assert len(fake_openai.requests) == 1  # an unusable answer is not retried
     meta = await handle.query("__temporal_workflow_metadata")  # what the Web UI shows
@@ -228,9 +233,10 @@ async def test_unusable_answer_parks_with_the_reason_and_a_person_supplies_the_p
     assert isinstance(decision, Decision)
     result = await handle.result()
     assert result.state is RunState.COMPLETED
+    assert decision.final_proposal is not None
     assert decision.original_proposal is None and decision.final_proposal["rationale"]
     [row] = await openai_brain.rows(GOOD[process][1], handle.id)
-    assert result.result["id"] == row.id
+    assert result.result is not None and result.result["id"] == row.id
     first_gate = registry.definition(process).gates[0].name
     [audit] = [a for a in await openai_brain.audit(handle.id) if a.gate == first_gate]
     assert (audit.channel, audit.actor, audit.edits) == ("api", "alice", edits)
@@ -249,9 +255,11 @@ async def _completes_after(openai_brain: Brain, server: FakeOpenAIServer, *fault
     await openai_brain.set_policy(Process("lead_scoring"), hitl_enabled=False)
     handle = await openai_brain.start(Process("lead_scoring"), _body(Process("lead_scoring")))
     result = await handle.result()
-    assert result.state is RunState.COMPLETED and result.decision.channel is Channel.AUTO
+    assert result.state is RunState.COMPLETED
+    assert result.decision is not None and result.decision.channel is Channel.AUTO
     assert len(server.requests) == len(faults) + 1
     status = await _status(handle)
+    assert status.ai is not None and status.ai.call is not None
     assert status.ai.call.attempts == len(faults) + 1
     return status
 
@@ -292,10 +300,10 @@ async def test_a_rejected_key_parks_for_review_after_one_request(
 
     assert len(fake_openai.requests) == 1  # non-retryable: no second attempt
     approval = status.approval
-    assert approval.needs_review and approval.proposal is None
+    assert approval is not None and approval.needs_review and approval.proposal is None
     reason = "the model endpoint rejected the API key (401)"
     assert approval.error == f"{errors.MODEL_REJECTED_REQUEST}: {reason}"
-    assert status.ai.model == "unavailable"
+    assert status.ai is not None and status.ai.model == "unavailable"
     await handle.signal(LeadScoringWorkflow.reject, {"by": "ops", "comment": "fix the key"})
     assert (await handle.result()).state is RunState.REJECTED
     assert len(fake_openai.requests) == 1
@@ -314,6 +322,7 @@ async def test_retries_are_bounded_and_then_the_run_parks_with_the_last_error(
 
     assert len(fake_openai.requests) == attempts
     approval = status.approval
+    assert approval is not None and approval.error is not None
     assert approval.needs_review and approval.proposal is None
     assert approval.error.startswith(f"{errors.MODEL_RATE_LIMITED}: ")
     assert "rate limiting requests for 'fake-model' (429)" in approval.error

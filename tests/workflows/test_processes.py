@@ -67,10 +67,11 @@ async def test_confident_proposal_applies_on_its_own_when_autonomous(
     await rules_brain.later_gates_on_their_own(process)
     handle = await rules_brain.start(process, _body(process))
     result = await handle.result()
-    assert result.state is RunState.COMPLETED and result.decision.channel is Channel.AUTO
+    assert result.state is RunState.COMPLETED
+    assert result.decision is not None and result.decision.channel is Channel.AUTO
     table = _case(process)[0]
     [row] = await rules_brain.rows(table, handle.id)
-    assert result.result["id"] == row.id
+    assert result.result is not None and result.result["id"] == row.id
 
 
 @pytest.mark.parametrize("process", list(registry.processes()))
@@ -80,6 +81,7 @@ async def test_unsure_proposal_parks_even_when_autonomous(
     await rules_brain.set_policy(process, hitl_enabled=False)
     handle = await rules_brain.start(process, _body(process, "unsure"))
     status = await parked(handle)
+    assert status.approval is not None
     assert status.approval.confidence < status.approval.threshold
     await handle.signal(LeadScoringWorkflow.reject, {"by": "ops"})
     assert (await handle.result()).state is RunState.REJECTED
@@ -100,7 +102,7 @@ async def test_person_approves_with_edits_and_invalid_edits_are_refused(
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == errors.INVALID_EDITS
     decision = await decide(handle, Action.APPROVE, by="a", edits=edits)
-    assert isinstance(decision, Decision)
+    assert isinstance(decision, Decision) and decision.final_proposal is not None
     assert {k: decision.final_proposal[k] for k in expected} == expected
     await handle.result()
     [row] = await rules_brain.rows(table, handle.id)
