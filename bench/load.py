@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio.client import Client, WorkflowHandle
 
 from api.auth import mint_token
@@ -217,7 +218,7 @@ async def count_runs(sessions: async_sessionmaker[AsyncSession], tenant: str, st
     stmt = (
         select(func.count())
         .select_from(RunRow)
-        .where(RunRow.tenant == tenant, RunRow.state == state)  # type: ignore[arg-type]
+        .where(col(RunRow.tenant) == tenant, col(RunRow.state) == state)
     )
     # The bench's tenant's rows, as its API would see them (row-level security).
     with tenant_scope(tenant):

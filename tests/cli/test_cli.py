@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jwt
 from sqlalchemy import select
+from sqlmodel import col
 
 from core.settings import DEV_JWT_SECRET
 from models.processes import Process, RunState
@@ -33,7 +34,9 @@ async def _result(cli: CliEnv, workflow_id: str) -> ProcessResult:
 
 async def _audit(cli: CliEnv, workflow_id: str) -> list[DecisionRow]:
     async with cli.sessions() as s:
-        rows = await s.execute(select(DecisionRow).where(DecisionRow.workflow_id == workflow_id))
+        rows = await s.execute(
+            select(DecisionRow).where(col(DecisionRow.workflow_id) == workflow_id)
+        )
         return list(rows.scalars())
 
 
@@ -58,7 +61,9 @@ async def test_unsure_lead_parks_and_the_temporal_cli_signal_completes_it(cli: C
     [row] = await _audit(cli, workflow_id)
     assert (row.actor, row.channel, row.decision) == ("ops", "signal", "approve")
     async with cli.sessions() as s:
-        leads = (await s.execute(select(LeadRow).where(LeadRow.workflow_id == workflow_id))).all()
+        leads = (
+            await s.execute(select(LeadRow).where(col(LeadRow.workflow_id) == workflow_id))
+        ).all()
     assert len(leads) == 1
 
     closed = await cli.brain("status", workflow_id)
@@ -116,7 +121,9 @@ async def test_policy_set_changes_and_audits_the_policy(cli: CliEnv) -> None:
     assert policy.confidence_threshold == 0.6
     assert (policy.approval_timeout_seconds, policy.on_timeout) == (120, "approve")
     async with cli.sessions() as s:
-        change = await s.scalar(select(PolicyChangeRow).where(PolicyChangeRow.tenant == tenant))
+        change = await s.scalar(
+            select(PolicyChangeRow).where(col(PolicyChangeRow.tenant) == tenant)
+        )
     assert change is not None and change.changed_by == "admin"
 
     listed = await cli.brain("policy", "list", "--tenant", tenant)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest_asyncio
 from sqlalchemy import select
+from sqlmodel import col
 from temporalio.client import Client
 
 from core.settings import Settings
@@ -52,7 +53,7 @@ class Proxied:
 
     async def audit(self, workflow_id: str) -> list[DecisionRow]:
         async with self.direct.sessions() as s:
-            query = select(DecisionRow).where(DecisionRow.workflow_id == workflow_id)
+            query = select(DecisionRow).where(col(DecisionRow.workflow_id) == workflow_id)
             return list((await s.execute(query)).scalars())
 
     async def run_row(self, workflow_id: str) -> RunRow | None:

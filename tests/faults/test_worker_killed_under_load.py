@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -109,7 +110,7 @@ async def test_a_worker_killed_under_load_loses_no_run_and_repeats_none(
 
     assert len(set(ids)) == RUNS
     async with database.sessions() as s:
-        runs = (await s.execute(select(RunRow).where(RunRow.tenant == tenant))).scalars().all()
+        runs = (await s.execute(select(RunRow).where(col(RunRow.tenant) == tenant))).scalars().all()
         audits = await _per_workflow(s, DecisionRow, tenant)
         changes = await _per_workflow(s, CampaignChangeRow, tenant)
     assert sorted(r.workflow_id for r in runs) == sorted(ids)
@@ -125,7 +126,7 @@ async def _at_least(client: Client, task_queue: str, n: int) -> bool:
 async def _completed(database: Database, tenant: str) -> int:
     async with database.sessions() as s:
         query = select(func.count()).where(
-            RunRow.tenant == tenant, RunRow.state == RunState.COMPLETED.value
+            col(RunRow.tenant) == tenant, col(RunRow.state) == RunState.COMPLETED.value
         )
         return int(await s.scalar(query) or 0)
 

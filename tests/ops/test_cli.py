@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlmodel import col
 from temporalio.client import WorkflowFailureError
 from temporalio.worker import Worker
 
@@ -126,6 +127,8 @@ async def test_ops_failed_and_replay_from_the_cli(cli: CliEnv) -> None:
         again = await cli.brain("ops", "replay", "--workflow-id", wid)
         assert again.code == 1 and again.json()["items"][0]["outcome"].startswith("refused")
     async with cli.sessions() as s:
-        audit = (await s.execute(select(DecisionRow).where(DecisionRow.workflow_id == wid))).all()
-        leads = (await s.execute(select(LeadRow).where(LeadRow.workflow_id == wid))).all()
+        audit = (
+            await s.execute(select(DecisionRow).where(col(DecisionRow.workflow_id) == wid))
+        ).all()
+        leads = (await s.execute(select(LeadRow).where(col(LeadRow.workflow_id) == wid))).all()
     assert len(audit) == 1 and len(leads) == 1

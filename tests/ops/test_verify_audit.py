@@ -91,11 +91,11 @@ async def test_clean_then_tampered_deleted_and_forged_rows_are_found(brain: Brai
     async with brain.db.sessions.begin() as s:
         await s.execute(
             update(DecisionRow)
-            .where(DecisionRow.workflow_id == kinds["approved"])  # type: ignore[arg-type]
+            .where(col(DecisionRow.workflow_id) == kinds["approved"])
             .values(actor="mallory")
         )
         await s.execute(
-            delete(DecisionRow).where(DecisionRow.workflow_id == kinds["rejected"])  # type: ignore[arg-type]
+            delete(DecisionRow).where(col(DecisionRow.workflow_id) == kinds["rejected"])
         )
         # A row for a run that decided nothing yet.
         s.add(forged_row(brain, kinds["parked"], Action.APPROVE.value))
@@ -131,7 +131,7 @@ async def test_cancel_rows_and_unknown_workflows(brain: Brain) -> None:
     async with brain.db.sessions.begin() as s:
         await s.execute(
             update(DecisionRow)
-            .where(DecisionRow.workflow_id == decided.id)  # type: ignore[arg-type]
+            .where(col(DecisionRow.workflow_id) == decided.id)
             .values(decision="cancel")
         )
         s.add(forged_row(brain, waiting.id, "cancel"))
@@ -169,7 +169,7 @@ async def test_verify_audit_from_the_cli(cli: CliEnv) -> None:
 
     async with cli.sessions.begin() as s:
         await s.execute(
-            update(DecisionRow).where(DecisionRow.workflow_id == wid).values(actor="mallory")  # type: ignore[arg-type]
+            update(DecisionRow).where(col(DecisionRow.workflow_id) == wid).values(actor="mallory")
         )
     done = await cli.brain(
         "ops", "verify-audit", "--tenant", tenant, "--process", "campaign_optimization"

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from core.redis import make_redis
 from models.hitl import Policy, PolicyFields
@@ -147,7 +148,7 @@ async def test_a_process_without_a_global_row_runs_on_its_default(
     from models.tables import PolicyRow
 
     async with make_sessionmaker(engine)() as s, s.begin():
-        await s.execute(delete(PolicyRow).where(PolicyRow.process == LEAD.value))
+        await s.execute(delete(PolicyRow).where(col(PolicyRow.process) == LEAD.value))
     default = registry.definition(LEAD).default_policy
     got = await store.effective(LEAD, "acme")
     assert (got.hitl_enabled, got.confidence_threshold, got.version) == (
@@ -160,7 +161,7 @@ async def test_a_process_without_a_global_row_runs_on_its_default(
     changed = await store.set(LEAD, "acme", PolicyFields(confidence_threshold=0.5), changed_by="a")
     assert changed.version == 2 and changed.hitl_enabled is default.hitl_enabled
     async with make_sessionmaker(engine)() as s:
-        stored = await s.scalars(select(PolicyRow).where(PolicyRow.process == LEAD.value))
+        stored = await s.scalars(select(PolicyRow).where(col(PolicyRow.process) == LEAD.value))
         assert {r.tenant for r in stored} == {"*", "acme"}
 
 

@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import Column, Connection, MetaData, String, Table, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from models.hitl import PolicyFields
 from models.tables import DecisionRow, PolicyChangeRow, PolicyRow, RunRow
@@ -181,7 +181,7 @@ async def test_global_policy_rows_are_read_by_every_tenant_written_only_under_th
         assert (await store.effective("lead_scoring", A)).confidence_threshold == 0.5
         async with sessions.begin() as session:
             touched = await session.execute(
-                update(PolicyRow).where(PolicyRow.tenant == "*").values(version=99)
+                update(PolicyRow).where(col(PolicyRow.tenant) == "*").values(version=99)
             )
             assert touched.rowcount == 0
         with pytest.raises(DBAPIError, match="row-level security"):

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from models.tables import RunRow
 from store.db import make_engine, make_sessionmaker
@@ -74,7 +75,7 @@ async def relay() -> AsyncIterator[RoundTrips]:
 
 async def _trips_per_transaction(relay: RoundTrips, engine: AsyncEngine) -> float:
     sessions = make_sessionmaker(engine)
-    query = select(func.count()).select_from(RunRow).where(RunRow.tenant == "acme")
+    query = select(func.count()).select_from(RunRow).where(col(RunRow.tenant) == "acme")
 
     async def once() -> None:
         with tenant_scope("acme"):
