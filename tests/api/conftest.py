@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.ratelimit import AuthFailureLimiter, RateLimiter
@@ -25,7 +26,7 @@ def settings() -> Settings:
     # Limits out of the way: tests of one app send many requests, and many bad tokens, from
     # one address; tests/api/test_ratelimit.py sets its own.
     return Settings(
-        jwt_secret=SECRET,
+        jwt_secret=SecretStr(SECRET),
         redis_url=REDIS_URL,
         rate_limit_per_minute=100_000,
         auth_failures_per_minute=0,

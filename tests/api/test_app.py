@@ -19,7 +19,7 @@ async def test_the_lifespan_builds_and_closes_its_clients(brain: Brain) -> None:
         database_url=brain.db.url,
         redis_url=REDIS_URL,
         task_queue=brain.task_queue,
-        jwt_secret=SECRET,
+        jwt_secret=SecretStr(SECRET),
         _env_file=None,
     )
     app = create_app(settings)
@@ -37,14 +37,20 @@ async def test_the_lifespan_builds_and_closes_its_clients(brain: Brain) -> None:
 def test_the_app_refuses_the_built_in_jwt_secret() -> None:
     # Anyone can mint tokens with it: only `brain up` (one machine) may run with it.
     with pytest.raises(InsecureSettings, match="BRAIN_JWT_SECRET"):
-        create_app(Settings(jwt_secret=DEV_JWT_SECRET, allow_dev_secret=False, _env_file=None))
-    allowed = create_app(Settings(jwt_secret=DEV_JWT_SECRET, allow_dev_secret=True, _env_file=None))
+        create_app(
+            Settings(jwt_secret=SecretStr(DEV_JWT_SECRET), allow_dev_secret=False, _env_file=None)
+        )
+    allowed = create_app(
+        Settings(jwt_secret=SecretStr(DEV_JWT_SECRET), allow_dev_secret=True, _env_file=None)
+    )
     assert allowed.state.settings.uses_dev_jwt_secret
 
 
 def test_the_door_key_comes_from_its_own_setting_or_the_jwt_secret() -> None:
     # HS256 off: the built-in secret mints nothing the API accepts, but it is no door key.
-    hs256_off = Settings(jwt_secret=DEV_JWT_SECRET, jwt_hs256_enabled=False, _env_file=None)
+    hs256_off = Settings(
+        jwt_secret=SecretStr(DEV_JWT_SECRET), jwt_hs256_enabled=False, _env_file=None
+    )
     with pytest.raises(InsecureSettings, match="BRAIN_DOOR_KEY"):
         create_app(hs256_off)
     with pytest.raises(InsecureSettings, match="BRAIN_DOOR_KEY"):
@@ -54,14 +60,13 @@ def test_the_door_key_comes_from_its_own_setting_or_the_jwt_secret() -> None:
     assert started.state.verifier.oidc is None
     # Unset, it is derived from the JWT secret as it always was: existing deployments keep
     # their key; set to that same secret, it is the same key (rotate the JWT secret alone).
-    assert door_key(Settings(jwt_secret=SECRET, _env_file=None)) == derive_key(SECRET)
-    assert door_key(Settings(jwt_secret=own, door_key=SecretStr(SECRET), _env_file=None)) == (
-        derive_key(SECRET)
-    )
+    assert door_key(Settings(jwt_secret=SecretStr(SECRET), _env_file=None)) == derive_key(SECRET)
+    own_key = Settings(jwt_secret=SecretStr(own), door_key=SecretStr(SECRET), _env_file=None)
+    assert door_key(own_key) == derive_key(SECRET)
 
 
 def test_oidc_settings_must_name_issuer_and_audience() -> None:
-    base = Settings(jwt_secret=SECRET, _env_file=None)
+    base = Settings(jwt_secret=SecretStr(SECRET), _env_file=None)
     for update, missing in (
         ({"oidc_issuer": "https://idp.example"}, "BRAIN_OIDC_AUDIENCE"),
         ({"oidc_jwks_url": "https://idp.example/keys", "oidc_audience": "b"}, "BRAIN_OIDC_ISSUER"),

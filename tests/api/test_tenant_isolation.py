@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from api import queries
 from models.tables import DecisionRow, RunRow
@@ -83,7 +84,7 @@ async def test_a_run_goes_end_to_end_and_its_rows_stay_its_tenants(api: Api) -> 
         with tenant_scope(tenant):
             async with api.state.sessions() as session:
                 for table in (RunRow, DecisionRow, LeadRow):
-                    stmt = select(table).where(table.workflow_id == wid)  # type: ignore[attr-defined]
+                    stmt = select(table).where(col(table.workflow_id) == wid)
                     found[table.__tablename__] = len((await session.execute(stmt)).all())
         return found
 

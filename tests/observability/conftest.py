@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -44,7 +45,7 @@ def settings(temporal_env: WorkflowEnvironment) -> Settings:
     return Settings(
         temporal_address=temporal_env.client.service_client.config.target_host,
         temporal_namespace=temporal_env.client.namespace,
-        jwt_secret=SECRET,
+        jwt_secret=SecretStr(SECRET),
         rate_limit_per_minute=100_000,
         _env_file=None,
     )

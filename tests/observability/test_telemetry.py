@@ -39,7 +39,7 @@ def test_an_endpoint_exports_over_otlp_http(monkeypatch: pytest.MonkeyPatch) -> 
     try:
         (processor,) = _processors(provider)
         assert isinstance(processor, BatchSpanProcessor)
-        exporter = processor._batch_processor._exporter  # type: ignore[attr-defined]
+        exporter = processor._batch_processor._exporter
         assert isinstance(exporter, OTLPSpanExporter)
         assert exporter._endpoint == "http://collector.invalid:4318/v1/traces"
         assert provider.resource.attributes["service.name"] == "brain-eu"

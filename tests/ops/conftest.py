@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
@@ -45,7 +46,10 @@ async def brain(client: Client, database: Database, guard: Guard) -> AsyncIterat
 @pytest.fixture
 def settings() -> Settings:
     return Settings(
-        jwt_secret=SECRET, redis_url=REDIS_URL, rate_limit_per_minute=100_000, _env_file=None
+        jwt_secret=SecretStr(SECRET),
+        redis_url=REDIS_URL,
+        rate_limit_per_minute=100_000,
+        _env_file=None,
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import migrate
@@ -103,9 +104,9 @@ async def migrated(tls_pg: TlsPostgres, authority: Authority, secrets: Secrets) 
 
     env = database_env(tls_pg, authority, secrets)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=env["BRAIN_DATABASE_URL"],
-        database_password=DB_PASSWORD,  # type: ignore[arg-type]
+        database_password=SecretStr(DB_PASSWORD),
         database_ssl_mode="verify-full",
         database_ssl_ca=authority.cert,
         database_ssl_cert=tls_pg.client.cert,

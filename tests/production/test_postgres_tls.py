@@ -176,7 +176,7 @@ def test_a_database_url_that_does_not_parse_or_clashes_is_refused_without_showin
 ) -> None:
     with pytest.raises(ValidationError) as raised:
         Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=url,
             database_ssl_mode="verify-full",
         )

@@ -7,6 +7,7 @@ from typing import get_args
 
 import jwt
 import pytest
+from pydantic import SecretStr
 from pydantic_settings.exceptions import SettingsError
 
 from core.secret_files import secret_fields
@@ -52,7 +53,7 @@ def test_every_secret_setting_reads_from_its_file(
 ) -> None:
     # Trailing newlines, as `echo secret > file` leaves, are not part of the secret.
     env.setenv(f"BRAIN_{field.upper()}_FILE", str(_file(tmp_path, SECRET + "\n\n")))
-    value = getattr(Settings(_env_file=None), field)  # type: ignore[call-arg]
+    value = getattr(Settings(_env_file=None), field)
     assert value.get_secret_value() == SECRET
 
 
@@ -62,23 +63,23 @@ def test_the_variable_and_its_file_together_are_an_error_naming_both(
     env.setenv("BRAIN_JWT_SECRET", SECRET)
     env.setenv("BRAIN_JWT_SECRET_FILE", str(_file(tmp_path, SECRET)))
     with pytest.raises(SettingsError, match="BRAIN_JWT_SECRET and BRAIN_JWT_SECRET_FILE"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 def test_the_dotenv_file_counts_as_the_environment(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text(f"BRAIN_TEMPORAL_API_KEY_FILE={_file(tmp_path, SECRET)}\n")
-    settings = Settings(_env_file=dotenv)  # type: ignore[call-arg]
+    settings = Settings(_env_file=dotenv)
     assert settings.temporal_api_key is not None
     assert settings.temporal_api_key.get_secret_value() == SECRET
     env.setenv("BRAIN_TEMPORAL_API_KEY", "another")
     with pytest.raises(SettingsError, match="both set"):
-        Settings(_env_file=dotenv)  # type: ignore[call-arg]
+        Settings(_env_file=dotenv)
 
 
 def test_values_given_in_code_win_over_files(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env.setenv("BRAIN_JWT_SECRET_FILE", str(_file(tmp_path, SECRET)))
-    given = Settings(_env_file=None, jwt_secret="given-" + SECRET)  # type: ignore[call-arg]
+    given = Settings(_env_file=None, jwt_secret=SecretStr("given-" + SECRET))
     assert given.jwt_secret.get_secret_value() == "given-" + SECRET
 
 
@@ -118,10 +119,10 @@ def test_an_invalid_value_names_the_variable_without_its_value(env: pytest.Monke
 
 def test_settings_and_the_database_url_shown_mask_secrets() -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        jwt_secret=SECRET,  # type: ignore[arg-type]
+        _env_file=None,
+        jwt_secret=SecretStr(SECRET),
         database_url="postgresql+asyncpg://brain@db.internal:5432/brain",
-        database_password=SECRET,  # type: ignore[arg-type]
+        database_password=SecretStr(SECRET),
     )
     assert SECRET in settings.effective_database_url  # what the engine needs
     assert SECRET not in settings.database_url_for_display

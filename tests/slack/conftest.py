@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks.store import WebhookStore
@@ -28,14 +29,14 @@ from tests.webhooks.receiver import Receiver
 @pytest.fixture(scope="module")
 def slack_settings() -> Settings:
     return Settings(
-        jwt_secret=SECRET,
+        jwt_secret=SecretStr(SECRET),
         redis_url=REDIS_URL,
         rate_limit_per_minute=100_000,
         auth_failures_per_minute=0,
         # The stand-in's response_url is on 127.0.0.1.
         webhook_allow_private=True,
         _env_file=None,
-    )  # type: ignore[call-arg]
+    )
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -21,7 +21,7 @@ def _ours(diff: object) -> bool:
     return any(name in repr(diff) for name in (*TABLES, "interactive"))
 
 
-def _diff(conn: Connection) -> list:  # type: ignore[type-arg]
+def _diff(conn: Connection) -> list[object]:
     ctx = MigrationContext.configure(conn, opts={"compare_type": True})
     return [d for d in compare_metadata(ctx, SQLModel.metadata) if _ours(d)]
 

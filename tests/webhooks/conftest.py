@@ -130,7 +130,7 @@ def make_event(
 
 
 def worker_settings(task_queue: str, **kw: Any) -> Settings:
-    return Settings(_env_file=None, task_queue=task_queue, webhook_allow_private=True, **kw)  # type: ignore[call-arg]
+    return Settings(_env_file=None, task_queue=task_queue, webhook_allow_private=True, **kw)
 
 
 @pytest_asyncio.fixture

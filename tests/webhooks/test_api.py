@@ -13,6 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
+from pydantic import SecretStr
 from standardwebhooks import Webhook
 from temporalio.client import Client
 
@@ -63,7 +64,9 @@ def make_app(client: Client, db: Database, settings: Settings) -> FastAPI:
 
 @asynccontextmanager
 async def open_api(client: Client, db: Database, allow_private: bool = False) -> AsyncIterator[Api]:
-    settings = Settings(_env_file=None, jwt_secret=SECRET, webhook_allow_private=allow_private)  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None, jwt_secret=SecretStr(SECRET), webhook_allow_private=allow_private
+    )
     transport = httpx.ASGITransport(app=make_app(client, db, settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://brain/api/brain") as h:
         yield Api(h, new_tenant())

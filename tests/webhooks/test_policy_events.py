@@ -3,6 +3,7 @@ change once for every tenant subscribed to it, each with its own effective polic
 that fails queues nothing."""
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -35,7 +36,7 @@ async def _subscribe(db: Database, tenant: str, events: list[EventType]) -> None
     )
 
 
-async def _queued(db: Database, queue: str) -> dict[str, dict]:  # type: ignore[type-arg]
+async def _queued(db: Database, queue: str) -> dict[str, dict[str, Any]]:
     stmt = select(WebhookDeliveryRow).where(col(WebhookDeliveryRow.queue) == queue)
     async with db.sessions() as session:
         rows = list((await session.execute(stmt)).scalars())

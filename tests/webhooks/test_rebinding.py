@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 
 from temporalio.client import Client
 
-from activities.webhooks.targets import IPAddress
+from activities.webhooks.targets import IPAddress, Resolver
 from tests.conftest import Database
 from tests.webhooks.conftest import Hooks, Publisher, delivering, worker_settings
 from tests.webhooks.receiver import Receiver
 
 
-def names(table: dict[str, str]):  # type: ignore[no-untyped-def]
+def names(table: dict[str, str]) -> Resolver:
     async def resolve(host: str, port: int) -> list[IPAddress]:
         return [ipaddress.ip_address(table[host])]
 

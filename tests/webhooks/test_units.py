@@ -12,6 +12,8 @@ from activities.webhooks.payloads import render, slack_message
 from activities.webhooks.sender import parse_retry_after
 from activities.webhooks.signing import generate_secret, signed_headers, validate_secret
 from activities.webhooks.targets import (
+    IPAddress,
+    Resolver,
     Unresolvable,
     UnsafeTarget,
     check_subscription_url,
@@ -24,8 +26,8 @@ from models.webhooks import DeliverySchedule, WebhookFormat
 NOW = datetime.now(UTC)
 
 
-def resolver(table: dict[str, str]):  # type: ignore[no-untyped-def]
-    async def resolve(host: str, port: int) -> list:  # type: ignore[type-arg]
+def resolver(table: dict[str, str]) -> Resolver:
+    async def resolve(host: str, port: int) -> list[IPAddress]:
         if host not in table:
             raise Unresolvable(host)
         return [ipaddress.ip_address(table[host])]

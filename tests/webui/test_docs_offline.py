@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest_asyncio
 import uvicorn
+from pydantic import SecretStr
 
 from api.app import create_app
 from core.settings import Settings
@@ -30,7 +31,7 @@ LOCAL = "127.0.0.1"
 async def api_url() -> AsyncIterator[str]:
     """The app served by uvicorn on a free port. The pages need no Temporal or database,
     so the lifespan that would connect to them stays off."""
-    settings = Settings(jwt_secret="docs-test-secret-" + "0" * 32, _env_file=None)
+    settings = Settings(jwt_secret=SecretStr("docs-test-secret-" + "0" * 32), _env_file=None)
     with socket.socket() as sock:
         sock.bind((LOCAL, 0))
         port = sock.getsockname()[1]

@@ -9,6 +9,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
@@ -32,11 +33,11 @@ async def test_a_running_worker_is_live_and_ready_on_its_metrics_port(
 ) -> None:
     (port,) = free_ports(1)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         temporal_address=temporal_env.client.service_client.config.target_host,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'brain.db'}",
         task_queue=f"probes-{uuid.uuid4().hex[:8]}",
-        jwt_secret=SECRET,  # type: ignore[arg-type]
+        jwt_secret=SecretStr(SECRET),
         redis_url="",
         metrics_port=port,
     )
