@@ -21,7 +21,8 @@ async def pg_database() -> AsyncIterator[str]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest) -> str:
-    return request.param
+    backend: str = request.param
+    return backend
 
 
 @pytest.fixture
@@ -31,7 +32,8 @@ def _backend_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     if backend == "sqlite":
         # A subdirectory that does not exist yet: make_engine must create it.
         return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'brain.db'}"
-    return request.getfixturevalue("pg_database")
+    url: str = request.getfixturevalue("pg_database")
+    return url
 
 
 @pytest.fixture

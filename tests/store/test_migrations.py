@@ -4,7 +4,7 @@ import sys
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
@@ -20,9 +20,10 @@ EXPECTED_DEFAULTS = {
 }
 
 
-def _diff(conn: Connection) -> list:
+def _diff(conn: Connection) -> list[object]:
     ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-    return compare_metadata(ctx, SQLModel.metadata)
+    diffs: list[object] = compare_metadata(ctx, SQLModel.metadata)
+    return diffs
 
 
 async def test_migrated_schema_matches_models(engine: AsyncEngine) -> None:
@@ -62,7 +63,8 @@ async def test_concurrent_migrations_do_not_crash(db_url: str) -> None:
 
 async def test_default_global_policies_are_seeded(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(PolicyRow.__table__))).mappings().all()
+        # The table itself (sqlmodel does not declare a model's __table__).
+        rows = (await conn.execute(select(inspect(PolicyRow).local_table))).mappings().all()
     assert {r["process"]: (r["hitl_enabled"], r["confidence_threshold"]) for r in rows} == (
         EXPECTED_DEFAULTS
     )

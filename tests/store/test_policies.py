@@ -1,6 +1,7 @@
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import NoReturn
 
 import pytest
 from redis.asyncio import Redis
@@ -221,7 +222,7 @@ async def test_invalidation_lost_to_an_outage_is_replayed(
     await store.effective(LEAD, "acme")
     real_scan = redis.scan_iter
 
-    def broken(*a: object, **kw: object) -> None:
+    def broken(*a: object, **kw: object) -> NoReturn:
         raise ConnectionError("redis went away")
 
     redis.scan_iter = broken  # type: ignore[method-assign]

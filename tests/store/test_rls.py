@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel, col
 
 from models.hitl import PolicyFields
+from models.processes import Process
 from models.tables import DecisionRow, PolicyChangeRow, PolicyRow, RunRow
 from models.webhook_tables import WebhookDeliveryRow, WebhookSubscriptionRow
 from processes.lead_scoring import LeadRow
 from store import rls
 from store.db import alembic_config, make_engine, make_sessionmaker, migrate
 from store.policies import PolicyStore
+from store.sql import rowcount
 from store.tenancy import ALL_TENANTS, NO_TENANT, current_tenant, tenant_scope
 
 pytestmark = pytest.mark.postgres
@@ -107,7 +109,7 @@ async def test_the_app_role_is_neither_superuser_nor_owner(engine: AsyncEngine) 
         owned = await conn.scalar(
             text("SELECT count(*) FROM pg_tables WHERE tableowner = current_user")
         )
-        protected = dict(
+        protected: dict[str, bool] = dict(
             (
                 await conn.execute(
                     text(
@@ -154,13 +156,14 @@ async def test_a_write_for_another_tenant_is_refused(seeded: AsyncEngine) -> Non
         async with sessions.begin() as session:
             # B's rows cannot be touched either: to A they do not exist.
             moved = await session.execute(update(RunRow).values(state="hijacked"))
-            assert moved.rowcount == 1  # A's own row only
+            assert rowcount(moved) == 1  # A's own row only
         with pytest.raises(DBAPIError, match="row-level security"):
             async with sessions.begin() as session:
                 await session.execute(update(RunRow).values(tenant=B))
     with tenant_scope(ALL_TENANTS):
         async with sessions() as session:
-            states = dict((await session.execute(select(RunRow.tenant, RunRow.state))).all())
+            query = select(col(RunRow.tenant), col(RunRow.state))
+            states: dict[str, str] = dict((await session.execute(query)).all())
     assert states == {A: "hijacked", B: "running"}
 
 
@@ -172,21 +175,24 @@ async def test_global_policy_rows_are_read_by_every_tenant_written_only_under_th
     with tenant_scope(ALL_TENANTS):
         for tenant in ("*", A, B):
             await store.set(
-                "lead_scoring", tenant, PolicyFields(confidence_threshold=0.5), changed_by="root"
+                Process("lead_scoring"),
+                tenant,
+                PolicyFields(confidence_threshold=0.5),
+                changed_by="root",
             )
     with tenant_scope(A):
         assert await _tenants(engine, PolicyRow) == {"*", A}
         assert await _tenants(engine, PolicyChangeRow) == {"*", A}
         # A tenant's effective policy still merges the global row with its own.
-        assert (await store.effective("lead_scoring", A)).confidence_threshold == 0.5
+        assert (await store.effective(Process("lead_scoring"), A)).confidence_threshold == 0.5
         async with sessions.begin() as session:
             touched = await session.execute(
                 update(PolicyRow).where(col(PolicyRow.tenant) == "*").values(version=99)
             )
-            assert touched.rowcount == 0
+            assert rowcount(touched) == 0
         with pytest.raises(DBAPIError, match="row-level security"):
             async with sessions.begin() as session:
-                session.add(PolicyRow(process="content_generation", tenant="*"))
+                session.add(PolicyRow(process="content_generation", tenant="*", gate="editor"))
     with tenant_scope(ALL_TENANTS):
         assert await _tenants(engine, PolicyRow) == {"*", A, B}
 

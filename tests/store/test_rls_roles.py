@@ -7,6 +7,7 @@ import uuid
 import asyncpg
 import pytest
 from sqlalchemy import select, text
+from sqlmodel import col
 
 from models.tables import RunRow
 from store import rls
@@ -47,7 +48,7 @@ async def test_an_owner_without_superuser_migrates_and_acts_as_the_app_role() ->
             for tenant, seen in (("acme", ["acme"]), ("globex", [])):
                 with tenant_scope(tenant):
                     async with sessions() as session:
-                        assert list(await session.scalars(select(RunRow.tenant))) == seen
+                        assert list(await session.scalars(select(col(RunRow.tenant)))) == seen
         finally:
             await engine.dispose()
     finally:
