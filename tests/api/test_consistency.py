@@ -90,6 +90,7 @@ async def test_every_timestamp_is_utc_with_z(api: Api) -> None:
     wid = parked["workflow_id"]
     admin = api.auth("super_admin")
     assert _all_z(parked) == []
+    params: dict[str, str]
     for path, params in [
         ("/workflows", {}),
         ("/approvals", {}),

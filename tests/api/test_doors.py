@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest_asyncio
 from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowUpdateInput
@@ -88,7 +88,7 @@ async def test_cancel_a_parked_run(api: Api) -> None:
     async def audited() -> list[dict[str, Any]]:
         r = await api.http.get("/audit", params={"workflow_id": wid}, headers=api.auth("viewer"))
         assert r.status_code == 200, r.text
-        return r.json()["items"]
+        return cast(list[dict[str, Any]], r.json()["items"])
 
     (entry,) = await eventually(audited)
     assert (entry["decision"], entry["actor"], entry["channel"]) == ("cancel", "olga", "api")

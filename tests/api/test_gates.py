@@ -3,7 +3,7 @@ a purchase order over the finance policy's amount waits for the buyer, then fina
 finance gate restricted to a group refuses everyone else; a piece making a claim waits for
 legal, whose quorum counts only eligible voters."""
 
-from typing import Any
+from typing import Any, cast
 
 from models.processes import Process
 from tests.api.support import Api
@@ -45,7 +45,7 @@ async def _put(api: Api, process: str, gate: str, **fields: Any) -> dict[str, An
         headers=api.auth("super_admin"),
     )
     assert r.status_code == 200, r.text
-    return r.json()
+    return cast(dict[str, Any], r.json())
 
 
 async def test_an_order_over_the_amount_waits_for_the_buyer_then_finance(api: Api) -> None:

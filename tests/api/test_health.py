@@ -82,7 +82,8 @@ async def test_temporal_down_is_503(brain: Brain, settings: Settings) -> None:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 @pytest.fixture

@@ -177,13 +177,15 @@ async def test_groups_and_claims_map_as_configured(idp: Provider) -> None:
             oidc_tenant_claim="https://brain.example/tenant",
         )
     )
+    # A claim whose name is no identifier: passed unpacked, typed as a claim (not ``key``).
+    tenant_claim: dict[str, Any] = {"https://brain.example/tenant": "globex"}
     principal = await keycloak.verify(
         idp.token(
             role=None,
             tenant=None,
             email="ann@acme.example",
             realm_access={"roles": ["uma_authorization", "super_admin"]},
-            **{"https://brain.example/tenant": "globex"},
+            **tenant_claim,
         )
     )
     assert (principal.sub, principal.tenant, principal.role) == (

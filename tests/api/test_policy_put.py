@@ -149,11 +149,14 @@ async def test_role_table(
     api: Api, method: str, path: str, body: dict[str, Any] | None, lowest: str
 ) -> None:
     for role in ROLES:
-        kwargs = {"json": {**body, "tenant": api.tenant}} if body is not None else {}
+        kwargs: dict[str, Any] = (
+            {"json": {**body, "tenant": api.tenant}} if body is not None else {}
+        )
         r = await api.http.request(method, path, headers=api.auth(role), **kwargs)
         allowed = ROLES.index(role) >= ROLES.index(lowest)
         assert r.status_code == (200 if allowed else 403), (role, r.text)
         if not allowed:
             assert r.json()["error"] == "Forbidden"
-    r = await api.http.request(method, path, **({"json": body} if body is not None else {}))
+    anonymous: dict[str, Any] = {"json": body} if body is not None else {}
+    r = await api.http.request(method, path, **anonymous)
     assert r.status_code == 401

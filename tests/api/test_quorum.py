@@ -3,7 +3,7 @@ per distinct person, one reject vetoes, edits restart the count, a race of eight
 once, and lowering the quorum releases a run with the votes it already has."""
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from processes.lead_scoring import LeadRow
 from tests.api.support import Api
@@ -15,7 +15,7 @@ POLICY = "/workflows/policies/lead_scoring"
 async def _quorum(api: Api, needed: int) -> str:
     """A parked lead under a quorum of ``needed`` approvers; its workflow id."""
     await api.brain.set_policy(min_approvals=needed)
-    return (await api.parked())["workflow_id"]
+    return cast(str, (await api.parked())["workflow_id"])
 
 
 async def _votes(api: Api, wid: str, *voters: str) -> list[dict[str, Any]]:
@@ -32,6 +32,7 @@ async def _votes(api: Api, wid: str, *voters: str) -> list[dict[str, Any]]:
 
 async def _audit(api: Api, wid: str) -> dict[str, Any]:
     r = await api.http.get("/audit", params={"workflow_id": wid}, headers=api.auth("viewer"))
+    entry: dict[str, Any]
     [entry] = r.json()["items"]
     return entry
 
@@ -164,7 +165,8 @@ async def test_an_identical_approval_after_an_edit_counts_again(api: Api) -> Non
     assert (await api.decide(wid, sub="bob", edits={"score": 35})).json()["voters"] == ["bob"]
 
     async def shown() -> bool:  # the row shows the edited proposal under vote
-        return (await api.get(wid))["approval"]["proposal"]["score"] == 35
+        score: int = (await api.get(wid))["approval"]["proposal"]["score"]
+        return score == 35
 
     await eventually(shown)
     again = await api.decide(wid, sub="alice")

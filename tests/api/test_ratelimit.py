@@ -67,7 +67,7 @@ def _client_at(api: Api, address: str) -> httpx.AsyncClient:
 async def test_failed_authentication_is_limited_per_client_address(
     brain: Brain, settings: Settings, store: str
 ) -> None:
-    update = {"auth_failures_per_minute": LIMIT}
+    update: dict[str, int | str] = {"auth_failures_per_minute": LIMIT}
     if store == "in-process":
         update["redis_url"] = ""
     api = await open_api(brain, settings.model_copy(update=update))

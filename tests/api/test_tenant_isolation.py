@@ -25,7 +25,7 @@ async def _unfiltered_list_runs(
     sessions: queries.Sessions, tenant: str, *, page_size: int, **_: Any
 ) -> tuple[list[RunRow], None]:
     """``queries.list_runs`` as if someone had dropped its tenant filter."""
-    stmt = select(RunRow).order_by(RunRow.created_at.desc()).limit(page_size)
+    stmt = select(RunRow).order_by(col(RunRow.created_at).desc()).limit(page_size)
     async with sessions() as session:
         return list((await session.execute(stmt)).scalars()), None
 
@@ -59,11 +59,11 @@ async def test_a_request_without_a_token_sees_no_tenant(api: Api) -> None:
     await api.parked()
     r = await api.http.get("/workflows", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
-    seen = []
+    seen: list[str] = []
 
     async def probe() -> None:
         async with api.state.sessions() as session:
-            seen.extend((await session.execute(select(RunRow.tenant))).scalars())
+            seen.extend((await session.execute(select(col(RunRow.tenant)))).scalars())
 
     app = api.http._transport.app  # type: ignore[attr-defined]
     app.add_api_route("/api/brain/probe", probe, methods=["GET"])

@@ -3,7 +3,7 @@ now a 422 naming the field (or a 413, or a 409) and nothing is started or decide
 
 import copy
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
@@ -32,7 +32,7 @@ async def _start_raw(
     r = await api.http.post(f"/workflows/{process}", content=text, headers=headers)
     assert r.status_code == 422, r.text
     assert len(r.content) < 10_000
-    return r.json()
+    return cast(dict[str, Any], r.json())
 
 
 async def _nothing_started(api: Api, process: str, tenant: str, key: str = "wedge") -> None:
@@ -129,7 +129,7 @@ async def test_a_control_character_in_a_path_id_is_422(api: Api, action: str) ->
     assert (await api.get(wid))["state"] == "awaiting_approval"
 
 
-BAD_DECISIONS = [
+BAD_DECISIONS: list[tuple[str, dict[str, Any], list[str]]] = [
     ("approve", {"comment": "ok\x00"}, ["body", "comment"]),
     ("reject", {"comment": "no\x1b[31m"}, ["body", "comment"]),
     ("approve", {"edits": {"rationale": "fine\x00"}}, ["body", "edits"]),
@@ -203,6 +203,7 @@ async def test_a_score_edit_recomputes_tier_and_route_and_the_rationale_says_so(
     [row] = await api.brain.rows(LeadRow, wid)
     assert (row.score, row.tier, row.route) == (30, "cold", "marketing")
     [audit] = await api.brain.audit(wid)
+    assert audit.final_proposal is not None
     assert audit.final_proposal["rationale"] == final["rationale"]
 
 
