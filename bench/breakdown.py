@@ -7,6 +7,7 @@ import statistics
 import time
 from typing import Any
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -38,7 +39,7 @@ def _decision_index(events: list[Any]) -> int:
     return 0
 
 
-def _ms(a: Any, b: Any) -> float:
+def _ms(a: Timestamp, b: Timestamp) -> float:
     return (b.ToDatetime() - a.ToDatetime()).total_seconds() * 1000
 
 

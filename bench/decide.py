@@ -3,6 +3,8 @@ Brain's REST approve against the baseline's Update and Signal (and the tuned bas
 Update), one decision at a time. The parked runs' histories, before their decision, are the
 park path's hops; after it, the decide path's."""
 
+from temporalio.client import WorkflowHandle
+
 from bench import breakdown
 from bench.load import Baseline, BrainApi, TunedBaseline
 from bench.scenarios import DECIDE_TENANT, Counted, Sizes, result_of
@@ -17,8 +19,8 @@ async def start_and_decide(
     rest_starts: list[float] = []
     sdk_starts: list[float] = []
     brain_ids: list[str] = []
-    bare_update = []
-    bare_signal = []
+    bare_update: list[WorkflowHandle] = []
+    bare_signal: list[WorkflowHandle] = []
     # Started one at a time: the start latency of an idle system, not of a queue.
     for _ in range(n):
         wid, elapsed = await api.start(DECIDE_TENANT)

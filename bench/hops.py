@@ -73,8 +73,10 @@ def payloads(msg: Message) -> Iterator[Payload]:
         if field.type != FieldDescriptor.TYPE_MESSAGE:
             continue
         items: Any
-        if field.message_type.GetOptions().map_entry:
-            if field.message_type.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
+        entry = field.message_type
+        assert entry is not None  # a message field names its message type
+        if entry.GetOptions().map_entry:
+            if entry.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
                 continue
             items = value.values()
         elif field.is_repeated:

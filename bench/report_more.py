@@ -23,7 +23,7 @@ def decisions(dbs: Dbs) -> list[str]:
         *head("database", "path", "n", "p50 ms", "p95 ms", "p99 ms"),
     ]
     for db, per in dbs.items():
-        d = per.get("decision_latency")
+        d = per.get("decision_latency") or {}
         for label, key in labels if d else ():
             v = d.get(key)
             if not v:

@@ -4,6 +4,7 @@ database's work around a measurement. The measurements are in ``auto.py``, ``dec
 and ``parked.py``; the targets they are held to in ``targets.py``."""
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -147,4 +148,6 @@ class Counted:
     def counter_now(self, role: str, name: str) -> int:
         """How far ``role``'s counter ``name`` moved since the start, as written so far."""
         now = dbcounts.read(self._stack.counts_dir)
-        return int(now.get(role, {}).get(name, 0) - self.db0.get(role, {}).get(name, 0))
+        return int(
+            now.get(role, Counter()).get(name, 0) - self.db0.get(role, Counter()).get(name, 0)
+        )
