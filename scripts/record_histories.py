@@ -15,6 +15,7 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import cast
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from activities.rules_model import RulesModel  # noqa: E402
-from models.hitl import DecideRequest, PolicyChange, PolicyFields  # noqa: E402
+from models.hitl import DecideOutcome, DecideRequest, PolicyChange, PolicyFields  # noqa: E402
 from models.processes import Action, Channel, Process  # noqa: E402
 from processes import registry  # noqa: E402
 from services.starting import start_process  # noqa: E402
@@ -49,6 +50,11 @@ async def _wait_parked(handle: WorkflowHandle) -> None:
             return
         await asyncio.sleep(0.05)
     raise RuntimeError(f"{handle.id} never parked")
+
+
+async def _decide(handle: WorkflowHandle, request: DecideRequest) -> DecideOutcome:
+    # The handler is async: the SDK types the Update's result as its coroutine.
+    return cast(DecideOutcome, await handle.execute_update(LeadScoringWorkflow.decide, request))
 
 
 async def _save(client: Client, workflow_id: str, name: str, *, fails: bool = False) -> None:
@@ -113,9 +119,7 @@ async def main() -> None:
         async def approved(process: Process, example: str = "confident") -> WorkflowHandle:
             handle = await start(process, example)
             await _wait_parked(handle)
-            await handle.execute_update(
-                LeadScoringWorkflow.decide, DecideRequest(action=Action.APPROVE, by="alice")
-            )
+            await _decide(handle, DecideRequest(action=Action.APPROVE, by="alice"))
             return handle
 
         for process in registry.processes():
@@ -163,8 +167,8 @@ async def main() -> None:
         if wanted("lead_scoring_approved_with_edits"):
             handle = await start(Process("lead_scoring"), "unsure")
             await _wait_parked(handle)
-            await handle.execute_update(
-                LeadScoringWorkflow.decide,
+            await _decide(
+                handle,
                 DecideRequest(action=Action.APPROVE, by="alice", edits={"score": 90}),
             )
             await _save(client, handle.id, "lead_scoring_approved_with_edits")
@@ -216,8 +220,8 @@ async def main() -> None:
             await _wait_parked(handle)
             await handle.signal(LeadScoringWorkflow.approve, {"by": "recorder"})
             for by, edits in (("alice", None), ("bob", {"score": 90})):
-                await handle.execute_update(
-                    LeadScoringWorkflow.decide,
+                await _decide(
+                    handle,
                     DecideRequest(
                         action=Action.APPROVE, by=by, edits=edits, channel=Channel.SIGNAL
                     ),

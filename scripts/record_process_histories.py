@@ -16,9 +16,9 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from activities.rules_model import RulesModel  # noqa: E402
 from hitl.gate import GatedWorkflow  # noqa: E402
-from models.hitl import DecideRequest, PolicyChange, PolicyFields  # noqa: E402
+from models.hitl import DecideOutcome, DecideRequest, PolicyChange, PolicyFields  # noqa: E402
 from models.processes import Action, Channel, Process  # noqa: E402
 from processes import registry  # noqa: E402
 from services.starting import start_process  # noqa: E402
@@ -130,10 +130,11 @@ class Recorder:
 
     async def decide(
         self, handle: WorkflowHandle, action: Action, by: str = "alice", **kw: Any
-    ) -> None:
+    ) -> DecideOutcome:
         # As an operator over Temporal (channel cli): no REST door key needed here.
         request = DecideRequest(action=action, by=by, channel=Channel.CLI, **kw)
-        await handle.execute_update(GatedWorkflow.decide, request)
+        # The handler is async: the SDK types the Update's result as its coroutine.
+        return cast(DecideOutcome, await handle.execute_update(GatedWorkflow.decide, request))
 
     async def shape(self, process: Process, shape: str) -> WorkflowHandle:
         tenant = f"rec-{shape}"
@@ -215,7 +216,7 @@ async def main(wanted: list[str]) -> None:
     await env.shutdown()
 
 
-def run(entry: Callable[[], Awaitable[None]]) -> None:
+def run(entry: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(entry())
     sys.stdout.flush()
     os._exit(0)  # temporalio/sdk-python#300: skip interpreter finalization

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -24,11 +25,14 @@ from cli.local import inbox_url  # noqa: E402
 from tests.webui.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.webui.ui import UI_TIMEOUT_MS, inbox_cells, show_inbox_columns  # noqa: E402
 
+if TYPE_CHECKING:
+    from playwright.async_api import ViewportSize
+
 BRAIN = Path(sys.executable).parent / "brain"
 INBOX_PNG = ROOT / "docs" / "webui-inbox.png"
 # Wide enough for every column of the inbox, the workflow ids whole, and tall enough for the
 # runs; the picture is the page's main part (no navigation), about 1,700 px wide.
-VIEWPORT = {"width": 2000, "height": 560}
+VIEWPORT: "ViewportSize" = {"width": 2000, "height": 560}
 # What waits: the example runs each process parks for a person (process, example, requester).
 RUNS = [
     ("lead_scoring", "unsure", "ada"),
