@@ -1,5 +1,7 @@
 """The embedded default model: each process's explainable rules, offline and deterministic."""
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from models.ai import AIResult
@@ -13,7 +15,7 @@ class RulesModel:
 
     name = RULES_MODEL_NAME
 
-    async def propose(self, process: Process, run_input: BaseModel) -> AIResult:
+    async def propose(self, process: Process, run_input: BaseModel | dict[str, Any]) -> AIResult:
         definition = registry.definition(process)
         # Inputs that crossed a Temporal boundary may arrive as another model or a dict.
         return definition.rules(definition.parse_input(run_input))

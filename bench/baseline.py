@@ -56,7 +56,7 @@ class BaselineActivities:
         from activities.rules_model import RulesModel
         from models.processes import Process
 
-        ai = await RulesModel().propose(Process("lead_scoring"), {"lead": run_input.lead})  # type: ignore[arg-type]
+        ai = await RulesModel().propose(Process("lead_scoring"), {"lead": run_input.lead})
         if run_input.wait_for_decision:
             # How the bench sees a baseline run park (it writes nothing there): its AI step
             # is done; the workflow task that starts the wait follows at once.

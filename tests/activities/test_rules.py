@@ -13,11 +13,11 @@ from activities.rules_model import RulesModel
 from models.ai import AIResult
 from models.processes import Process
 from processes import registry
-from processes.campaign_tuning import CampaignTuningInput, tune_campaign
+from processes.campaign_tuning import CampaignTuningInput, ChannelStats, tune_campaign
 from processes.content_generation import ContentGenerationInput, generate_content
 from processes.kit.rules import RULES_MODEL_NAME
 from processes.lead_scoring import LeadScoringInput, score_lead, tier_for
-from processes.product_sourcing import ProductSourcingInput, source_product
+from processes.product_sourcing import ProductSourcingInput, Supplier, source_product
 
 # SPEC §1 default policies: (HITL on, threshold).
 SPEC_POLICIES = {
@@ -197,14 +197,10 @@ def test_lead_property(
 # --- product sourcing -----------------------------------------------------------------------
 
 
-def _supplier(name: str, price: float, days: int, rating: float, moq: int = 1) -> dict:
-    return {
-        "name": name,
-        "unit_price": price,
-        "lead_time_days": days,
-        "rating": rating,
-        "min_order_qty": moq,
-    }
+def _supplier(name: str, price: float, days: int, rating: float, moq: int = 1) -> Supplier:
+    return Supplier(
+        name=name, unit_price=price, lead_time_days=days, rating=rating, min_order_qty=moq
+    )
 
 
 def test_dominant_supplier_is_chosen_with_high_confidence() -> None:
@@ -279,7 +275,7 @@ _suppliers = st.lists(
     min_size=1,
     max_size=6,
     # Names are unique: the input refuses repeats.
-    unique_by=lambda s: s["name"],
+    unique_by=lambda s: s.name,
 )
 
 
@@ -291,7 +287,7 @@ _suppliers = st.lists(
     needed_by=st.none() | st.integers(0, 365),
 )
 def test_sourcing_property(
-    suppliers: list[dict], quantity: int, max_price: float | None, needed_by: int | None
+    suppliers: list[Supplier], quantity: int, max_price: float | None, needed_by: int | None
 ) -> None:
     run_input = ProductSourcingInput(
         product="Widget",
@@ -309,14 +305,12 @@ def test_sourcing_property(
 # --- campaign tuning ------------------------------------------------------------------------
 
 
-def _channel(name: str, spend: float, clicks: float, conversions: float, revenue: float) -> dict:
-    return {
-        "name": name,
-        "spend": spend,
-        "clicks": clicks,
-        "conversions": conversions,
-        "revenue": revenue,
-    }
+def _channel(
+    name: str, spend: float, clicks: float, conversions: float, revenue: float
+) -> ChannelStats:
+    return ChannelStats(
+        name=name, spend=spend, clicks=clicks, conversions=conversions, revenue=revenue
+    )
 
 
 def _assert_budgets(run_input: CampaignTuningInput, res: AIResult) -> None:
@@ -372,7 +366,7 @@ _channels = st.lists(
     ),
     min_size=1,
     max_size=6,
-    unique_by=lambda c: c["name"],
+    unique_by=lambda c: c.name,
 )
 
 
@@ -381,7 +375,7 @@ _channels = st.lists(
     channels=_channels,
     total=st.floats(min_value=0.001, max_value=1e7, allow_nan=False, allow_infinity=False),
 )
-def test_campaign_property(channels: list[dict], total: float) -> None:
+def test_campaign_property(channels: list[ChannelStats], total: float) -> None:
     run_input = CampaignTuningInput(campaign_id="p", total_budget=total, channels=channels)
     res = tune_campaign(run_input)
     _check_result(Process("campaign_tuning"), run_input, res)

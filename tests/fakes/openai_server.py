@@ -129,7 +129,8 @@ class FakeOpenAIServer:
     def port(self) -> int:
         if self._socket is None:
             raise RuntimeError("the fake server is not running")
-        return self._socket.getsockname()[1]
+        port: int = self._socket.getsockname()[1]
+        return port
 
     @property
     def base_url(self) -> str:
@@ -296,7 +297,13 @@ def _example(schema: dict[str, Any], root: dict[str, Any] | None = None) -> Any:
         return {name: _example(sub, root) for name, sub in props.items()}
     if kind == "array":
         return [_example(schema.get("items", {}), root)]
-    return {"string": "example", "number": 0.5, "integer": 1, "boolean": True}.get(kind)
+    scalars: dict[str | None, Any] = {
+        "string": "example",
+        "number": 0.5,
+        "integer": 1,
+        "boolean": True,
+    }
+    return scalars.get(kind)
 
 
 def _tokens(text: str) -> list[str]:
