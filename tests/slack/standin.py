@@ -52,7 +52,7 @@ class SlackStandIn:
     def webhook_url(self, tenant: str) -> str:
         return f"http://127.0.0.1:{self.receiver.port}/hook/{tenant}"
 
-    def _posts(self, path: str) -> list[Any]:
+    def _posts(self, path: str) -> list[dict[str, Any]]:
         return [r.json() for r in self.receiver.requests if r.path == path]
 
     async def message(self, tenant: str, workflow_id: str) -> dict[str, Any]:
@@ -144,7 +144,9 @@ def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _block_of(message: dict[str, Any], button: dict[str, Any]) -> str:
-    return next(b.get("block_id", "") for b in message["blocks"] if button in b.get("elements", []))
+    blocks = message["blocks"]
+    block_id: str = next(b.get("block_id", "") for b in blocks if button in b.get("elements", []))
+    return block_id
 
 
 def _typed(message: dict[str, Any], comment: str | None) -> dict[str, Any]:

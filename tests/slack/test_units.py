@@ -34,7 +34,6 @@ def _event(event_type: EventType = EventType.APPROVAL_REQUESTED) -> Event:
         type=event_type,
         created_at=datetime.now(UTC),
         tenant="acme",
-        process="lead_scoring",
         data={
             "workflow_id": WID,
             "process": "lead_scoring",
@@ -152,6 +151,9 @@ async def test_background_work_is_held_and_awaited_at_shutdown() -> None:
     async def broken() -> None:
         raise RuntimeError("logged, not raised")
 
+    async def stuck() -> None:
+        await asyncio.Event().wait()  # never set
+
     background = Background()
     background.start(reply(), name="reply")
     background.start(broken(), name="broken")
@@ -160,6 +162,6 @@ async def test_background_work_is_held_and_awaited_at_shutdown() -> None:
     await background.drain(within=10)
     assert done == ["posted"] and len(background) == 0
 
-    background.start(asyncio.Event().wait(), name="stuck")  # type: ignore[arg-type]  (never set)
+    background.start(stuck(), name="stuck")
     await background.drain(within=0.05)  # cancelled once its time is up
     assert len(background) == 0
