@@ -51,7 +51,8 @@ class Done:
     def error(self) -> dict[str, Any]:
         """The ``{"error", "detail"}`` document a refused command prints on stderr."""
         start = self.err.index("{")
-        return json.loads(self.err[start:])
+        document: dict[str, Any] = json.loads(self.err[start:])
+        return document
 
 
 def clean_env(**brain: str) -> dict[str, str]:

@@ -24,12 +24,14 @@ async def _start(cli: CliEnv, process: str, kind: str) -> str:
     started = done.json()
     assert started["state"] == RunState.RUNNING
     assert started["created"] is True
-    return started["workflow_id"]
+    workflow_id: str = started["workflow_id"]
+    return workflow_id
 
 
 async def _result(cli: CliEnv, workflow_id: str) -> ProcessResult:
     handle = cli.client.get_workflow_handle(workflow_id, result_type=ProcessResult)
-    return await handle.result()
+    result: ProcessResult = await handle.result()
+    return result
 
 
 async def _audit(cli: CliEnv, workflow_id: str) -> list[DecisionRow]:

@@ -26,7 +26,8 @@ def _free_port() -> int:
 
 def _scrape(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read().decode()
+        body: bytes = response.read()
+        return body.decode()
 
 
 @SQLITE_ONLY

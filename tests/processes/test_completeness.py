@@ -119,8 +119,8 @@ def test_every_business_table_is_created_by_a_migration(tmp_path: Path, backend:
         return found
 
     created = asyncio.run(tables())
-    tables = [d.table.__tablename__ for d in registry.definitions()]
-    missing = [t for t in tables if t not in created]
+    names = [d.table.__tablename__ for d in registry.definitions()]
+    missing = [t for t in names if t not in created]
     assert missing == [], f"no migration creates {missing} (docs/ADDING_A_PROCESS.md, step 4)"
 
 

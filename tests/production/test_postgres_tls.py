@@ -87,7 +87,7 @@ async def test_refused_connections_name_the_setting(
     other_authority: Authority,
     tmp_path: Path,
 ) -> None:
-    changes: dict[str, object] = {
+    cases: dict[str, dict[str, object]] = {
         "wrong CA under verify-full": {"database_ssl_ca": other_authority.cert},
         "host the certificate does not hold, verify-full": {
             "database_url": tls_pg.url(host="localhost")
@@ -101,7 +101,8 @@ async def test_refused_connections_name_the_setting(
         "no client certificate": {"database_ssl_cert": None, "database_ssl_key": None},
         "wrong password": {"database_password": "not-" + DB_PASSWORD},
         "client key file missing": {"database_ssl_key": tmp_path / "nowhere.pem"},
-    }[case]
+    }
+    changes = cases[case]
     with pytest.raises(DatabaseConnectError) as raised:
         await checked_migrate(_settings(tls_pg, authority, **changes).effective_database_url)
     message = str(raised.value)

@@ -164,7 +164,7 @@ async def _park_approve_complete(pair: Pair) -> str:
     async with httpx.AsyncClient(base_url=pair.api_url, headers=_token(), timeout=30) as http:
         r = await http.post("/workflows/lead_scoring", json=example("lead_scoring", "unsure"))
         assert r.status_code == 201, (pair.front, r.text)
-        workflow_id = r.json()["workflow_id"]
+        workflow_id: str = r.json()["workflow_id"]
         await eventually(lambda: _state(http, workflow_id, "awaiting_approval"), FLOW_WITHIN)
         r = await http.post(f"/workflows/{workflow_id}/approve", json={"comment": pair.front})
         assert r.status_code == 200, (pair.front, r.text)

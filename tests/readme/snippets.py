@@ -47,7 +47,8 @@ def script(blocks: list[Snippet], preamble: str, out: Path) -> str:
 
 def json_documents(text: str) -> list[Any]:
     """Every JSON value printed one after another (curl's and jq's answers)."""
-    decoder, found, at = json.JSONDecoder(), [], 0
+    decoder, at = json.JSONDecoder(), 0
+    found: list[Any] = []
     while True:
         while at < len(text) and text[at].isspace():
             at += 1

@@ -119,7 +119,7 @@ def _approve(docs: list[Any], _: Seen) -> None:
 
 
 def _reject(docs: list[Any], _: Seen) -> None:
-    *_, decision, state = docs
+    decision, state = docs[-2:]
     assert (decision["action"], decision["channel"], state) == ("reject", "api", "rejected")
 
 

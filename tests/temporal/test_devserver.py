@@ -17,7 +17,7 @@ from temporal.devserver import RETENTION, DevServer, DevServerError, temporal_bi
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 async def _ui_answers(url: str) -> int:

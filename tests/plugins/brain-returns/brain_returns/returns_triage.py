@@ -84,7 +84,11 @@ def triage(request: ReturnRequest) -> AIResult:
     confidence = (0.7 + 0.28 * min(1.0, margin)) if fault else 0.5 + 0.3 * margin
     confidence -= _PER_RETURN * request.returns_last_year
     data = {"resolution": resolution, "refund_amount": amount, "rationale": f"{why}."}
-    signals = {"days": days, "limit": limit, "returns_last_year": request.returns_last_year}
+    signals: dict[str, float] = {
+        "days": days,
+        "limit": limit,
+        "returns_last_year": request.returns_last_year,
+    }
     return rules_result(ReturnProposal, request, data, confidence, signals)
 
 
