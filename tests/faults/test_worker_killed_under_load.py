@@ -38,7 +38,9 @@ RUNS = 40
 SETTLE = max(retry.AI_STEP_START_TO_CLOSE, retry.APPLY_STEP_TIMEOUT).total_seconds() + 45
 
 
-async def _spawn(client: Client, db: Database, task_queue: str, log: Path):
+async def _spawn(
+    client: Client, db: Database, task_queue: str, log: Path
+) -> asyncio.subprocess.Process:
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
             str(BRAIN), "worker",
@@ -76,7 +78,7 @@ async def test_a_worker_killed_under_load_loses_no_run_and_repeats_none(
         async def start() -> str:
             started = await start_process(
                 client, database.sessions, process=Process("campaign_tuning"), tenant=tenant,
-                requested_by="load", body=CAMPAIGN_TUNING.examples["confident"],
+                requested_by="load", body=dict(CAMPAIGN_TUNING.examples["confident"]),
                 task_queue=task_queue,
             )  # fmt: skip
             return started.workflow_id

@@ -1,7 +1,7 @@
 """A run whose apply step failed is listed, fixed, replayed and completes once, keeping the
 decision an approver made before it failed (SPEC §4 ``/ops/*``)."""
 
-from typing import Any
+from typing import Any, cast
 
 from models.processes import RunState
 from models.workflow_io import ProcessResult
@@ -33,7 +33,7 @@ async def _listed(api: Api, workflow_id: str, **query: str) -> dict[str, Any]:
 async def _replay(api: Api, **body: Any) -> list[dict[str, Any]]:
     r = await api.http.post("/ops/replay", json=body, headers=api.auth("admin"))
     assert r.status_code == 200, r.text
-    return r.json()["items"]
+    return cast(list[dict[str, Any]], r.json()["items"])
 
 
 async def test_failed_run_is_listed_replayed_and_keeps_the_earlier_decision(
@@ -41,7 +41,9 @@ async def test_failed_run_is_listed_replayed_and_keeps_the_earlier_decision(
 ) -> None:
     run = await _failed_run(api)
     wid = run["workflow_id"]
-    old_run_id = (await api.brain.run_row(wid)).run_id
+    row = await api.brain.run_row(wid)
+    assert row is not None
+    old_run_id = row.run_id
 
     listed = await _listed(api, wid, process="lead_processing")
     assert listed["status"] == "failed"
@@ -56,7 +58,8 @@ async def test_failed_run_is_listed_replayed_and_keeps_the_earlier_decision(
     assert dry["new_run_id"] is None and dry["outcome"].startswith("dry run")
     assert dry["old_run_id"] == old_run_id and dry["reset_event_id"] > 0
     assert (await api.brain.client.get_workflow_handle(wid).describe()).run_id == old_run_id
-    assert (await api.brain.run_row(wid)).state == RunState.FAILED
+    row = await api.brain.run_row(wid)
+    assert row is not None and row.state == RunState.FAILED
 
     guard.broken = False
     [item] = await _replay(api, workflow_id=wid)

@@ -149,6 +149,7 @@ async def test_an_approver_decides_a_parked_run_in_the_web_ui(
 
     [audit] = await ui_brain.audit(handle.id)
     assert (audit.decision, audit.actor, audit.channel) == ("approve", "ui-admin", "signal")
+    assert status.approval is not None and audit.final_proposal is not None
     assert audit.approval_id == status.approval.approval_id
     assert audit.edits == EDITS and audit.final_proposal["score"] == EDITS["score"]
     assert audit.final_proposal["tier"] == "hot"  # the tier follows the edited score

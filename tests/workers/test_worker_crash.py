@@ -4,7 +4,9 @@ approval exactly once (one audit row, one business row)."""
 import asyncio
 import signal
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -21,7 +23,9 @@ from tests.support import Brain, eventually
 from workflows.process_workflow import LeadScoringWorkflow
 
 
-def _spawn_worker(client: Client, db: Database, task_queue: str, home: Path):
+def _spawn_worker(
+    client: Client, db: Database, task_queue: str, home: Path
+) -> Coroutine[Any, Any, asyncio.subprocess.Process]:
     # Appended, so a failure can show what both workers said.
     log = (home / "worker.log").open("ab")
     return asyncio.create_subprocess_exec(
@@ -92,7 +96,8 @@ async def test_killed_worker_loses_nothing_and_applies_once(
             LeadScoringWorkflow.approve, {"by": "ops"}
         )
     await asyncio.sleep(1)
-    states = [(await brain.run_row(i)).state for i in ids]
+    rows = [await brain.run_row(i) for i in ids]
+    states = [r.state if r is not None else None for r in rows]
     assert states == ["awaiting_approval"] * 3
 
     worker = await _spawn_worker(client, database, task_queue, tmp_path)
