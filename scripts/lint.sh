@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The static checks (`make lint`, and `make test` before the suite): ruff's lint, ruff's
-# format, mypy over the packages (pyproject.toml [tool.mypy]), the import rules
-# (pyproject.toml [tool.importlinter]) and the reference deployment (deploy/: Kubernetes
-# schemas, systemd-analyze verify, BRAIN_* names; scripts/check_deploy.py). Stops at the first
-# that fails, naming it and how to see or fix it.
+# format, mypy over the packages, tests/, bench/ and scripts/ (pyproject.toml [tool.mypy]),
+# the import rules (pyproject.toml [tool.importlinter]) and the reference deployment
+# (deploy/: Kubernetes schemas, systemd-analyze verify, BRAIN_* names;
+# scripts/check_deploy.py). Stops at the first that fails, naming it and how to see or fix it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
