@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import psutil
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -282,6 +283,6 @@ async def running_stack(database: str, api_workers: int = 1) -> AsyncIterator[St
             print(f"bench: logs kept in {workdir}", file=sys.stderr)
 
 
-def sessions_for(url: str):  # type: ignore[no-untyped-def]
+def sessions_for(url: str) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
     engine = make_engine(url)
     return engine, make_sessionmaker(engine)

@@ -12,7 +12,7 @@ from models.processes import Action, RunState
 from models.workflow_io import ProcessResult
 from processes.lead_scoring import LeadRow
 from tests.faults.conftest import Proxied
-from tests.support import LEAD, decide, eventually
+from tests.support import LEAD, decided, eventually
 
 pytestmark = pytest.mark.postgres
 
@@ -86,8 +86,8 @@ async def test_an_apply_step_retries_while_the_database_is_away_and_completes(
     await proxy.down()
     try:
         # The Update needs no database: the decision is taken, its apply step cannot write.
-        decision = await decide(handle, Action.APPROVE, by="alice")
-        assert decision.actor == "alice"  # type: ignore[union-attr]
+        decision = await decided(handle, Action.APPROVE, by="alice")
+        assert decision.actor == "alice"
 
         async def retrying() -> tuple[int, str] | None:
             attempt, failure = await _apply_attempts(handle)
@@ -96,7 +96,8 @@ async def test_an_apply_step_retries_while_the_database_is_away_and_completes(
         _, failure = await eventually(retrying, within=30)
         assert "DatabaseUnavailable" in failure, failure
         _clean(failure)
-        assert (await proxied.run_row(wid)).state == "awaiting_approval"  # type: ignore[union-attr]
+        row = await proxied.run_row(wid)
+        assert row is not None and row.state == "awaiting_approval"
     finally:
         await proxy.up()
     result = await asyncio.wait_for(handle.result(), 60)

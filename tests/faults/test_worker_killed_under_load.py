@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -133,11 +134,13 @@ async def _completed(database: Database, tenant: str) -> int:
         return int(await s.scalar(query) or 0)
 
 
-async def _per_workflow(session, table, tenant: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+async def _per_workflow(
+    session: AsyncSession, table: type[DecisionRow | CampaignChangeRow], tenant: str
+) -> dict[str, int]:
     query = (
-        select(table.workflow_id, func.count())
-        .where(table.tenant == tenant)
-        .group_by(table.workflow_id)
+        select(col(table.workflow_id), func.count())
+        .where(col(table.tenant) == tenant)
+        .group_by(col(table.workflow_id))
     )
     return {wid: n for wid, n in (await session.execute(query)).all()}
 

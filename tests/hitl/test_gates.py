@@ -6,7 +6,7 @@ from typing import Any
 
 from models.processes import Action, Process, RunState
 from processes import registry
-from tests.support import Brain, ai_result, decide, eventually, parked
+from tests.support import Brain, ai_result, decide, decided, eventually, parked
 from workflows.process_workflow import LeadScoringWorkflow
 
 SOURCING = Process("product_sourcing")
@@ -35,8 +35,8 @@ async def test_the_next_gate_decided_at_once_by_update_is_taken_when_it_opens(
     handle = await _two_gates(brain)
     await decide(handle, Action.APPROVE, by="bea", approval_id=f"{handle.id}:buyer:1")
     # Sent before the finance gate has opened (its opening is a step away): not refused.
-    decision = await decide(handle, Action.APPROVE, by="fin", approval_id=f"{handle.id}:finance:2")
-    assert decision.gate == "finance"  # type: ignore[union-attr]
+    decision = await decided(handle, Action.APPROVE, by="fin", approval_id=f"{handle.id}:finance:2")
+    assert decision.gate == "finance"
     result = await handle.result()
     assert result.state is RunState.COMPLETED
     assert [(d.gate, d.actor) for d in result.decisions] == [("buyer", "bea"), ("finance", "fin")]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
@@ -21,7 +22,7 @@ def _load(name: str) -> WorkflowHistory:
     return WorkflowHistory.from_json(name, (HISTORIES / f"{name}.json").read_text())
 
 
-def _event(h: WorkflowHistory, event_id: int):  # type: ignore[no-untyped-def]
+def _event(h: WorkflowHistory, event_id: int) -> HistoryEvent:
     return next(e for e in h.events if e.event_id == event_id)
 
 

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
 import pytest_asyncio
@@ -66,7 +67,7 @@ async def test_no_decision_within_days_applies_the_policy_outcome(
     assert len(leads) == (1 if on_timeout == "approve" else 0)
 
 
-async def _requested_at(brain: Brain, workflow_id: str):  # type: ignore[no-untyped-def]
+async def _requested_at(brain: Brain, workflow_id: str) -> datetime:
     row = await brain.run_row(workflow_id)
     assert row is not None and row.requested_at is not None
     requested = row.requested_at
