@@ -90,6 +90,7 @@ class GatedWorkflow:
         # passes every gate on its own needs no step of its own until it applies.
         proposed = await steps.propose_at_gates(self.definition, s)
         s.ai, s.ahead, s.ahead_recorded = proposed.ai, proposed.verdicts, False
+        s.ahead_local = False
         s.proposal = s.ai.proposal
         for index in range(len(self.definition.gates)):
             await self._pass_gate(index)
@@ -100,13 +101,30 @@ class GatedWorkflow:
         assert s.decision is not None, "the first gate always applies"
         s.between_gates = False
         self.release_early_signals()
-        # Applied within this task only when every gate passed on its own on verdicts the AI
-        # step returned: they are in history before this task began, so a retry of it takes
-        # the same decisions (verdicts from the gate's local step are not: a retry reads the
-        # policy again), and the step's writes are idempotent.
-        on_their_own = all(d.channel is Channel.AUTO for d in s.decisions)
-        await steps.apply(self.definition, s, local=on_their_own and not s.ahead_recorded)
+        await steps.apply(
+            self.definition, s, local=self._replayable(), write_ai=not s.ahead_recorded
+        )
         self.set_state(RunState.COMPLETED)
+
+    def _replayable(self) -> bool:
+        """Whether the task that took the last decision would take it again if it were
+        discarded and retried: then the apply step can run within it, as a local step,
+        its writes idempotent. So for a decision from history alone (a signal, a timer, a
+        policy change Brain signed and carried, verdicts a regular activity returned); not
+        for an Update (one accepted in a discarded task is gone) nor a decision resting on
+        a local read made in that task (a retry reads again, and may read otherwise)."""
+        s = self._gate
+        last = s.decision
+        assert last is not None
+        if last.channel in (Channel.API, Channel.SLACK, Channel.CLI):
+            return False
+        if s.ahead_local:
+            # The gate was opened by a local read (the fallback when the AI step brought no
+            # verdicts): whatever decided it may have rested on what that read returned.
+            return False
+        if last.channel is Channel.POLICY:
+            return not s.read_in_this_task
+        return True  # the AI step's verdicts, a signal, the timer: all in history
 
     async def _pass_gate(self, index: int) -> None:
         """Open gate ``index`` and see it decided: on its own, or by whoever the policy
@@ -115,6 +133,7 @@ class GatedWorkflow:
         if not s.ahead:
             s.ahead = (await steps.open_gates(self.definition, s, index)).verdicts
             s.ahead_recorded = True  # the gate step wrote the run's row with them
+            s.ahead_local = index == 0  # the first opening is a local step's read
         verdict = s.ahead.pop(0)
         if not verdict.applies:
             return

@@ -24,9 +24,11 @@ async def on_policy_change(
     if not _applies(s, change.version) or not _same_gate(s, definition, change):
         return
     policy = _carried(s, change)
+    s.read_in_this_task = False
     if policy is None or not ballot.settled_by_policy(s, policy):
         # It stays parked (or the signal carried nothing usable): read the policy, and
         # record the new threshold and deadline on the run's row for the inbox.
+        s.read_in_this_task = True  # what a retry of this task would read again
         try:
             policy = await steps.refresh_policy(s, change.version)
         except (ActivityError, ApplicationError) as err:

@@ -40,6 +40,12 @@ class GateState:
     # Whether a step wrote the run's row with the verdicts in ``ahead`` (the gate step
     # does; the AI step, which judged them, does not).
     ahead_recorded: bool = True
+    # Whether ``ahead`` came from a local step (the gate's first opening) rather than a
+    # regular activity's result.
+    ahead_local: bool = False
+    # Whether the last decision rests on a local step's read in the task that took it (the
+    # gate's or a policy change's policy read): a retry of that task reads again.
+    read_in_this_task: bool = False
     # The pending approval; its proposal and votes change as people vote and edit.
     approval: PendingApproval | None = None
     approval_id: str = ""

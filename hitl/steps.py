@@ -220,13 +220,15 @@ async def record_votes(state: GateState) -> None:
         workflow.logger.warning("votes not shown on the run's row: %s", failed.cause or failed)
 
 
-async def apply(definition: ProcessDefinition, state: GateState, *, local: bool = False) -> None:
-    """The apply step. ``local``: every decision was the gates' own, taken from verdicts in
-    history, so a retry of a discarded task takes them again and the step's idempotent
-    writes (keyed by the approval and the workflow) stay true either way: it runs in the
-    task that took them, with the run's first write of its row. A decision a person took
-    (an Update may be accepted in a task that is then discarded) is applied by a regular
-    activity, scheduled once that task was committed."""
+async def apply(
+    definition: ProcessDefinition, state: GateState, *, local: bool = False, write_ai: bool = False
+) -> None:
+    """The apply step. ``local``: the decision rests on history alone, so a retry of a
+    discarded task takes it again and the step's idempotent writes (keyed by the approval
+    and the workflow) stay true either way: it runs within the task that took it
+    (``GatedWorkflow._replayable``). Otherwise (an Update may be accepted in a task that is
+    then discarded) a regular activity applies it, scheduled once that task was committed.
+    ``write_ai``: no step wrote the AI step's result to the run's row yet."""
     assert state.run is not None and state.decision is not None and state.input is not None
     request = ApplyRequest(
         run=state.run,
@@ -234,8 +236,8 @@ async def apply(definition: ProcessDefinition, state: GateState, *, local: bool 
         run_input=state.input.model_dump(mode="json"),
         requested_at=state.approval.requested_at if state.approval else None,
         earlier=state.unaudited[:-1],
-        ai=state.ai if local else None,
-        gate=state.gate if local else None,
+        ai=state.ai if write_ai else None,
+        gate=state.gate if write_ai else None,
     )
     if local:
         step = asyncio.ensure_future(

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api import decisions, queries
 from api.auth import Role
@@ -10,6 +10,7 @@ from api.deps import Approver, SettingsDep, StateDep, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
 from api.params import WorkflowId
+from api.responses import model_response
 from api.schemas import ApprovalView, ApproveBody, Page, ProcessName, RejectBody, VoteRecorded
 from api.scopes import TenantFilter, list_tenant
 from api.views import approval_view
@@ -23,7 +24,12 @@ router = APIRouter(tags=["approvals"])
 _DECIDE_ERRORS = responses(401, 403, 404, 409, 422, 429, 503)
 
 
-@router.get("/approvals", name="list_approvals", responses=responses(401, 403, 422, 429))
+@router.get(
+    "/approvals",
+    name="list_approvals",
+    response_model=Page[ApprovalView],
+    responses=responses(401, 403, 422, 429),
+)
 async def list_approvals(
     principal: Viewer,
     state: StateDep,
@@ -36,7 +42,7 @@ async def list_approvals(
     page_size: PageSize = 50,
     page_token: PageToken = None,
     tenant: TenantFilter = None,
-) -> Page[ApprovalView]:
+) -> Response:
     """Pending approvals of the caller's tenant, oldest first. Each names the gate it waits
     at and who may decide it (`approver_groups`, `approver_subjects`: both empty means any
     approver); `mine=true` keeps those the caller may decide."""
@@ -61,7 +67,7 @@ async def list_approvals(
         keep=decidable if mine else None,
     )
     items = [approval_view(r) for r in rows if isinstance(r.approval, dict)]
-    return Page[ApprovalView](items=items, next_page_token=token)
+    return model_response(Page[ApprovalView](items=items, next_page_token=token))
 
 
 @router.post("/workflows/{workflow_id}/approve", name="approve", responses=_DECIDE_ERRORS)

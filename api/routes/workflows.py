@@ -11,6 +11,7 @@ from api.deps import Operator, SettingsDep, StateDep, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
 from api.params import WorkflowId
+from api.responses import model_response
 from api.schemas import CancelResponse, Page, ProcessName, StartResponse, WorkflowView
 from api.scopes import TenantFilter, list_tenant
 from api.views import run_view
@@ -111,6 +112,7 @@ async def start_unknown(process: str, principal: Operator) -> None:
 @router.get(
     "/workflows",
     name="list_workflows",
+    response_model=Page[WorkflowView],
     responses=responses(401, 403, 422, 429),
 )
 async def list_workflows(
@@ -121,7 +123,7 @@ async def list_workflows(
     page_size: PageSize = 50,
     page_token: PageToken = None,
     tenant: TenantFilter = None,
-) -> Page[WorkflowView]:
+) -> Response:
     """The caller's tenant's runs, newest first."""
     rows, token = await queries.list_runs(
         state.sessions,
@@ -131,18 +133,21 @@ async def list_workflows(
         page_size=page_size,
         page_token=page_token,
     )
-    return Page[WorkflowView](items=[run_view(r) for r in rows], next_page_token=token)
+    return model_response(
+        Page[WorkflowView](items=[run_view(r) for r in rows], next_page_token=token)
+    )
 
 
 @router.get(
     "/workflows/{workflow_id}",
     name="get_workflow",
+    response_model=WorkflowView,
     responses=responses(401, 403, 404, 422, 429),
 )
-async def get_workflow(workflow_id: WorkflowId, principal: Viewer, state: StateDep) -> WorkflowView:
+async def get_workflow(workflow_id: WorkflowId, principal: Viewer, state: StateDep) -> Response:
     """The run as its row holds it, kept true by the run's own steps; a run terminated or
     timed out from outside Brain shows so after the reconciler's next pass (every 20 s)."""
-    return run_view(await decisions.visible_run(state, principal, workflow_id))
+    return model_response(run_view(await decisions.visible_run(state, principal, workflow_id)))
 
 
 @router.post(

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 import pytest_asyncio
 
 from tests.cli.conftest import Done, clean_env
@@ -241,17 +240,43 @@ async def test_token_and_example_need_no_stack_but_work_beside_one(up: Up) -> No
 
 
 async def test_the_inbox_of_what_i_may_decide(up: Up) -> None:
-    # `mine` is GET /approvals' (the HITL gate's, SPEC §8): until the API declares it, an
-    # unknown query parameter is refused like any other, and this test has nothing to hold.
-    from api.app import create_app
-    from core.settings import Settings
-
-    spec = create_app(Settings(allow_dev_secret=True, _env_file=None)).openapi()
-    declared = [p["name"] for p in spec["paths"]["/api/brain/approvals"]["get"]["parameters"]]
-    if "mine" not in declared:
-        pytest.skip("GET /approvals has no `mine` parameter in this tree")
     workflow_id = await _started(up, "lead_scoring")
     await _parked(up, workflow_id)
     mine = ok(await up.brain("inbox", "--mine"))
     [item] = [i for i in mine["items"] if i["workflow_id"] == workflow_id]
     assert "approver_groups" in item
+
+
+async def test_a_purchase_order_passes_the_buyer_then_finance_from_the_cli(up: Up) -> None:
+    """Two gates decided from a terminal: the finance gate applies over the amount its
+    policy names, and each gate's decision is audited with its gate and channel ``cli``."""
+    ok(
+        await up.brain(
+            "policy", "set", "product_sourcing", "--tenant", "local", "--gate", "finance",
+            "--amount-over", "0",
+        )
+    )  # fmt: skip
+    workflow_id = await _started(up, "product_sourcing", "confident")
+    status = await _parked(up, workflow_id)
+    assert status["approval"]["approval_id"] == f"{workflow_id}:buyer:1"
+    buyer = ok(await up.brain("approve", workflow_id, "--by", "bea"))
+    assert (buyer["gate"], buyer["channel"]) == ("buyer", "cli")
+
+    async def at_finance() -> dict[str, Any] | None:
+        found = ok(await up.brain("status", workflow_id))
+        pending = found.get("approval") or {}
+        return found if pending.get("gate") == "finance" else None
+
+    await eventually(at_finance, within=30)
+    finance = ok(await up.brain("approve", workflow_id, "--by", "fin"))
+    assert (finance["gate"], finance["actor"]) == ("finance", "fin")
+
+    async def both_audited() -> list[tuple[str, str, str]] | None:
+        items = (await _api(up, "/audit", workflow_id=workflow_id))["items"]
+        rows = sorted((e["gate"], e["actor"], e["channel"]) for e in items)
+        return rows if len(rows) == 2 else None
+
+    assert await eventually(both_audited, within=30) == [
+        ("buyer", "bea", "cli"),
+        ("finance", "fin", "cli"),
+    ]

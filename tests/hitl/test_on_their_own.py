@@ -21,7 +21,7 @@ from temporalio.worker import (
 from models.processes import Channel, Process, RunState
 from processes import registry
 from tests.conftest import Database
-from tests.support import running_brain
+from tests.support import parked, running_brain
 
 LEAD = Process("lead_scoring")
 FAILURES = {"left": 0, "done": 0}
@@ -83,3 +83,28 @@ async def test_a_run_on_its_own_is_two_tasks_and_its_apply_survives_a_discarded_
         assert kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 1
         assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1
         assert kinds.count(EventType.EVENT_TYPE_MARKER_RECORDED) == 1
+
+
+async def test_a_decision_by_signal_is_applied_in_its_task_and_survives_it_being_discarded(
+    client: Client, database: Database
+) -> None:
+    """A signal is in history before the task that takes it: a retry of that task takes the
+    same decision, so the apply step runs within it. An Update is not (one accepted in a
+    discarded task is gone): tests/hitl/test_audit_truth.py keeps that path."""
+    async with running_brain(client, database, interceptors=[FailAfterApply()]) as brain:
+        FAILURES["left"], FAILURES["done"] = 1, 0
+        handle = await brain.start()
+        await parked(handle)
+        await handle.signal("approve", {"by": "ops", "comment": "fine"})
+        result = await handle.result()
+        assert FAILURES["done"] == 1 and result.state is RunState.COMPLETED
+        assert result.decision is not None and result.decision.channel is Channel.SIGNAL
+        [row] = await brain.rows(registry.definition(LEAD).table, handle.id)
+        assert result.result is not None and result.result["id"] == row.id
+        [audit] = await brain.audit(handle.id)
+        assert (audit.actor, audit.channel, audit.comment) == ("ops", "signal", "fine")
+        history = await handle.fetch_history()
+        kinds = [e.event_type for e in history.events]
+        # The AI step only; the apply step was local (its marker), after one failed task.
+        assert kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 1
+        assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1

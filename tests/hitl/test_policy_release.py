@@ -37,8 +37,9 @@ async def test_a_carried_policy_releases_the_run_without_reading_it(brain: Brain
     [audit] = await brain.audit(handle.id)
     assert (audit.channel, audit.actor, audit.policy_version) == ("policy", "root", policy.version)
     # No policy read on release (only the check that Brain signed the change), no separate
-    # audit step before applying.
-    assert await _local_activities(handle) == ["park", "verify_brain_signal"]
+    # audit step before applying; and applied within the task that released it, since the
+    # release rests on history alone (the signed change it carried).
+    assert await _local_activities(handle) == ["park", "verify_brain_signal", "apply_lead"]
     row = await brain.run_row(handle.id)
     assert row is not None and row.state == "completed"
     assert row.decision is not None and row.decision["channel"] == "policy"
