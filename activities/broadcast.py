@@ -38,7 +38,7 @@ from temporal.handlers import POLICY_CHANGED_SIGNAL
 log = logging.getLogger(__name__)
 
 # Bounded fan-out: a change reaching thousands of parked runs must not flood the frontend.
-_PARALLEL_SIGNALS = 20
+_PARALLEL_SIGNALS = 64
 # Rows marked per statement: well under any database's bound-parameter limit.
 _MARK_CHUNK = 500
 

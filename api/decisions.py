@@ -20,11 +20,11 @@ from api.auth import Principal
 from api.schemas import ApproveBody, CancelResponse, RejectBody, VoteRecorded
 from api.state import AppState
 from hitl.gate import GatedWorkflow
-from models.activity_io import RunRef
 from models.hitl import DecideOutcome, DecideRequest, Decision
-from models.processes import Action, Channel, Process, RunState
+from models.processes import Action, Channel, RunState
 from models.tables import RunRow
-from store import audit, runs
+from store import runs
+from store.db import single_statement
 from temporal import door
 from temporal import errors as types
 
@@ -121,38 +121,29 @@ async def decide(
         if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise _not_confirmed() from None
         raise
-    if outcome.decision is not None:
-        await _record_confirmed(state, row, outcome.decision)
+    # The run's own steps write the audit row and the run's row (within milliseconds): the
+    # answer carries the decision, and writing it here too was a second write of each, five
+    # round trips on the path of every decision. A rejection applies nothing, so the row is
+    # told at once that the run is rejected: a read that follows the answer says so.
+    if outcome.decision is not None and outcome.decision.action is Action.REJECT:
+        await _show_rejected(state, row, outcome.decision)
     return answer(outcome)
 
 
-async def _record_confirmed(state: AppState, row: RunRow, decision: Decision) -> None:
-    """Audit the decision the run just confirmed, before answering, so the caller reads its
-    own write (the run's activities write the same row a moment later; the first write wins,
-    per approval). Safe here: an Update's result comes back only once the workflow task that
-    took the decision has been committed. A failure is left to those activities."""
-    run = RunRef(
-        workflow_id=row.workflow_id,
-        run_id=row.run_id or "",
-        tenant=row.tenant,
-        process=Process(row.process),
-    )
-    rejected = decision.action is Action.REJECT
+async def _show_rejected(state: AppState, row: RunRow, decision: Decision) -> None:
     try:
-        async with state.sessions.begin() as session:
-            inserted = await audit.record(session, run, decision)
+        async with state.sessions() as session:
+            await single_statement(session)  # one UPDATE, no BEGIN and COMMIT
             await runs.set_fields(
                 session,
                 row.workflow_id,
                 only_state=RunState.AWAITING_APPROVAL.value,
+                state=RunState.REJECTED.value,
                 decision=decision.model_dump(mode="json"),
-                **({"state": RunState.REJECTED.value} if rejected else {}),
             )
+            await session.commit()  # SQLite keeps its own transactions
     except (SQLAlchemyError, OSError) as err:
-        log.warning("decision on %s confirmed; its audit row is left to the run: %s", run, err)
-        return
-    if inserted:
-        state.metrics.decided(run.process, decision, row.requested_at)
+        log.warning("rejection of %s confirmed; its row is left to the run: %s", row, err)
 
 
 def answer(outcome: DecideOutcome) -> Decision | VoteRecorded:

@@ -304,6 +304,12 @@ async def test_a_provider_token_drives_a_run_over_rest(
         )
         assert approved.status_code == 200, approved.text
         assert approved.json()["actor"] == "ann@acme.example"
+
+        async def applied() -> bool:
+            r = await api.http.get(f"/workflows/{wid}", headers=viewer)
+            return bool(r.json()["state"] == "completed")
+
+        await eventually(applied)  # the apply step writes the audit row with the result
         audit = await api.http.get("/audit", params={"workflow_id": wid}, headers=viewer)
         [entry] = audit.json()["items"]
         assert (entry["actor"], entry["channel"], entry["decision"]) == (

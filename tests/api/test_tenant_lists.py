@@ -25,6 +25,7 @@ async def test_a_super_admin_lists_any_tenant_and_every_tenant(api: Api) -> None
         assert {mine, theirs} <= everyone
     r = await api.decide(theirs, "reject", role="super_admin")
     assert r.status_code == 200, r.text
+    await api.wait_state(theirs, "rejected", tenant=other)  # recorded with its audit row
     assert await _ids(api, "/audit", "super_admin", tenant=other) == {theirs}
     assert theirs not in await _ids(api, "/audit", "super_admin")
 
