@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 import jwt
@@ -20,6 +19,7 @@ import jwt
 from api.errors import Unauthorized
 from api.params import has_control_chars
 from models.hitl import GLOBAL_TENANT
+from models.roles import Role
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "tenant", "role", "exp")
@@ -27,16 +27,6 @@ REQUIRED_CLAIMS = ("sub", "tenant", "role", "exp")
 TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 # A provider's token with a few hundred groups runs to kilobytes; none legitimately to 16.
 MAX_TOKEN_LENGTH = 16384
-
-
-class Role(IntEnum):
-    """Each role includes the ones before it."""
-
-    viewer = 1
-    operator = 2
-    approver = 3
-    admin = 4
-    super_admin = 5
 
 
 # Group names travel into workflow payloads and audit rows: bounded, printable.

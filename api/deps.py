@@ -8,12 +8,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.auth import Principal, Role
+from api.auth import Principal
 from api.errors import Forbidden, Unauthorized
 from api.state import AppState
 from api.tenancy import bind_principal
 from api.tokens import TokenVerifier
 from core.settings import Settings
+from models.roles import Role
 from store.policies import PolicyStore
 
 # auto_error off: a missing header is our 401 in our error format, not FastAPI's.

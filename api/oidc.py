@@ -16,7 +16,6 @@ import jwt
 
 from api.auth import (
     Principal,
-    Role,
     check_lifetime,
     check_tenant,
     groups_of,
@@ -26,6 +25,7 @@ from api.auth import (
 from api.errors import Forbidden, Unauthorized
 from api.jwks import KeySet, UnknownKey
 from core.settings import Settings
+from models.roles import Role
 
 # Every asymmetric algorithm PyJWT verifies with ``cryptography``; never an HMAC one.
 ALGORITHMS = frozenset(
@@ -149,5 +149,5 @@ def _role(raw: object, groups: tuple[str, ...], settings: Settings) -> Role | No
     else:
         raise Unauthorized(f"invalid '{settings.oidc_role_claim}' claim")
     roles = [Role[n] for n in names if isinstance(n, str) and n in Role.__members__]
-    roles += [Role[settings.oidc_group_roles[g]] for g in groups if g in settings.oidc_group_roles]
+    roles += [settings.oidc_group_roles[g] for g in groups if g in settings.oidc_group_roles]
     return max(roles, default=None)

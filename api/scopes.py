@@ -5,9 +5,10 @@ from typing import Annotated
 
 from fastapi import Query
 
-from api.auth import TENANT_PATTERN, Principal, Role
+from api.auth import TENANT_PATTERN, Principal
 from api.errors import Forbidden
 from models.hitl import GLOBAL_TENANT
+from models.roles import Role
 
 TenantFilter = Annotated[
     str | None,

@@ -12,7 +12,8 @@ awaits see it.
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import Principal, Role
+from api.auth import Principal
+from models.roles import Role
 from store.tenancy import ALL_TENANTS, NO_TENANT, bind_tenant, tenant_scope
 
 

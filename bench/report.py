@@ -78,7 +78,7 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
         "Every process (dev server, three workers, API, database, load generator) shares these "
         "cores.",
         "",
-        "## Targets (issue 15)",
+        "## Targets (issue 24)",
         "",
         *report_sections.targets(dbs),
         "",

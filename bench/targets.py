@@ -1,6 +1,5 @@
-"""The targets of issue 15 (raised from issue 6's, with issue 13's webhook figures and the
-insights query, and issue 24's for the webhook outbox), each with its measured value and
-whether it was met, per database."""
+"""The targets of issue 24 (raised from issues 6 and 15, with issue 13's webhook figures and
+the insights query), each with its measured value and whether it was met, per database."""
 
 from typing import Any
 

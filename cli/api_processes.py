@@ -27,8 +27,8 @@ import time
 import uvicorn
 
 from cli.stopping import EXIT_CLEAN, EXIT_CUT_SHORT
-from core.logs import LogFormat, json_logging, setup_logging
-from core.settings import Settings
+from core.logs import json_logging, setup_logging
+from core.settings import LogFormat, Settings
 from core.telemetry import setup_tracing
 from store.connect_errors import checked_migrate
 from temporal.client import connect
@@ -68,7 +68,7 @@ def run_api_processes(
         str(settings.api_port),
         log_level,
         str(int(access_log)),
-        "json" if json_logging() else "text",
+        LogFormat.json if json_logging() else LogFormat.text,
         # Requests in flight get half the bound, then are cancelled; the app's lifespan
         # shutdown has the other half.
         str(max(int(timeout / 2), 1)),
@@ -140,7 +140,7 @@ def _serve_one(
 
 
 if __name__ == "__main__":
-    fmt: LogFormat = "json" if sys.argv[5] == "json" else "text"
+    fmt = LogFormat(sys.argv[5])
     _serve_one(
         sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1", fmt, int(sys.argv[6])
     )

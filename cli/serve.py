@@ -3,7 +3,6 @@ process (the parts themselves: cli/stack.py)."""
 
 import asyncio
 import logging
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -11,20 +10,9 @@ import typer
 from cli.common import fail, require_real_jwt_secret
 from cli.home import settings as cli_settings
 from core.logs import setup_logging
-from core.settings import Settings, get_settings
+from core.settings import AIProvider, LogFormat, Settings, get_settings
 from core.telemetry import setup_tracing, shutdown_tracing
 from temporal.devserver import DevServerError
-
-
-class AIProvider(StrEnum):
-    RULES = "rules"
-    OPENAI = "openai"
-
-
-class LogFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-
 
 LogFormatOption = Annotated[
     LogFormat | None,
@@ -39,7 +27,7 @@ def _observed(
     with the addresses of a ``brain up`` on this home where no BRAIN_* variable sets them
     (``brain up`` itself is the one that writes them)."""
     settings = cli_settings() if home else get_settings()
-    setup_logging(log_format.value if log_format else settings.log_format, level)
+    setup_logging(log_format or settings.log_format, level)
     setup_tracing(service)
     return settings
 
@@ -64,7 +52,7 @@ def up(
     # The one command that may use the built-in JWT secret: one machine, local use.
     settings = settings.model_copy(update={"allow_dev_secret": True})
     if ai is not None:
-        settings = settings.model_copy(update={"ai_provider": ai.value})
+        settings = settings.model_copy(update={"ai_provider": ai})
     try:
         code = asyncio.run(
             run_stack(

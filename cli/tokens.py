@@ -2,28 +2,34 @@
 
 import time
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from cli.common import echo_json, fail
 from core.settings import get_settings
+from models.roles import Role
 from models.timestamps import rfc3339
 
 
-class Role(StrEnum):
-    VIEWER = "viewer"
-    OPERATOR = "operator"
-    APPROVER = "approver"
-    ADMIN = "admin"
-    SUPER_ADMIN = "super_admin"
+def _role(name: str) -> Role:
+    # Roles are named, never numbered, on the command line as in tokens and settings.
+    if name not in Role.__members__:
+        raise typer.BadParameter(f"{name!r} is not one of {', '.join(Role.__members__)}")
+    return Role[name]
 
 
 def token(
     sub: Annotated[str, typer.Option(help="Subject: who the token speaks for.")],
     tenant: Annotated[str, typer.Option(help="Tenant of the token.")],
-    role: Annotated[Role, typer.Option(help="Role; each includes the ones before it.")],
+    role: Annotated[
+        Role,
+        typer.Option(
+            parser=_role,
+            metavar=f"[{'|'.join(Role.__members__)}]",
+            help="Role; each includes the ones before it.",
+        ),
+    ],
     ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds.")] = 3600,
     raw: Annotated[bool, typer.Option("--raw", help="Print only the token (scripts).")] = False,
 ) -> None:
@@ -50,7 +56,7 @@ def token(
         minted = mint_token(
             sub=sub,
             tenant=tenant,
-            role=role.value,
+            role=role,
             ttl_seconds=ttl,
             secret=settings.jwt_secret.get_secret_value(),
             audience=settings.jwt_audience,

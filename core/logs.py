@@ -10,15 +10,15 @@ the process come from the workflow id, which is Brain's business key
 
 import logging
 import sys
-from typing import Any, Literal
+from typing import Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from temporalio import activity, workflow
 
+from core.settings import LogFormat
 from models.processes import registered_names
 
-LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _TEMPORAL_EXTRAS = ("temporal_activity", "temporal_workflow", "activity_info", "workflow_info")
 
@@ -80,10 +80,10 @@ class BrainJsonFormatter(JsonFormatter):
             log_data.setdefault(key, value)
 
 
-def setup_logging(fmt: LogFormat = "text", level: int = logging.INFO) -> None:
+def setup_logging(fmt: LogFormat = LogFormat.text, level: int = logging.INFO) -> None:
     """Configure the root logger once for the process (``brain worker``/``api``/``up``)."""
     handler = logging.StreamHandler(sys.stderr)
-    json_lines = fmt == "json"
+    json_lines = fmt == LogFormat.json
     handler.setFormatter(BrainJsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):

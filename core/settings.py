@@ -4,6 +4,7 @@ Every secret (a ``SecretStr`` setting) can also come from a file: ``BRAIN_<NAME>
 (core/secret_files.py).
 """
 
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,7 @@ from pydantic_settings import (
 from pydantic_settings.exceptions import SettingsError
 
 from core.secret_files import SecretFilesSource
+from models.roles import RoleByName
 
 # Good for ``brain up`` on one machine only: ``brain api``, ``brain worker`` and
 # ``create_app()`` refuse to run with it (SPEC §4).
@@ -30,7 +32,18 @@ DEV_JWT_SECRET_REFUSED = (
 )
 
 
-RoleName = Literal["viewer", "operator", "approver", "admin", "super_admin"]
+class AIProvider(StrEnum):
+    """The model that proposes: the built-in rules, or an OpenAI-compatible server."""
+
+    rules = "rules"
+    openai = "openai"
+
+
+class LogFormat(StrEnum):
+    """Log lines as text, or as JSON objects (one per line) for a log pipeline."""
+
+    text = "text"
+    json = "json"
 
 
 class Settings(BaseSettings):
@@ -100,7 +113,7 @@ class Settings(BaseSettings):
     oidc_tenant: str | None = None
     # Provider groups to Brain roles, e.g. {"brain-approvers": "approver"}; a caller gets the
     # highest role that its role claim or any of its groups gives.
-    oidc_group_roles: dict[str, RoleName] = Field(default_factory=dict)
+    oidc_group_roles: dict[str, RoleByName] = Field(default_factory=dict)
     # The key set is re-read this often; a token naming a key the set lacks re-reads it at
     # once, at most once per ``oidc_jwks_refetch_seconds`` (a flood of made-up key ids must
     # not become a flood of requests to the provider).
@@ -118,7 +131,7 @@ class Settings(BaseSettings):
     # started with.
     subjects_case_sensitive: bool = False
 
-    ai_provider: Literal["rules", "openai"] = "rules"
+    ai_provider: AIProvider = AIProvider.rules
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_model: str = "gpt-4o-mini"
@@ -146,7 +159,7 @@ class Settings(BaseSettings):
     # A worker serves Prometheus metrics (its own and the SDK's) on this port when set.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
-    log_format: Literal["text", "json"] = "text"
+    log_format: LogFormat = LogFormat.text
 
     # `brain up`, `brain worker` and `brain api` stop within this many seconds of SIGTERM or
     # Ctrl-C, whatever their runs are doing (README, Stopping).

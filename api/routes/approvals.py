@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api import decisions, queries
-from api.auth import Role
 from api.deps import Approver, SettingsDep, StateDep, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
@@ -17,6 +16,7 @@ from api.views import approval_view
 from hitl.eligibility import may_decide
 from models.hitl import Decision, PendingApproval
 from models.processes import Action, Door
+from models.roles import Role
 from models.tables import RunRow
 
 router = APIRouter(tags=["approvals"])

@@ -5,11 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.auth import Principal, Role
+from api.auth import Principal
 from api.deps import Admin, StateDep
 from api.errors import WorkflowNotFound, responses
 from api.ops_schemas import FailedRunView, ReplayBody, ReplayItemView, ReplayResponse
 from api.schemas import Page, ProcessName
+from models.roles import Role
 from processes import registry
 from services import ops, replay
 

@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api import paging
-from api.auth import Role
 from api.deps import Admin, StateDep, SuperAdmin, Viewer
 from api.errors import responses
 from api.paging import PageSize, PageToken
@@ -17,6 +16,7 @@ from api.state import AppState
 from models.hitl import Policy, PolicyFields
 from models.policy_log import PolicyChangeEntry
 from models.processes import Process
+from models.roles import Role
 
 router = APIRouter(tags=["policies"])
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from api import decisions
-from api.auth import Principal, Role
+from api.auth import Principal
 from api.errors import BrainError
 from api.schemas import ApproveBody, RejectBody, VoteRecorded
 from api.slack import replies
@@ -21,6 +21,7 @@ from api.slack.interaction import Click
 from api.slack.responder import respond
 from api.state import AppState
 from models.processes import Action, Channel
+from models.roles import Role
 from models.slack_tables import SlackUserRow
 from store.tenancy import tenant_scope
 

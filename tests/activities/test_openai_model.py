@@ -21,7 +21,7 @@ from activities.openai_errors import retry_after
 from activities.openai_model import OpenAIModel, build_openai_client
 from activities.providers import build_provider
 from activities.rules_model import RulesModel
-from core.settings import Settings
+from core.settings import AIProvider, Settings
 from models.processes import Process
 from processes import registry
 from processes.campaign_tuning import CampaignTuningInput
@@ -502,7 +502,7 @@ async def test_build_provider_wires_the_openai_settings(
     fake_openai: FakeOpenAIServer, logprobs: bool
 ) -> None:
     settings = Settings(
-        ai_provider="openai",
+        ai_provider=AIProvider.openai,
         openai_base_url=fake_openai.base_url,
         openai_model="base-model",
         openai_models={"campaign_optimization": "campaign-model"},  # a seed alias
@@ -518,7 +518,7 @@ async def test_build_provider_wires_the_openai_settings(
     [sent] = fake_openai.requests
     assert sent.body["model"] == "base-model"
     assert sent.body.get("logprobs", False) is logprobs
-    assert isinstance(build_provider(Settings(ai_provider="rules")), RulesModel)
+    assert isinstance(build_provider(Settings(ai_provider=AIProvider.rules)), RulesModel)
 
 
 async def test_attempt_comes_from_the_activity_context(

@@ -10,6 +10,7 @@ import pytest
 from temporalio import activity, workflow
 
 from core.logs import BrainJsonFormatter, business_key, json_logging, setup_logging
+from core.settings import LogFormat
 from tests.observability.conftest import SQLITE_ONLY, Observed
 
 
@@ -22,7 +23,7 @@ def json_lines() -> Iterator[io.StringIO]:
         activity.logger.activity_info_on_message,
         workflow.logger.workflow_info_on_message,
     )
-    setup_logging("json")
+    setup_logging(LogFormat.json)
     buffer = io.StringIO()
     (handler,) = root.handlers
     assert isinstance(handler, logging.StreamHandler)

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from activities.openai_model import OpenAIModel, build_openai_client
 from activities.rules_model import RulesModel
-from core.settings import Settings
+from core.settings import AIProvider, Settings
 from models.processes import Action, Channel, Process, RunState
 from processes.testimonial_generation import DEFINITION, ClientStoryRow, allowed_numbers
 from processes.testimonial_generation import unsupported as unsupported_numbers
@@ -145,7 +145,7 @@ async def test_edits_that_invent_are_refused_with_422_and_good_ones_apply(api: A
 
 @pytest_asyncio.fixture
 async def openai_brain(brain: Brain, fake_openai: FakeOpenAIServer) -> AsyncIterator[Brain]:
-    settings = Settings(ai_provider="openai", openai_base_url=fake_openai.base_url)
+    settings = Settings(ai_provider=AIProvider.openai, openai_base_url=fake_openai.base_url)
     client = build_openai_client(settings)
     brain.model.delegate = OpenAIModel(client, "fake-model")
     yield brain

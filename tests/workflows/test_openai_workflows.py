@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities.openai_model import OpenAIModel, build_openai_client
-from core.settings import Settings
+from core.settings import AIProvider, Settings
 from models.ai import ModelCall
 from models.hitl import Decision, RunStatus
 from models.processes import Action, Channel, Process, RunState
@@ -132,7 +132,7 @@ UNUSABLE: dict[Process, tuple[Reply, str, dict[str, Any]]] = {
 async def openai_brain(brain: Brain, fake_openai: FakeOpenAIServer) -> AsyncIterator[Brain]:
     """The worker's AI step served by the fake endpoint, built exactly as a worker builds it."""
     settings = Settings(
-        ai_provider="openai",
+        ai_provider=AIProvider.openai,
         openai_base_url=fake_openai.base_url,
         openai_model=MODEL,
         openai_models={"content_generation": CONTENT_MODEL},
