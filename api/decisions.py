@@ -20,11 +20,11 @@ from api.auth import Principal
 from api.schemas import ApproveBody, CancelResponse, RejectBody, VoteRecorded
 from api.state import AppState
 from hitl.gate import GatedWorkflow
+from models.activity_io import RunRef
 from models.hitl import DecideOutcome, DecideRequest, Decision
-from models.processes import Action, Channel, RunState
+from models.processes import Action, Channel, Process, RunState
 from models.tables import RunRow
-from store import runs
-from store.db import single_statement
+from store import audit, runs
 from temporal import door
 from temporal import errors as types
 
@@ -121,19 +121,30 @@ async def decide(
         if e.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             raise _not_confirmed() from None
         raise
-    # The run's own steps write the audit row and the run's row (within milliseconds): the
-    # answer carries the decision, and writing it here too was a second write of each, five
-    # round trips on the path of every decision. A rejection applies nothing, so the row is
-    # told at once that the run is rejected: a read that follows the answer says so.
+    # An approval's audit row and run row are written by the run's apply step (within
+    # milliseconds), in one transaction, so a read that shows it completed shows its audit
+    # too; writing them here as well was a second write of each on every approval. A
+    # rejection applies nothing: it is recorded here at once, so a read that follows the
+    # answer says rejected and finds the audit row with it.
     if outcome.decision is not None and outcome.decision.action is Action.REJECT:
-        await _show_rejected(state, row, outcome.decision)
+        await _record_rejection(state, row, outcome.decision)
     return answer(outcome)
 
 
-async def _show_rejected(state: AppState, row: RunRow, decision: Decision) -> None:
+async def _record_rejection(state: AppState, row: RunRow, decision: Decision) -> None:
+    """The rejection the run just confirmed: its audit row and the rejected state, in one
+    transaction (the run's own step writes the same a moment later; the first write wins, per
+    approval). Safe here: an Update's result comes back only once the workflow task that took
+    the decision has been committed. A failure is left to the run."""
+    run = RunRef(
+        workflow_id=row.workflow_id,
+        run_id=row.run_id or "",
+        tenant=row.tenant,
+        process=Process(row.process),
+    )
     try:
-        async with state.sessions() as session:
-            await single_statement(session)  # one UPDATE, no BEGIN and COMMIT
+        async with state.sessions.begin() as session:
+            inserted = await audit.record(session, run, decision)
             await runs.set_fields(
                 session,
                 row.workflow_id,
@@ -141,9 +152,11 @@ async def _show_rejected(state: AppState, row: RunRow, decision: Decision) -> No
                 state=RunState.REJECTED.value,
                 decision=decision.model_dump(mode="json"),
             )
-            await session.commit()  # SQLite keeps its own transactions
     except (SQLAlchemyError, OSError) as err:
-        log.warning("rejection of %s confirmed; its row is left to the run: %s", row, err)
+        log.warning("rejection of %s confirmed; its rows are left to the run: %s", run, err)
+        return
+    if inserted:
+        state.metrics.decided(run.process, decision, row.requested_at)
 
 
 def answer(outcome: DecideOutcome) -> Decision | VoteRecorded:

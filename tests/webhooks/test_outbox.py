@@ -30,6 +30,7 @@ from models.webhook_tables import WebhookDeliveryRow
 from models.webhooks import DeliveryState, WebhookDelivery
 from services.webhooks import create_subscription
 from store import rls
+from store.db import sqlite_immediate
 from tests.conftest import Database
 from tests.support import parked, running_brain
 from tests.webhooks.conftest import (
@@ -87,11 +88,15 @@ async def test_an_event_commits_with_its_step_or_not_at_all(
     sub = await hooks.subscribe(receiver.url)
     outbox = hooks.publisher.outbox
     lost, kept = hooks.event(), hooks.event()
+    # As a step does (outbox.write's rule): on SQLite the transaction takes the write lock
+    # first, or the deliverer's claim can fail the read-then-insert with "database is locked".
     with pytest.raises(RuntimeError):
         async with hooks.db.sessions.begin() as session:
+            await session.connection(execution_options=sqlite_immediate)
             assert await outbox.write(session, lost) == 1
             raise RuntimeError("the step fails after writing its event")
     async with hooks.db.sessions.begin() as session:
+        await session.connection(execution_options=sqlite_immediate)
         assert await outbox.write(session, kept) == 1
     [request] = await receiver.wait_for(1)
     assert request.headers["webhook-id"] == kept.id
