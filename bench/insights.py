@@ -56,6 +56,8 @@ def _rows(count: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, A
     rng = random.Random(seed)
     now = datetime.now(UTC)
     processes = [p.value for p in registry.processes()]
+    # Rows as the gate writes them: the gate named, and when it asked for a person.
+    first_gates = [registry.definition(p).gates[0].name for p in processes]
     weights = [w for *_, w in _MIX]
     decisions, runs = [], []
     for i in range(count):
@@ -98,6 +100,8 @@ def _rows(count: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, A
                 "hitl_enabled": True,
                 "edits": edits,
                 "decided_at": decided_at,
+                "gate": first_gates[i % len(processes)],
+                "requested_at": decided_at - waited if parked else None,
             }
         )
     return decisions, runs

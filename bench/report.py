@@ -52,7 +52,8 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
         + f". The whole run took {result['seconds']:.0f} s "
         + "("
         + ", ".join(f"{name(db)} {per['seconds']:.0f} s" for db, per in dbs.items())
-        + ").",
+        + ")."
+        + _remeasured(result),
         f"Measured on {names}, each on a stack of its own, one after the other. On each, Brain "
         "and the bare-SDK baseline (`bench/baseline.py`: the same rules-model AI activity, a "
         "wait for an Update or a Signal, an apply activity writing one row to the same "
@@ -97,6 +98,18 @@ def markdown(result: dict[str, Any], source: Path | None, png: str | None) -> st
     if ANALYSIS.exists():
         out += ["", ANALYSIS.read_text().rstrip()]
     return "\n".join(out) + "\n"
+
+
+def _remeasured(result: dict[str, Any]) -> str:
+    """A section measured again after the run (``insights_remeasured`` in the JSON, written
+    by hand with its reason): the report says when, how and why."""
+    again = result.get("insights_remeasured")
+    if not again:
+        return ""
+    return (
+        f" Section 6 (insights) was measured again at {again['started_at']} by "
+        f"`{again['command'].strip()}` on the same machine, {again['why']}."
+    )
 
 
 def _size(value: Any) -> str:

@@ -109,8 +109,9 @@ def parked(dbs: Dbs) -> list[str]:
         "## 5. `GET /workflows/{id}` under concurrent clients",
         "",
         "Requests for random parked runs, each client holding one keep-alive connection "
-        "(bench/rawhttp.py); an open run's read also asks Temporal (one describe), so a run "
-        "closed outside Brain reads as closed at once.",
+        "(bench/rawhttp.py). A read is served by the runs table alone, never by Temporal: "
+        "the run's own steps keep its row true, and the reconciler's pass (every ~20 s) "
+        "writes the closes made outside Brain.",
         "",
         *head(
             "database", "clients", "requests", "requests/s", "p50 ms", "p95 ms", "p99 ms",

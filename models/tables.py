@@ -82,6 +82,8 @@ class DecisionRow(SQLModel, table=True):
         Index("ix_decisions_process_channel_decided", "process", "channel", "decided_at"),
         # ... and one tenant's, newest first (its last 500 human decisions).
         Index("ix_decisions_tenant_process_decided", "tenant", "process", "decided_at"),
+        # ... and a gate's (a later gate, which few runs reach, without reading the rest).
+        Index("ix_decisions_process_gate_decided", "process", "gate", "decided_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

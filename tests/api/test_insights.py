@@ -162,17 +162,20 @@ async def test_insights_from_a_seeded_audit_log(api: Api) -> None:
 
 
 async def test_each_gate_has_its_own_insights(api: Api) -> None:
-    # Rows from before gates had names count for the first gate (buyer); finance's own.
+    # Rows from before gates had names count for the first gate (buyer), with its named
+    # ones; finance's are its own.
     await _seed(
         api,
         api.tenant,
         "product_sourcing",
         [{"confidence": 0.9, "wait": 10}] * 3
+        + [{"confidence": 0.9, "wait": 10, "gate": "buyer"}]
         + [{"confidence": 0.9, "wait": 40, "gate": "finance", "channel": "slack"}] * 2,
     )
     found = await _insights(api, process="product_sourcing")
     buyer, finance = found["product_sourcing"], found["product_sourcing:finance"]
-    assert (buyer["gate"], buyer["runs"], buyer["median_seconds_to_decision"]) == ("buyer", 3, 10)
+    assert (buyer["gate"], buyer["runs"], buyer["median_seconds_to_decision"]) == ("buyer", 4, 10)
+    assert (buyer["human_decisions"], buyer["sample_size"]) == (4, 4)
     assert (finance["runs"], finance["human_decisions"]) == (2, 2)
     assert finance["median_seconds_to_decision"] == 40.0
 
