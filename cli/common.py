@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
+from cli.home import stack
 from core.settings import DEV_JWT_SECRET_REFUSED, Settings
 from models.timestamps import rfc3339
 from store.tenancy import ALL_TENANTS
@@ -169,3 +170,16 @@ def require_real_jwt_secret(settings: Settings) -> None:
         door_key(settings)
     except NoDoorKey as err:
         fail("NoDoorKey", str(err))
+
+
+def tenant_or_local(given: str | None) -> str:
+    """``--tenant``, or the local tenant of the ``brain up`` running on this home."""
+    if given is not None:
+        return given
+    found = stack()
+    if found is None:
+        raise typer.BadParameter(
+            "give the tenant (no `brain up` is running on this BRAIN_HOME to take it from)",
+            param_hint="'--tenant'",
+        )
+    return found.tenant

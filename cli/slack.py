@@ -13,9 +13,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from cli.common import database, default_actor, echo_json, fail, invalid, run
+from cli.common import database, default_actor, echo_json, fail, invalid, run, tenant_or_local
 from cli.home import settings as cli_settings
-from cli.home import stack
 from core.settings import Settings
 from models.slack import SlackUserMapping, SlackWorkspace, is_slack_id
 
@@ -39,19 +38,6 @@ Tenant = Annotated[
 ]
 By = Annotated[str | None, typer.Option(help="Who sets it; default: your user.")]
 SlackUser = Annotated[str, typer.Option("--slack-user", help="The Slack user's id (U… or W…).")]
-
-
-def _tenant(given: str | None) -> str:
-    """``--tenant``, or the local tenant of the ``brain up`` running on this home."""
-    if given is not None:
-        return given
-    found = stack()
-    if found is None:
-        raise typer.BadParameter(
-            "give the tenant (no `brain up` is running on this BRAIN_HOME to take it from)",
-            param_hint="'--tenant'",
-        )
-    return found.tenant
 
 
 def _slack_user(value: str) -> str:
@@ -80,7 +66,7 @@ def set_workspace(
         workspace = SlackWorkspace(team_id=team_id, signing_secret=signing_secret)
     except ValidationError as err:
         invalid("InvalidSlackWorkspace", err.errors(include_url=False, include_input=False))
-    run(_set_workspace(cli_settings(), _tenant(tenant), workspace, by or default_actor()))
+    run(_set_workspace(cli_settings(), tenant_or_local(tenant), workspace, by or default_actor()))
 
 
 async def _set_workspace(
@@ -99,7 +85,7 @@ async def _set_workspace(
 @workspace_app.command("show")
 def show_workspace(tenant: Tenant = None) -> None:
     """The tenant's Slack workspace (never the secret)."""
-    run(_show_workspace(cli_settings(), _tenant(tenant)))
+    run(_show_workspace(cli_settings(), tenant_or_local(tenant)))
 
 
 async def _show_workspace(settings: Settings, tenant: str) -> None:
@@ -115,7 +101,7 @@ async def _show_workspace(settings: Settings, tenant: str) -> None:
 @workspace_app.command("rm")
 def remove_workspace(tenant: Tenant = None) -> None:
     """Stop taking decisions from Slack for the tenant."""
-    run(_remove_workspace(cli_settings(), _tenant(tenant)))
+    run(_remove_workspace(cli_settings(), tenant_or_local(tenant)))
 
 
 async def _remove_workspace(settings: Settings, tenant: str) -> None:
@@ -144,7 +130,7 @@ def map_user(
     except ValidationError as err:
         invalid("InvalidSlackUser", err.errors(include_url=False, include_input=False))
     user = _slack_user(slack_user)
-    run(_map(cli_settings(), _tenant(tenant), user, mapping, by or default_actor()))
+    run(_map(cli_settings(), tenant_or_local(tenant), user, mapping, by or default_actor()))
 
 
 async def _map(
@@ -160,7 +146,7 @@ async def _map(
 @slack_app.command("unmap")
 def unmap_user(slack_user: SlackUser, tenant: Tenant = None) -> None:
     """Forget a Slack user: their clicks are refused from now on."""
-    run(_unmap(cli_settings(), _tenant(tenant), _slack_user(slack_user)))
+    run(_unmap(cli_settings(), tenant_or_local(tenant), _slack_user(slack_user)))
 
 
 async def _unmap(settings: Settings, tenant: str, slack_user: str) -> None:
@@ -175,7 +161,7 @@ async def _unmap(settings: Settings, tenant: str, slack_user: str) -> None:
 @slack_app.command("users")
 def list_users(tenant: Tenant = None) -> None:
     """The tenant's mapped Slack users."""
-    run(_users(cli_settings(), _tenant(tenant)))
+    run(_users(cli_settings(), tenant_or_local(tenant)))
 
 
 async def _users(settings: Settings, tenant: str) -> None:

@@ -12,9 +12,8 @@ from typing import Annotated
 import typer
 
 from activities.webhooks.store import WebhookStore
-from cli.common import database, default_actor, echo_json, fail, run
+from cli.common import database, default_actor, echo_json, fail, run, tenant_or_local
 from cli.home import settings as cli_settings
-from cli.home import stack
 from core.settings import Settings
 from models.events import EventType
 from services.webhooks import InvalidSubscription, create_subscription
@@ -36,19 +35,6 @@ SubscriptionId = Annotated[str, typer.Argument(help="The subscription id (wh_...
 class Format(StrEnum):
     STANDARD = "standard"
     SLACK = "slack"
-
-
-def _tenant(given: str | None) -> str:
-    """``--tenant``, or the local tenant of the ``brain up`` running on this home."""
-    if given is not None:
-        return given
-    found = stack()
-    if found is None:
-        raise typer.BadParameter(
-            "give the tenant (no `brain up` is running on this BRAIN_HOME to take it from)",
-            param_hint="'--tenant'",
-        )
-    return found.tenant
 
 
 @webhooks_app.command("add")
@@ -78,7 +64,7 @@ def add(
     run(
         _add(
             cli_settings(),
-            _tenant(tenant),
+            tenant_or_local(tenant),
             url=url,
             events=[e.value for e in event],
             process=process,
@@ -125,7 +111,7 @@ async def _add(
 @webhooks_app.command("list")
 def list_webhooks(tenant: Tenant = None) -> None:
     """The tenant's subscriptions (without their secrets)."""
-    run(_list(cli_settings(), _tenant(tenant)))
+    run(_list(cli_settings(), tenant_or_local(tenant)))
 
 
 async def _list(settings: Settings, tenant: str) -> None:
@@ -137,7 +123,7 @@ async def _list(settings: Settings, tenant: str) -> None:
 @webhooks_app.command("rm")
 def remove(subscription_id: SubscriptionId, tenant: Tenant = None) -> None:
     """Unsubscribe; deliveries still retrying stop at their next attempt."""
-    run(_remove(cli_settings(), _tenant(tenant), subscription_id))
+    run(_remove(cli_settings(), tenant_or_local(tenant), subscription_id))
 
 
 async def _remove(settings: Settings, tenant: str, subscription_id: str) -> None:
@@ -154,7 +140,7 @@ def deliveries(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
 ) -> None:
     """Recent deliveries: event, attempts, last status, next attempt, state."""
-    run(_deliveries(cli_settings(), _tenant(tenant), subscription_id, limit))
+    run(_deliveries(cli_settings(), tenant_or_local(tenant), subscription_id, limit))
 
 
 async def _deliveries(settings: Settings, tenant: str, subscription_id: str, limit: int) -> None:

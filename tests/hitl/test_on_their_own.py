@@ -2,7 +2,8 @@
 proposal with the gates' verdicts, and the task that reads them applies the result as a
 local step. That write outlives a task that is then discarded, so it must stay true: the
 retried task takes the same decisions from the same history and writes nothing twice.
-Proven here by failing that task once, right after the apply step wrote."""
+Proven here by failing that task once, right after the apply step wrote; and the same for
+the local step that records a run as parked."""
 
 import asyncio
 from typing import Any
@@ -25,12 +26,14 @@ from tests.support import parked, running_brain
 
 LEAD = Process("lead_scoring")
 FAILURES = {"left": 0, "done": 0}
+# The local step after which the task fails (FAILURES["left"] times).
+FAIL_AFTER = {"step": ""}
 
 
 class _FailAfterApply(WorkflowOutboundInterceptor):
     def start_local_activity(self, input: StartLocalActivityInput) -> Any:
         handle = super().start_local_activity(input)
-        if input.activity != registry.definition(LEAD).apply_activity:
+        if input.activity != (FAIL_AFTER["step"] or registry.definition(LEAD).apply_activity):
             return handle
 
         async def then_fail() -> Any:
@@ -40,7 +43,7 @@ class _FailAfterApply(WorkflowOutboundInterceptor):
                 FAILURES["done"] += 1
                 # Not an ApplicationError: the whole task fails and is discarded, the local
                 # step's marker with it, after its transaction committed.
-                raise RuntimeError("injected: the task that applied fails")
+                raise RuntimeError(f"injected: the task that ran {input.activity} fails")
             return result
 
         return asyncio.ensure_future(then_fail())
@@ -107,4 +110,30 @@ async def test_a_decision_by_signal_is_applied_in_its_task_and_survives_it_being
         kinds = [e.event_type for e in history.events]
         # The AI step only; the apply step was local (its marker), after one failed task.
         assert kinds.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) == 1
+        assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1
+
+
+async def test_a_run_parks_once_when_the_task_that_parked_it_is_discarded(
+    client: Client, database: Database
+) -> None:
+    """The park step's write (the run's row, the approval it waits on) outlives the task
+    that ran it; the retried task parks at the same gate from the same AI verdicts, so the
+    row stays true and the run is decided once."""
+    async with running_brain(client, database, interceptors=[FailAfterApply()]) as brain:
+        FAILURES["left"], FAILURES["done"], FAIL_AFTER["step"] = 1, 0, "park"
+        try:
+            handle = await brain.start()
+            status = await parked(handle)
+        finally:
+            FAIL_AFTER["step"] = ""
+        assert FAILURES["done"] == 1
+        run = await brain.run_row(handle.id)
+        assert run is not None and run.state == RunState.AWAITING_APPROVAL.value
+        assert status.approval is not None and run.approval_id == status.approval.approval_id
+        await handle.signal("approve", {"by": "ops"})
+        result = await handle.result()
+        assert result.state is RunState.COMPLETED
+        [audit] = await brain.audit(handle.id)
+        assert (audit.actor, audit.channel, audit.approval_id) == ("ops", "signal", run.approval_id)
+        kinds = [e.event_type for e in (await handle.fetch_history()).events]
         assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) == 1
