@@ -39,19 +39,25 @@ class RateLimiter:
         # Tenants hold no ":" (api/auth.py TENANT_PATTERN), so no two callers share a key.
         key = f"brain:ratelimit:{tenant}:{subject}:{window}"
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
-                pipe.expire(key, _WINDOW_SECONDS + 1)
-                count, _ = await pipe.execute()
+            count = await _count_in_window(self._redis, key)
         except _ERRORS as e:
             log.warning("rate limit skipped, redis unavailable: %s", e)
             self._skip_until = time.monotonic() + _BACKOFF_SECONDS
             return
-        if int(count) > self._limit:
+        if count > self._limit:
             retry_after = max(1, int((window + 1) * _WINDOW_SECONDS - now + 0.999))
             raise RateLimited(
                 f"more than {self._limit} requests per minute", retry_after=retry_after
             )
+
+
+async def _count_in_window(redis: Redis, key: str) -> int:
+    """One more on ``key``, a counter of one fixed window (it expires just after it)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, _WINDOW_SECONDS + 1)
+        count, _ = await pipe.execute()
+    return int(count)
 
 
 class AuthFailureLimiter:
@@ -110,15 +116,11 @@ class AuthFailureLimiter:
         # The window comes last, so an IPv6 key's colons cannot make two keys collide.
         name = f"brain:authfail:{key}:{window}"
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(name)
-                pipe.expire(name, _WINDOW_SECONDS + 1)
-                count, _ = await pipe.execute()
+            return await _count_in_window(self._redis, name)
         except _ERRORS as e:
             log.warning("failed-auth limit counted in this process, redis unavailable: %s", e)
             self._skip_redis_until = time.monotonic() + _BACKOFF_SECONDS
             return None
-        return int(count)
 
     def _count_here(self, key: str, window: int) -> int:
         if len(self._local) >= self._MAX_LOCAL:
